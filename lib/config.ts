@@ -1,0 +1,74 @@
+// The one place that reads the environment. Parsed once, validated, and a bad value stops the process
+// with a message that names the variable, the value found and what is expected. Never log the result whole.
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) =>
+  z.coerce.number().int().min(1).max(65535).default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.string().default('development'),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  API_PORT: port(8080),
+  API_HOST: z.string().default('127.0.0.1'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('cc-jobs'),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+  TEMPORAL_CLI: z.string().optional(),
+  DATABASE_URL: z.string().url().optional(),
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  EXPORT_WINDOW: z.string().optional(),
+  MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .optional(),
+  MASTER_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
+  CONTENT_STORE: z.enum(['local', 's3']).default('local'),
+  CONTENT_S3_BUCKET: z.string().optional(),
+  CONTENT_S3_ENDPOINT: z.string().url().optional(),
+  CONTENT_S3_REGION: z.string().default('us-east-1'),
+  CONTENT_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  SMTP_URL: z.string().optional(),
+  SMTP_FROM: z.string().default('cc-jobs@localhost'),
+  ACCOUNT_NAME: z.string().default('account'),
+  REPORT_TIMEZONE: z.string().default('America/New_York'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_PORT: port(9464),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).default(20),
+});
+
+export type Config = z.infer<typeof schema> & { dataDir: string };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const found = env[name];
+      const shown = name.includes('KEY') || name.includes('URL') ? '(hidden)' : JSON.stringify(found);
+      return `  ${name}=${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid environment; fix these variables and start again:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  if (cfg.CONTENT_STORE === 's3' && !cfg.CONTENT_S3_BUCKET) {
+    throw new ConfigError('CONTENT_STORE=s3 needs CONTENT_S3_BUCKET (the bucket that holds interaction content).');
+  }
+  return { ...cfg, dataDir: path.resolve(cfg.DATA_DIR) };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, read from the environment on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** The names the config module reads; docker-compose.yml is checked against this list. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);

@@ -1,0 +1,22 @@
+// Interaction content at rest: a local folder (default) or an S3 bucket, always encrypted with the
+// streaming cipher of lib/crypto/stream-cipher.ts. Size and SHA-256 are of the plaintext.
+import type { Readable } from 'node:stream';
+
+export interface StoredObject { key: string; sizeBytes: number; sha256: string }
+
+export interface ContentStore {
+  /** Encrypts and stores the stream under a new key; resolves with the plaintext size and SHA-256. */
+  put(body: Readable, options?: { prefix?: string }): Promise<StoredObject>;
+  /** A stream of the decrypted plaintext; fails (ContentMissingError) if the object is gone. */
+  get(key: string): Promise<Readable>;
+  /** Deletes the object; deleting a missing object is not an error (erasure retries). */
+  remove(key: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+}
+
+export class ContentMissingError extends Error {
+  constructor(readonly key: string) {
+    super(`content object ${key} is missing from the content store`);
+    this.name = 'ContentMissingError';
+  }
+}

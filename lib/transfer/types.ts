@@ -1,0 +1,54 @@
+// One small interface over every transfer protocol. Jobs never branch on the protocol: they get a
+// Transfer from `openTransfer(destination)` and use these five verbs. Paths are relative to the
+// destination's base path and always use '/'.
+import type { Readable } from 'node:stream';
+
+export type Protocol = 'file' | 'sftp' | 'ftp' | 's3';
+
+export interface DestinationSettings {
+  protocol: Protocol;
+  host?: string;
+  port?: number;
+  path?: string;            // base folder (or key prefix for s3)
+  username?: string;
+  bucket?: string;
+  region?: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+}
+
+export interface DestinationSecrets {
+  password?: string;        // sftp/ftp password, or the S3 secret access key
+  privateKey?: string;      // sftp private key (PEM / OpenSSH)
+  accessKeyId?: string;     // s3 (username is accepted as the access key id too)
+}
+
+export interface PutResult {
+  path: string;             // the relative path written
+  location: string;         // a URL-ish location (s3://bucket/key, sftp://host/path, file:///abs)
+  sizeBytes: number;
+}
+
+export interface ListedFile { name: string; path: string; sizeBytes: number; modifiedAt?: Date }
+
+/** Which step of a connection test failed: connect, auth, or write. */
+export type TestStage = 'connect' | 'auth' | 'write';
+
+export class TransferError extends Error {
+  constructor(message: string, readonly stage: TestStage | 'read' | 'list' | 'remove', readonly permanent: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransferError';
+  }
+}
+
+export interface Transfer {
+  /** Streams `body` to `path` (parent folders created). Writes to a temporary name and renames where the
+   *  protocol allows, so a reader never sees a half-written file under the final name. */
+  put(path: string, body: Readable, options?: { sizeBytes?: number; contentType?: string }): Promise<PutResult>;
+  get(path: string): Promise<Readable>;
+  list(dir: string): Promise<ListedFile[]>;
+  remove(path: string): Promise<void>;
+  /** Checks connection, authentication and write access (writes and removes a small probe file). */
+  test(): Promise<void>;
+  close(): Promise<void>;
+}
