@@ -1,0 +1,96 @@
+// A local folder as a destination: the zero-setup default, also used for mounted network shares.
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { errorMessage, isTemporaryName, normalizeRelativePath, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { TransferError, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
+
+/** Errors no retry can fix: permissions, read-only disks, a file where a folder should be. */
+const PERMANENT_FS_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG']);
+
+function fsError(err: unknown, what: string, stage: TransferError['stage']): TransferError {
+  if (err instanceof TransferError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return new TransferError(`${what} failed: ${errorMessage(err)}`, stage, PERMANENT_FS_CODES.has(code), { cause: err });
+}
+
+export function openFileTransfer(settings: DestinationSettings): Transfer {
+  const base = path.resolve(settings.path || '.');
+  const absolute = (relative: string) => path.join(base, ...relative.split('/'));
+
+  async function put(relative: string, body: Readable): Promise<PutResult> {
+    const rel = normalizeRelativePath(relative);
+    const finalPath = absolute(rel);
+    const temporary = absolute(temporaryNameFor(rel));
+    try {
+      await mkdir(path.dirname(finalPath), { recursive: true });
+      await pipeline(body, createWriteStream(temporary, { flags: 'wx' }));
+      await rename(temporary, finalPath);
+      const { size } = await stat(finalPath);
+      return { path: rel, location: pathToFileURL(finalPath).href, sizeBytes: size };
+    } catch (err) {
+      await rm(temporary, { force: true });
+      throw sourceFailure(body) ?? fsError(err, `writing ${finalPath}`, 'write');
+    }
+  }
+
+  async function get(relative: string): Promise<Readable> {
+    const file = absolute(normalizeRelativePath(relative));
+    try {
+      // Opening first turns a missing file into an error here rather than on the stream's first read.
+      const handle = await open(file, 'r');
+      return handle.createReadStream();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new TransferError(`file ${file} does not exist: check the path`, 'read', true, { cause: err });
+      }
+      throw fsError(err, `reading ${file}`, 'read');
+    }
+  }
+
+  async function list(dir: string): Promise<ListedFile[]> {
+    const rel = normalizeRelativePath(dir, { allowEmpty: true });
+    const folder = absolute(rel);
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fsError(err, `listing ${folder}`, 'list');
+    }
+    const files = entries.filter((entry) => entry.isFile() && !isTemporaryName(entry.name));
+    return Promise.all(files.map(async (entry) => {
+      const info = await stat(path.join(folder, entry.name));
+      return { name: entry.name, path: rel ? `${rel}/${entry.name}` : entry.name, sizeBytes: info.size, modifiedAt: info.mtime };
+    }));
+  }
+
+  async function remove(relative: string): Promise<void> {
+    const file = absolute(normalizeRelativePath(relative));
+    try {
+      await unlink(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(err, `removing ${file}`, 'remove');
+    }
+  }
+
+  async function test(): Promise<void> {
+    const probe = probeFileName();
+    try {
+      await mkdir(base, { recursive: true });
+      await put(probe, Readable.from([Buffer.from('connection test\n')]));
+      await remove(probe);
+    } catch (err) {
+      throw new TransferError(
+        `cannot write to folder ${base}: ${errorMessage(err)}; check that the folder exists and this process may write to it`,
+        'write', true, { cause: err },
+      );
+    }
+  }
+
+  return { put, get, list, remove, test, close: async () => {} };
+}

@@ -1,0 +1,67 @@
+// Relative-path rules shared by every protocol: a job's path can never climb out of the destination's base.
+import { posix } from 'node:path';
+import { TransferError } from './types.js';
+
+/**
+ * Normalizes a destination-relative path ('a//b/./c' → 'a/b/c') and rejects absolute paths and '..' segments,
+ * which would let a file-name template write outside the base folder. Empty means the base folder itself.
+ */
+export function normalizeRelativePath(relative: string, { allowEmpty = false } = {}): string {
+  const unified = relative.replaceAll('\\', '/');
+  if (unified.startsWith('/') || /^[A-Za-z]:/.test(unified)) {
+    throw new TransferError(`path "${relative}" is absolute: give a path relative to the destination's base folder`, 'write', true);
+  }
+  const segments = unified.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.includes('..')) {
+    throw new TransferError(`path "${relative}" contains a ".." segment: paths must stay inside the destination's base folder`, 'write', true);
+  }
+  if (segments.length === 0 && !allowEmpty) {
+    throw new TransferError(`path "${relative}" names no file: give a file name relative to the destination's base folder`, 'write', true);
+  }
+  return segments.join('/');
+}
+
+/** The base folder joined with a normalized relative path, in '/' form. */
+export function joinBase(base: string, relative: string): string {
+  if (!relative) return base || '.';
+  return base ? posix.join(base, relative) : relative;
+}
+
+/** A sibling name in the same folder for the write-then-rename step; dot-prefixed so listings can skip it. */
+export function temporaryNameFor(finalPath: string): string {
+  const dir = posix.dirname(finalPath);
+  const name = `.${posix.basename(finalPath)}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.part`;
+  return dir === '.' ? name : posix.join(dir, name);
+}
+
+/** True for names made by `temporaryNameFor`: half-written files that listings must not offer. */
+export function isTemporaryName(name: string): boolean {
+  return /^\..+\.\d+-[a-z0-9]+\.part$/.test(name);
+}
+
+/** The error a source stream failed with, if it did: a put then rethrows it unchanged, because the fault is
+ *  the source's (a decryption failure, say) and the caller classifies it, not the destination. */
+export function sourceFailure(body: NodeJS.ReadableStream): Error | undefined {
+  return (body as { errored?: Error | null }).errored ?? undefined;
+}
+
+/** Name for the connection-test probe file written and removed by `test()`. */
+export function probeFileName(): string {
+  return `.cc-jobs-connection-test-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Error codes of sockets that failed to connect or dropped: worth retrying later. */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED',
+]);
+
+export function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /timed? ?out|timeout|socket hang up|ECONNRESET|ECONNREFUSED|closed the connection|unexpected (end|close)/i.test(message);
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,194 @@
+// SFTP destinations (OpenSSH and compatible servers), password or private-key authentication.
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import SftpClient from 'ssh2-sftp-client';
+import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+interface Session { client: SftpClient; base: string }
+
+/** SFTP status codes (and ssh2-sftp-client's own codes) that no retry can fix. */
+const PERMANENT_SFTP_CODES = new Set<unknown>([2, 3, 'ENOENT', 'EACCES', 'ENOTDIR', 'ERR_BAD_PATH']);
+
+function isMissing(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 2 || code === 'ENOENT' || /no such file/i.test(errorMessage(err));
+}
+
+/** Waits for a stream's 'close', destroying it if that takes longer than `timeoutMs`. */
+function closedOrDestroyed(stream: Readable, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { stream.destroy(); resolve(); }, timeoutMs);
+    stream.once('close', () => { clearTimeout(timer); resolve(); });
+  });
+}
+
+export function openSftpTransfer(settings: DestinationSettings, secrets: DestinationSecrets): Transfer {
+  const host = settings.host ?? '';
+  const port = settings.port ?? 22;
+  const username = settings.username ?? '';
+  const server = `sftp://${host}:${port}`;
+  let session: Promise<Session> | undefined;
+  let liveClient: SftpClient | undefined;
+  /** Download streams still open; close() lets them release their remote handles before ending the session. */
+  const reading = new Set<Readable>();
+
+  function connectError(err: unknown): TransferError {
+    const message = errorMessage(err);
+    if (/authentication methods failed|cannot parse privateKey|no .*authentication method/i.test(message)) {
+      return new TransferError(
+        `authentication to ${server} as ${username} failed: check the username and password/key (${message})`, 'auth', true, { cause: err });
+    }
+    return new TransferError(
+      `cannot connect to ${server}: ${message}; check the host and port and that the server accepts connections from here`,
+      'connect', !isNetworkError(err), { cause: err });
+  }
+
+  async function establish(): Promise<Session> {
+    if (!host || !username) {
+      throw new TransferError(`the sftp destination needs a host and a username (found host "${host}", username "${username}")`, 'connect', true);
+    }
+    // A dropped connection is forgotten so the next call reconnects instead of failing forever; a late event
+    // from an older connection must not forget its replacement.
+    const forget = () => { if (liveClient === client) { session = undefined; liveClient = undefined; } };
+    const client: SftpClient = new SftpClient('transfer', { error: forget, end: forget, close: forget });
+    try {
+      await client.connect({
+        host, port, username,
+        password: secrets.password,
+        privateKey: secrets.privateKey,
+        readyTimeout: CONNECT_TIMEOUT_MS,
+      });
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw connectError(err);
+    }
+    liveClient = client;
+    const configured = settings.path || '.';
+    const base = posix.isAbsolute(configured) ? posix.normalize(configured) : posix.join(await client.cwd(), configured);
+    return { client, base };
+  }
+
+  function connect(): Promise<Session> {
+    session ??= establish().catch((err) => { session = undefined; throw err; });
+    return session;
+  }
+
+  function operationError(err: unknown, what: string, stage: TransferError['stage']): TransferError {
+    if (err instanceof TransferError) return err;
+    const permanent = PERMANENT_SFTP_CODES.has((err as { code?: unknown }).code) && !isNetworkError(err);
+    return new TransferError(`${what} on ${server} failed: ${errorMessage(err)}`, stage, permanent, { cause: err });
+  }
+
+  /** mkdir -p that tolerates a concurrent writer creating the same folder first. */
+  async function ensureDir(client: SftpClient, dir: string): Promise<void> {
+    if ((await client.exists(dir)) === 'd') return;
+    try {
+      await client.mkdir(dir, true);
+    } catch (err) {
+      if ((await client.exists(dir)) !== 'd') throw err;
+    }
+  }
+
+  async function writeStream(client: SftpClient, body: Readable, remotePath: string): Promise<void> {
+    const output = client.createWriteStream(remotePath);
+    // The remote handle is closed after 'finish'; wait for it so the size read next is final.
+    const closed = new Promise((resolve, reject) => { output.once('close', resolve); output.once('error', reject); });
+    await Promise.all([pipeline(body, output), closed]);
+  }
+
+  async function put(relative: string, body: Readable): Promise<PutResult> {
+    const rel = normalizeRelativePath(relative);
+    const { client, base } = await connect();
+    const finalPath = joinBase(base, rel);
+    const temporary = joinBase(base, temporaryNameFor(rel));
+    try {
+      await ensureDir(client, posix.dirname(finalPath));
+      await writeStream(client, body, temporary);
+      // posix-rename@openssh.com replaces an existing file atomically; plain SFTP rename refuses to.
+      await client.posixRename(temporary, finalPath);
+      const { size } = await client.stat(finalPath);
+      return { path: rel, location: `${server}${finalPath}`, sizeBytes: size };
+    } catch (err) {
+      await client.delete(temporary, true).catch(() => {});
+      throw sourceFailure(body) ?? operationError(err, `writing ${finalPath}`, 'write');
+    }
+  }
+
+  async function get(relative: string): Promise<Readable> {
+    const rel = normalizeRelativePath(relative);
+    const { client, base } = await connect();
+    const remotePath = joinBase(base, rel);
+    try {
+      await client.stat(remotePath);
+    } catch (err) {
+      if (isMissing(err)) throw new TransferError(`file ${server}${remotePath} does not exist: check the path`, 'read', true, { cause: err });
+      throw operationError(err, `reading ${remotePath}`, 'read');
+    }
+    const stream = client.createReadStream(remotePath);
+    reading.add(stream);
+    stream.once('close', () => reading.delete(stream));
+    // The remote handle is closed after 'end'; a failure there cannot hurt a reader that has all the bytes.
+    stream.once('end', () => stream.on('error', () => {}));
+    return stream;
+  }
+
+  async function list(dir: string): Promise<ListedFile[]> {
+    const rel = normalizeRelativePath(dir, { allowEmpty: true });
+    const { client, base } = await connect();
+    const folder = joinBase(base, rel);
+    try {
+      const entries = await client.list(folder);
+      return entries
+        .filter((entry) => entry.type === '-' && !isTemporaryName(entry.name))
+        .map((entry) => ({
+          name: entry.name,
+          path: rel ? `${rel}/${entry.name}` : entry.name,
+          sizeBytes: entry.size,
+          modifiedAt: new Date(entry.modifyTime),
+        }));
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw operationError(err, `listing ${folder}`, 'list');
+    }
+  }
+
+  async function remove(relative: string): Promise<void> {
+    const rel = normalizeRelativePath(relative);
+    const { client, base } = await connect();
+    const remotePath = joinBase(base, rel);
+    try {
+      await client.delete(remotePath, true);
+    } catch (err) {
+      throw operationError(err, `removing ${remotePath}`, 'remove');
+    }
+  }
+
+  async function test(): Promise<void> {
+    const { base } = await connect();
+    const probe = probeFileName();
+    try {
+      await put(probe, Readable.from([Buffer.from('connection test\n')]));
+      await remove(probe);
+    } catch (err) {
+      throw new TransferError(
+        `cannot write to ${server}${base} as ${username}: ${errorMessage(err)}; check that the folder exists or may be created and that the user may write to it`,
+        'write', !isNetworkError(err), { cause: err });
+    }
+  }
+
+  async function close(): Promise<void> {
+    const pending = session;
+    session = undefined;
+    liveClient = undefined;
+    if (!pending) return;
+    const opened = await pending.catch(() => undefined);
+    await Promise.all([...reading].map((stream) => closedOrDestroyed(stream, 2000)));
+    await opened?.client.end().catch(() => {});
+  }
+
+  return { put, get, list, remove, test, close };
+}
