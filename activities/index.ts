@@ -1,0 +1,13 @@
+// All activities of the platform, built from their dependencies. Each job adds its own factory here.
+import type { ActivityDeps } from './deps.js';
+import { createRunActivities } from './runs.js';
+
+export type { ActivityDeps } from './deps.js';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRunActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

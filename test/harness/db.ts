@@ -1,0 +1,79 @@
+// A fresh PostgreSQL database per test file, cloned from a migrated template so each file starts from
+// the current schema in milliseconds. The server is the suite's (CCJ_TEST_PG_URL, set by scripts/test.ts),
+// DATABASE_URL's, or an embedded one started here when a file runs on its own.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { connect, type Sql } from '../../db/sql.js';
+import { migrate } from '../../db/migrate.js';
+import { startEmbeddedPostgres } from '../../lib/postgres/embedded.js';
+import { testScratchDir } from './scratch.js';
+
+export interface TestDatabase { url: string; sql: Sql; drop(): Promise<void> }
+
+const TEMPLATE = 'ccj_template';
+
+/** The admin URL of the server tests use (database `postgres`), starting an embedded one if needed. */
+export async function testServerUrl(): Promise<{ url: string; stop(): Promise<void> }> {
+  const given = process.env.CCJ_TEST_PG_URL;
+  if (given) return { url: given, stop: async () => {} };
+  const dir = path.join(testScratchDir(), `pg-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const db = await startEmbeddedPostgres({ dir, persistent: false, database: 'postgres' });
+  process.env.CCJ_TEST_PG_URL = db.url;
+  return { url: db.url, stop: db.stop };
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** (Re)creates the migrated template database. The test runner calls this once per suite run. */
+export async function prepareTemplate(serverUrl: string): Promise<void> {
+  const admin = connect(serverUrl, { max: 1 });
+  try {
+    await admin.unsafe(`drop database if exists ${TEMPLATE} with (force)`);
+    await admin.unsafe(`create database ${TEMPLATE}`);
+  } finally {
+    await admin.end();
+  }
+  const tpl = connect(withDatabase(serverUrl, TEMPLATE), { max: 1 });
+  try {
+    await migrate(tpl);
+  } finally {
+    await tpl.end();
+  }
+}
+
+let templateReady: Promise<void> | undefined;
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const server = await testServerUrl();
+  if (!process.env.CCJ_TEST_TEMPLATE_READY) {
+    templateReady ??= prepareTemplate(server.url);
+    await templateReady;
+  }
+  const name = `ccj_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = connect(server.url, { max: 1 });
+  try {
+    await admin.unsafe(`create database ${name} template ${TEMPLATE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(server.url, name);
+  const sql = connect(url, { max: 10 });
+  return {
+    url,
+    sql,
+    drop: async () => {
+      await sql.end({ timeout: 5 });
+      const a = connect(server.url, { max: 1 });
+      try {
+        await a.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await a.end();
+      }
+      await server.stop();
+    },
+  };
+}

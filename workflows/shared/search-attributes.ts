@@ -1,0 +1,37 @@
+// Custom search attributes set on every run, so engineers can filter runs in Temporal UI by job kind,
+// campaign, job definition and who triggered them. Ids and role names only: search attributes are not
+// encrypted, so nothing personal goes here.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const JOB_KIND = defineSearchAttributeKey('CcJobKind', SearchAttributeType.KEYWORD);
+export const CAMPAIGN_ID = defineSearchAttributeKey('CcCampaignId', SearchAttributeType.KEYWORD);
+export const JOB_DEFINITION_ID = defineSearchAttributeKey('CcJobDefinitionId', SearchAttributeType.KEYWORD);
+export const TRIGGERED_BY = defineSearchAttributeKey('CcTriggeredBy', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [JOB_KIND, CAMPAIGN_ID, JOB_DEFINITION_ID, TRIGGERED_BY];
+
+/** The job kinds; also the `type` of a run in the task views. */
+export const JOB_KINDS = {
+  recordingExport: 'recording-export',
+  report: 'report',
+  listImport: 'list-import',
+  erasure: 'erasure',
+  demo: 'demo',
+} as const;
+export type JobKind = (typeof JOB_KINDS)[keyof typeof JOB_KINDS];
+
+export interface RunLabels {
+  kind: JobKind;
+  campaignId?: string | number | null;
+  definitionId?: string | number | null;
+  triggeredBy?: string | null;
+}
+
+/** The typed search attributes for a run's start options. */
+export function runSearchAttributes(labels: RunLabels) {
+  const pairs = [{ key: JOB_KIND, value: labels.kind as string }];
+  if (labels.campaignId != null) pairs.push({ key: CAMPAIGN_ID, value: String(labels.campaignId) });
+  if (labels.definitionId != null) pairs.push({ key: JOB_DEFINITION_ID, value: String(labels.definitionId) });
+  if (labels.triggeredBy) pairs.push({ key: TRIGGERED_BY, value: labels.triggeredBy });
+  return pairs;
+}
