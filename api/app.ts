@@ -1,0 +1,32 @@
+// The Express application: the route registry with every route file, then the 404 and problem handlers.
+// Everything it needs comes in `deps`, so tests build it in-process against their own database.
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../lib/config.js';
+import type { ContentStore } from '../lib/content-store/types.js';
+import type { Keyring } from '../lib/crypto/keys.js';
+import type { Sql } from '../db/sql.js';
+import { createAuthenticator } from './auth.js';
+import { RouteRegistry } from './openapi.js';
+import { problemHandler, unknownRoute } from './problem.js';
+import { routeModules } from './routes/index.js';
+
+export interface AppDeps { sql: Sql; client: Client; keyring: Keyring; store: ContentStore; config: Config; log?: Logger }
+
+export function createApp(deps: AppDeps): express.Application & { registry: RouteRegistry } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const auth = createAuthenticator(deps.sql, deps.config.ADMIN_API_KEY);
+  const registry = new RouteRegistry({
+    authenticate: auth.authenticate,
+    validateResponses: deps.config.NODE_ENV !== 'production',
+    log: deps.log,
+  });
+  for (const module of routeModules) module.register(registry, deps);
+  app.use(registry.router);
+  app.use(unknownRoute);
+  app.use(problemHandler(deps.log));
+  return Object.assign(app, { registry });
+}

@@ -1,0 +1,270 @@
+// The route registry: every endpoint is declared once — method, path, role, zod schemas, summary,
+// example — and that one declaration both validates requests and produces `GET /openapi.json`, so the
+// document cannot drift from the code.
+//
+// Adding routes (e.g. for a job):
+//   1. Create `api/routes/<name>.ts` exporting `register(r: RouteRegistry, deps: AppDeps)`:
+//
+//        import { z } from 'zod';
+//        import { defineRoute, type RouteRegistry } from '../openapi.js';
+//        import type { AppDeps } from '../app.js';
+//        import { idParams, runAccepted } from '../schemas.js';
+//        import { startWorkflowIdempotent } from '../idempotency.js';
+//
+//        export function register(r: RouteRegistry, deps: AppDeps) {
+//          defineRoute(r, {
+//            method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202,
+//            params: idParams, response: runAccepted,
+//            summary: 'Run a report now', example: { response: { runId: 'report-7-20250101T000000Z' } },
+//          }, async ({ params, req }) => {
+//            const runId = await startWorkflowIdempotent(deps.sql, req, async () => { ...start; return workflowId; });
+//            return { runId };
+//          });
+//        }
+//
+//   2. Add one line to `api/routes/index.ts`.
+//
+// Paths use OpenAPI's `{name}` syntax. The handler receives the parsed `params`, `query` and `body` (for a
+// `body: rawBody(...)` route, `body` is the request stream with the size limit applied), the `caller`
+// (undefined on public routes), and `req`/`res`. It returns the response body (validated against
+// `response` outside production), or throws a Problem (api/problem.ts). The status is `status`
+// (default 200; 204 when there is no `response`) unless the handler sets `res.status()` itself.
+import express, { type Request, type Response } from 'express';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { authorize, bearerToken, type Caller, type Privilege, type Role } from './auth.js';
+import { badRequest, Problem, fieldErrors, type FieldError } from './problem.js';
+import { limitedBody } from './raw-body.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** A raw (non-JSON) request body, streamed to the handler, never buffered. */
+export interface RawBodySpec { raw: true; contentTypes?: string[]; maxBytes: number; description?: string }
+
+export function rawBody(options: Omit<RawBodySpec, 'raw'>): RawBodySpec {
+  return { raw: true, ...options };
+}
+
+type AnyObject = z.ZodType<Record<string, unknown>>;
+type BodySpec = z.ZodType | RawBodySpec;
+
+export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends BodySpec, R extends z.ZodType | undefined> {
+  method: HttpMethod;
+  path: string;
+  /** 'public' needs no key (health, the OpenAPI document). */
+  role: Role | 'public';
+  privilege?: Privilege;
+  /** Serve requests without a key when they come from this machine (the codec endpoint for Temporal UI). */
+  loopbackWithoutKey?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** The JSON body size limit (express.json syntax); 1 MB unless set. */
+  jsonLimit?: string;
+  response?: R;
+  status?: number;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  /** Problem statuses beyond the ones implied by the spec (400/401/403/404), e.g. [409, 422]. */
+  errors?: number[];
+  example?: { body?: unknown; response?: unknown };
+}
+
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+type BodyOut<B> = B extends RawBodySpec ? Readable : B extends z.ZodType ? z.output<B> : undefined;
+type Reply<R> = R extends z.ZodType ? z.input<R> : void;
+
+export interface RouteContext<P, Q, B> {
+  req: Request;
+  res: Response;
+  params: P;
+  query: Q;
+  body: B;
+  caller: Caller | undefined;
+}
+
+export type RouteHandler<P extends AnyObject, Q extends AnyObject, B extends BodySpec, R extends z.ZodType | undefined> =
+  (ctx: RouteContext<Out<P>, Out<Q>, BodyOut<B>>) => Promise<Reply<R>>;
+
+export interface RegisteredRoute { spec: RouteSpec<AnyObject, AnyObject, BodySpec, z.ZodType | undefined> }
+
+export interface RouteRegistryOptions {
+  authenticate(req: Request): Promise<Caller>;
+  /** Check handler results against their response schema (development and tests). */
+  validateResponses: boolean;
+  log?: Logger;
+}
+
+export class RouteRegistry {
+  readonly router = express.Router();
+  readonly routes: RegisteredRoute[] = [];
+  constructor(readonly options: RouteRegistryOptions) {}
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+export function defineRoute<
+  P extends AnyObject = AnyObject,
+  Q extends AnyObject = AnyObject,
+  B extends BodySpec = z.ZodUndefined,
+  R extends z.ZodType | undefined = undefined,
+>(r: RouteRegistry, spec: RouteSpec<P, Q, B, R>, handler: RouteHandler<P, Q, B, R>): void {
+  const key = `${spec.method} ${spec.path}`;
+  if (r.routes.some((route) => `${route.spec.method} ${route.spec.path}` === key)) {
+    throw new Error(`Route ${key} is defined twice; each route is declared once in api/routes/.`);
+  }
+  r.routes.push({ spec: spec as unknown as RegisteredRoute['spec'] });
+  const expressPath = spec.path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+  const json = spec.body && !isRaw(spec.body) ? [express.json({ limit: spec.jsonLimit ?? '1mb' })] : [];
+
+  r.router[spec.method](expressPath, async (req, _res, next) => {
+    await checkAccess(r, spec, req);
+    next();
+  }, ...json, async (req, res) => {
+    const input = parseInput(spec, req);
+    res.status(spec.status ?? (spec.response ? 200 : 204));
+    const result = await handler({ req, res, caller: req.caller, ...input } as never);
+    if (res.headersSent) return;
+    if (!spec.response) {
+      res.end();
+      return;
+    }
+    if (r.options.validateResponses) checkResponse(r, spec, result);
+    res.json(result);
+  });
+}
+
+async function checkAccess(r: RouteRegistry, spec: RouteSpec<any, any, any, any>, req: Request): Promise<void> {
+  if (spec.role === 'public') return;
+  if (spec.loopbackWithoutKey && bearerToken(req) === undefined) {
+    if (LOOPBACK.has(req.socket.remoteAddress ?? '')) return;
+    throw new Problem(401, 'Only this machine may call this endpoint without a key; send "Authorization: Bearer <key>".');
+  }
+  const caller = await r.options.authenticate(req);
+  authorize(caller, spec.role, spec.privilege);
+}
+
+function parseInput(spec: RouteSpec<any, any, any, any>, req: Request) {
+  const errors: FieldError[] = [];
+  const parse = (schema: z.ZodType | undefined, value: unknown, prefix: string) => {
+    if (!schema) return undefined;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    errors.push(...fieldErrors(parsed.error, prefix));
+    return undefined;
+  };
+  const params = parse(spec.params, { ...req.params }, 'params');
+  const query = parse(spec.query, { ...(req.query as object) }, 'query');
+  let body: unknown;
+  if (spec.body && isRaw(spec.body)) {
+    body = limitedBody(req, spec.body);
+  } else {
+    body = parse(spec.body, req.body, '');
+  }
+  if (errors.length) {
+    if (body && isRaw(spec.body)) (body as Readable).resume();
+    throw badRequest(`The request has ${errors.length} invalid field${errors.length > 1 ? 's' : ''}; see errors.`, errors);
+  }
+  return { params, query, body };
+}
+
+function checkResponse(r: RouteRegistry, spec: RouteSpec<any, any, any, any>, result: unknown): void {
+  const parsed = (spec.response as z.ZodType).safeParse(JSON.parse(JSON.stringify(result ?? null)));
+  if (!parsed.success) {
+    r.options.log?.error({ route: `${spec.method.toUpperCase()} ${spec.path}`, issues: parsed.error.issues }, 'response does not match its schema');
+    throw new Error(`The response of ${spec.method.toUpperCase()} ${spec.path} does not match its declared schema: ${parsed.error.message}`);
+  }
+}
+
+function isRaw(body: BodySpec | undefined): body is RawBodySpec {
+  return !!body && (body as RawBodySpec).raw === true;
+}
+
+// ---- the OpenAPI 3.1 document ----
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, any> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
+  return rest;
+}
+
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  const object = jsonSchema(schema, 'input');
+  const required = new Set<string>(object.required ?? []);
+  return Object.entries<Record<string, any>>(object.properties ?? {}).map(([name, property]) => ({
+    name, in: where, required: where === 'path' || required.has(name),
+    ...(property.description ? { description: property.description } : {}),
+    schema: property,
+  }));
+}
+
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+  },
+};
+
+function operation(spec: RegisteredRoute['spec']) {
+  const status = spec.status ?? (spec.response ? 200 : 204);
+  const responses: Record<string, unknown> = {
+    [status]: spec.response
+      ? { description: spec.summary, content: { 'application/json': { schema: jsonSchema(spec.response, 'output'), ...(spec.example?.response !== undefined ? { example: spec.example.response } : {}) } } }
+      : { description: spec.summary },
+  };
+  const problems = new Set(spec.errors ?? []);
+  if (spec.params || spec.query || spec.body) problems.add(400);
+  if (spec.role !== 'public') { problems.add(401); if (spec.role !== 'viewer' || spec.privilege) problems.add(403); }
+  if (spec.params) problems.add(404);
+  if (spec.body && !isRaw(spec.body)) problems.add(413);
+  for (const code of [...problems].sort()) {
+    responses[code] = { description: `Problem (${code})`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+  }
+  let requestBody: unknown;
+  if (spec.body && isRaw(spec.body)) {
+    const types = spec.body.contentTypes ?? ['application/octet-stream'];
+    requestBody = {
+      required: true,
+      description: spec.body.description ?? `Raw bytes, at most ${spec.body.maxBytes} bytes.`,
+      content: Object.fromEntries(types.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
+    };
+  } else if (spec.body) {
+    requestBody = {
+      required: true,
+      content: { 'application/json': { schema: jsonSchema(spec.body, 'input'), ...(spec.example?.body !== undefined ? { example: spec.example.body } : {}) } },
+    };
+  }
+  return {
+    operationId: `${spec.method}${spec.path.replace(/\{([^}]+)\}/g, 'By-$1').split(/[^A-Za-z0-9]+/).map((w) => w && w[0].toUpperCase() + w.slice(1)).join('')}`,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: spec.tags ?? [spec.path.split('/')[1] || 'root'],
+    security: spec.role === 'public' ? [] : [{ bearer: [] }],
+    ...(spec.role !== 'public' ? { 'x-role': spec.role } : {}),
+    ...(spec.privilege ? { 'x-privilege': spec.privilege } : {}),
+    parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
+    ...(requestBody ? { requestBody } : {}),
+    responses,
+  };
+}
+
+export function openApiDocument(routes: RegisteredRoute[], info: { title: string; version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const { spec } of routes) {
+    paths[spec.path] ??= {};
+    paths[spec.path][spec.method] = operation(spec);
+  }
+  return {
+    openapi: '3.1.0',
+    info: { ...info, description: 'Contact-center back-office jobs on Temporal. Errors are application/problem+json.' },
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: "Authorization: Bearer ccj_…"' } },
+      schemas: { Problem: PROBLEM_SCHEMA },
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// Destinations (sftp, ftp, s3, a local folder). Credentials are sealed with the master key on the way in
+// and never leave again: reads show "••••" where one is set. The connection test runs the transfer's own
+// check right here — it is a quick probe, not a job.
+import { z } from 'zod';
+import type { Sql } from '../../db/sql.js';
+import { loadDestination, openDestination, sealSecrets, type StoredDestination } from '../../lib/destinations.js';
+import { TransferError, type DestinationSecrets } from '../../lib/transfer/index.js';
+import type { AppDeps } from '../app.js';
+import { defineRoute, type RouteRegistry } from '../openapi.js';
+import { badRequest, conflict, notFound, Problem, type FieldError } from '../problem.js';
+import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
+
+const PROTOCOLS = ['sftp', 'ftp', 's3', 'file'] as const;
+const MASK = '••••';
+const SETTING_KEYS = ['host', 'port', 'path', 'username', 'bucket', 'region', 'endpoint', 'forcePathStyle'] as const;
+const SECRET_KEYS = ['password', 'privateKey'] as const;
+
+const fields = {
+  name: z.string().trim().min(1).max(200),
+  protocol: z.enum(PROTOCOLS),
+  host: z.string().trim().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  path: z.string().max(1024).describe('base folder (file: an absolute or relative local folder; s3: key prefix)'),
+  username: z.string().max(255).describe('s3: the access key id'),
+  password: z.string().min(1).max(4096).describe('sftp/ftp password, or the S3 secret access key; never returned'),
+  privateKey: z.string().min(1).max(16384).describe('sftp private key (PEM/OpenSSH); never returned'),
+  bucket: z.string().min(3).max(63),
+  region: z.string().max(64),
+  endpoint: z.url(),
+  forcePathStyle: z.boolean(),
+};
+
+type DestinationFields = { protocol: (typeof PROTOCOLS)[number]; host?: string | null; bucket?: string | null; path?: string | null };
+
+/** What each protocol cannot do without. */
+function missingFields(d: DestinationFields): FieldError[] {
+  const need = (key: 'host' | 'bucket' | 'path', why: string) => (d[key] ? [] : [{ path: key, message: `${d.protocol} destinations need ${key} (${why})` }]);
+  switch (d.protocol) {
+    case 'sftp': case 'ftp': return need('host', 'the server name or address');
+    case 's3': return need('bucket', 'the bucket name');
+    case 'file': return need('path', 'the local folder files are written to');
+  }
+}
+
+const createBody = z.object({
+  name: fields.name, protocol: fields.protocol, host: fields.host.optional(), port: fields.port.optional(), path: fields.path.optional(),
+  username: fields.username.optional(), password: fields.password.optional(), privateKey: fields.privateKey.optional(),
+  bucket: fields.bucket.optional(), region: fields.region.optional(), endpoint: fields.endpoint.optional(), forcePathStyle: fields.forcePathStyle.optional(),
+}).superRefine((d, ctx) => {
+  for (const e of missingFields(d)) ctx.addIssue({ code: 'custom', path: [e.path], message: e.message });
+});
+
+const patchBody = z.object({
+  name: fields.name.optional(), protocol: fields.protocol.optional(), host: fields.host.nullable().optional(), port: fields.port.nullable().optional(),
+  path: fields.path.nullable().optional(), username: fields.username.nullable().optional(), password: fields.password.nullable().optional(),
+  privateKey: fields.privateKey.nullable().optional(), bucket: fields.bucket.nullable().optional(), region: fields.region.nullable().optional(),
+  endpoint: fields.endpoint.nullable().optional(), forcePathStyle: fields.forcePathStyle.nullable().optional(),
+}).describe('only the fields sent change; null clears a field');
+
+const destinationView = z.object({
+  id: z.string(), name: z.string(), protocol: z.enum(PROTOCOLS),
+  host: z.string().optional(), port: z.number().optional(), path: z.string().optional(), username: z.string().optional(),
+  bucket: z.string().optional(), region: z.string().optional(), endpoint: z.string().optional(), forcePathStyle: z.boolean().optional(),
+  password: z.literal(MASK).optional(), privateKey: z.literal(MASK).optional(),
+  createdAt: z.string(), updatedAt: z.string(),
+});
+
+function view(d: StoredDestination): z.input<typeof destinationView> {
+  const settings = Object.fromEntries(SETTING_KEYS.filter((k) => d.settings[k] !== undefined && d.settings[k] !== null).map((k) => [k, d.settings[k]]));
+  const masked = Object.fromEntries(SECRET_KEYS.filter((k) => d.secrets[k]).map((k) => [k, MASK]));
+  return { id: d.id, name: d.name, protocol: d.settings.protocol as (typeof PROTOCOLS)[number], ...settings, ...masked, createdAt: iso(d.createdAt)!, updatedAt: iso(d.updatedAt)! };
+}
+
+const pick = <K extends string>(source: Record<string, unknown>, keys: readonly K[]) =>
+  Object.fromEntries(keys.filter((k) => source[k] !== undefined && source[k] !== null).map((k) => [k, source[k]])) as Partial<Record<K, unknown>>;
+
+function uniqueName<T>(name: string | undefined, write: () => Promise<T>): Promise<T> {
+  return write().catch((err) => {
+    if ((err as { code?: string }).code === '23505') throw conflict(`A destination named ${JSON.stringify(name)} already exists; pick another name.`);
+    throw err;
+  });
+}
+
+export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
+  const load = async (id: string) => {
+    const d = await loadDestination(sql, keyring, id);
+    if (!d) throw notFound(`Destination ${id} does not exist.`);
+    return d;
+  };
+
+  defineRoute(r, {
+    method: 'post', path: '/destinations', role: 'admin', status: 201, body: createBody, response: z.object({ id: z.string() }), errors: [409],
+    summary: 'Create a destination; credentials are encrypted at rest and never returned',
+    example: { body: { name: 'Provider SFTP', protocol: 'sftp', host: 'sftp.example.com', port: 22, path: '/incoming', username: 'cc', password: 's3cret' }, response: { id: '1' } },
+  }, async ({ body }) => {
+    const settings = pick(body, SETTING_KEYS);
+    const secrets = sealSecrets(keyring, pick(body, SECRET_KEYS) as DestinationSecrets);
+    const [row] = await uniqueName(body.name, () => sql<{ id: string }[]>`
+      insert into destinations (name, protocol, settings, secrets)
+      values (${body.name}, ${body.protocol}, ${sql.json(settings as never)}, ${secrets}) returning id`);
+    return { id: row.id };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/destinations', role: 'viewer', query: pageQuery, response: paged(destinationView),
+    summary: 'List destinations (credentials masked)',
+  }, async ({ query }) => {
+    const ids = await sql<{ id: string }[]>`
+      select id from destinations where id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
+    const page = pageOf(ids, query.limit);
+    const items = await Promise.all(page.items.map(async ({ id }) => view(await load(id))));
+    return { items, nextCursor: page.nextCursor };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/destinations/{id}', role: 'viewer', params: idParams, response: destinationView,
+    summary: 'A destination (credentials masked)',
+  }, async ({ params }) => view(await load(params.id)));
+
+  defineRoute(r, {
+    method: 'patch', path: '/destinations/{id}', role: 'admin', params: idParams, body: patchBody, response: destinationView, errors: [409],
+    summary: 'Change a destination; send only what changes (null clears a field, a new password replaces the old)',
+  }, async ({ params, body }) => {
+    const current = await load(params.id);
+    const merged = { name: current.name, ...current.settings, ...current.secrets, ...body } as Record<string, unknown> & DestinationFields;
+    const missing = missingFields(merged);
+    if (missing.length) throw badRequest('The destination would be incomplete after this change.', missing);
+    await updateDestination(sql, params.id, merged, sealSecrets(keyring, pick(merged, SECRET_KEYS) as DestinationSecrets));
+    return view(await load(params.id));
+  });
+
+  defineRoute(r, {
+    method: 'delete', path: '/destinations/{id}', role: 'admin', params: idParams,
+    summary: 'Delete a destination',
+  }, async ({ params }) => {
+    const rows = await sql`delete from destinations where id = ${params.id} returning id`;
+    if (rows.length === 0) throw notFound(`Destination ${params.id} does not exist.`);
+  });
+
+  defineRoute(r, {
+    method: 'post', path: '/destinations/{id}/test', role: 'operator', params: idParams, response: z.object({ ok: z.literal(true) }), errors: [422],
+    summary: 'Check connection, authentication and write access (writes and removes a probe file); 422 names the failing stage',
+    example: { response: { ok: true } },
+  }, async ({ params }) => {
+    await load(params.id);
+    const transfer = await openDestination(sql, keyring, params.id);
+    try {
+      await transfer.test();
+    } catch (err) {
+      const stage = err instanceof TransferError ? err.stage : 'connect';
+      throw new Problem(422, `The ${stage} step failed: ${(err as Error).message}`, { title: 'Destination test failed', extensions: { stage } });
+    } finally {
+      await transfer.close().catch(() => {});
+    }
+    return { ok: true as const };
+  });
+}
+
+async function updateDestination(sql: Sql, id: string, merged: Record<string, unknown>, secrets: string | null) {
+  await uniqueName(merged.name as string, () => sql`
+    update destinations set name = ${merged.name as string}, protocol = ${merged.protocol as string},
+      settings = ${sql.json(pick(merged, SETTING_KEYS) as never)}, secrets = ${secrets}, updated_at = now()
+    where id = ${id}`);
+}

@@ -1,0 +1,53 @@
+// Health and the OpenAPI document: the two endpoints that need no key.
+import { z } from 'zod';
+import type { AppDeps } from '../app.js';
+import { defineRoute, openApiDocument, type RouteRegistry } from '../openapi.js';
+
+const HEALTH_TIMEOUT_MS = 3_000;
+
+const health = z.object({
+  status: z.enum(['ok', 'failing']),
+  temporal: z.string(),
+  database: z.string(),
+});
+
+export function register(r: RouteRegistry, deps: AppDeps) {
+  defineRoute(r, {
+    method: 'get', path: '/healthz', role: 'public', response: health, errors: [503],
+    summary: 'Health of the API and what it depends on (503 naming the failing part)',
+    example: { response: { status: 'ok', temporal: 'ok', database: 'ok' } },
+  }, async ({ res }) => {
+    const [database, temporal] = await Promise.all([
+      check(() => deps.sql`select 1`),
+      check(() => deps.client.connection.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () => deps.client.workflowService.getSystemInfo({}))),
+    ]);
+    const ok = database === 'ok' && temporal === 'ok';
+    if (!ok) res.status(503);
+    return { status: ok ? ('ok' as const) : ('failing' as const), temporal, database };
+  });
+
+  let document: unknown;
+  defineRoute(r, {
+    method: 'get', path: '/openapi.json', role: 'public', response: z.record(z.string(), z.unknown()),
+    summary: 'This OpenAPI 3.1 document',
+  }, async () => {
+    document ??= openApiDocument(r.routes, { title: 'cc-jobs API', version: '1' });
+    return document as Record<string, unknown>;
+  });
+}
+
+/** 'ok', or a short reason the dependency is failing (no connection strings, no stack). */
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('timed out')), HEALTH_TIMEOUT_MS); }),
+    ]);
+    return 'ok';
+  } catch (err) {
+    return `failing: ${(err as Error).message?.split('\n')[0].slice(0, 200) ?? 'unknown error'}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}

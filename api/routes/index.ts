@@ -1,0 +1,31 @@
+// Every route file of the API. A new file exports `register(r: RouteRegistry, deps: AppDeps)` and gets one
+// line here (see the top of api/openapi.ts).
+import type { AppDeps } from '../app.js';
+import type { RouteRegistry } from '../openapi.js';
+import * as apiKeys from './api-keys.js';
+import * as attempts from './attempts.js';
+import * as campaigns from './campaigns.js';
+import * as codec from './codec.js';
+import * as contacts from './contacts.js';
+import * as destinations from './destinations.js';
+import * as documents from './documents.js';
+import * as interactionContent from './interaction-content.js';
+import * as interactions from './interactions.js';
+import * as runs from './runs.js';
+import * as uploads from './uploads.js';
+
+export interface RouteModule { register(r: RouteRegistry, deps: AppDeps): void }
+
+export const routeModules: RouteModule[] = [
+  documents,
+  apiKeys,
+  campaigns,
+  contacts,
+  interactions,
+  interactionContent,
+  attempts,
+  destinations,
+  runs,
+  uploads,
+  codec,
+];

@@ -1,0 +1,103 @@
+// A run as the API shows it: the runs row the workflow keeps, the latest Temporal execution (so a run
+// that continued as new is followed), and, while it runs, the live runStatus query. When Temporal says a
+// run is closed but the row still says running (terminated from Temporal UI, a crashed workflow), the
+// row is reconciled here.
+import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { RunState } from '../workflows/shared/runs.js';
+import { runStatusQuery, type RunStatus } from '../workflows/shared/run-status.js';
+import { JOB_KIND } from '../workflows/shared/search-attributes.js';
+import type { AppDeps } from './app.js';
+import { iso } from './schemas.js';
+
+const QUERY_TIMEOUT_MS = 2_000;
+
+interface RunRow {
+  run_id: string; type: string; name: string; object_name: string | null; acting_user: string | null; status: RunState;
+  step: string | null; progress_done: string; progress_total: string | null; attempts: number; size_bytes: string;
+  error: string | null; result: unknown; started_at: Date; ended_at: Date | null;
+}
+
+export interface RunView {
+  runId: string; type: string; name: string; objectName: string | null; actingUser: string | null; status: RunState;
+  step: string | null; progress: { done: number; total: number | null; percent: number | null }; attempts: number;
+  startedAt: string | null; endedAt: string | null; sizeKb: number; error: string | null; result: unknown; temporalUiUrl: string;
+}
+
+/** Temporal's execution status as a run state; undefined while the execution is open. */
+export function closedState(status: WorkflowExecutionDescription['status']['name']): RunState | undefined {
+  switch (status) {
+    case 'COMPLETED': return 'completed';
+    case 'FAILED': case 'TIMED_OUT': return 'failed';
+    case 'CANCELLED': return 'cancelled';
+    case 'TERMINATED': return 'terminated';
+    default: return undefined; // RUNNING, CONTINUED_AS_NEW (followed to the next run), PAUSED
+  }
+}
+
+export function temporalUiUrl(config: AppDeps['config'], runId: string): string {
+  const base = (config.TEMPORAL_UI_URL ?? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`).replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(runId)}`;
+}
+
+export async function describeExecution(deps: AppDeps, runId: string): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await deps.client.workflow.getHandle(runId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export async function describeRun(deps: AppDeps, runId: string): Promise<RunView | undefined> {
+  const [[row], execution] = await Promise.all([
+    deps.sql<RunRow[]>`select * from runs where run_id = ${runId}`,
+    describeExecution(deps, runId),
+  ]);
+  if (!row && !execution) return undefined;
+  const closed = execution ? closedState(execution.status.name) : undefined;
+  if (row && closed && (row.status === 'running' || row.status === 'scheduled')) {
+    await reconcile(deps, row, closed, execution!);
+  }
+  const live = execution && !closed ? await liveStatus(deps, runId) : undefined;
+  const status: RunState = closed ?? (row?.status === 'scheduled' ? 'scheduled' : execution ? 'running' : row!.status);
+  const done = live?.progress.done ?? Number(row?.progress_done ?? 0);
+  const total = live ? live.progress.total : row?.progress_total != null ? Number(row.progress_total) : null;
+  const sizeBytes = live?.sizeBytes ?? Number(row?.size_bytes ?? 0);
+  return {
+    runId,
+    type: row?.type ?? execution?.typedSearchAttributes.get(JOB_KIND) ?? execution!.type,
+    name: row?.name ?? execution!.type,
+    objectName: row?.object_name ?? null,
+    actingUser: row?.acting_user ?? null,
+    status,
+    step: live?.step ?? row?.step ?? null,
+    progress: { done, total, percent: total ? Math.min(100, Math.round((done / total) * 100)) : status === 'completed' ? 100 : null },
+    attempts: row?.attempts ?? 1,
+    startedAt: iso(row?.started_at ?? execution?.startTime),
+    endedAt: iso(row?.ended_at ?? execution?.closeTime),
+    sizeKb: Math.ceil(sizeBytes / 1024),
+    error: row?.error ?? (closed && closed !== 'completed' ? `the workflow ended ${closed} in Temporal` : null),
+    result: row?.result ?? null,
+    temporalUiUrl: temporalUiUrl(deps.config, runId),
+  };
+}
+
+async function liveStatus(deps: AppDeps, runId: string): Promise<RunStatus | undefined> {
+  try {
+    return await deps.client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      deps.client.workflow.getHandle(runId).query(runStatusQuery));
+  } catch {
+    return undefined; // no worker right now, or a workflow without the query: the row is the best we have
+  }
+}
+
+/** Only rows still open are changed, so a workflow's own final record always wins a race. */
+async function reconcile(deps: AppDeps, row: RunRow, state: RunState, execution: WorkflowExecutionDescription) {
+  const error = state === 'completed' ? null : `the workflow ended ${state} in Temporal without recording it (e.g. terminated from Temporal UI)`;
+  const [updated] = await deps.sql<RunRow[]>`
+    update runs set status = ${state}, ended_at = coalesce(ended_at, ${execution.closeTime ?? new Date()}),
+      error = coalesce(error, ${error})
+    where run_id = ${row.run_id} and status in ('running', 'scheduled')
+    returning *`;
+  if (updated) Object.assign(row, updated);
+}
