@@ -14,6 +14,10 @@ import { createApp, type AppDeps } from '../api/app.js';
 import { startWorkflowIdempotent } from '../api/idempotency.js';
 import { defineRoute } from '../api/openapi.js';
 import { createPayloadCodec } from '../lib/crypto/payload-codec.js';
+import { spawn } from 'node:child_process';
+import { freePort } from '../lib/net.js';
+import { PROJECT_ROOT } from '../lib/tools.js';
+import { createTestDatabase } from './harness/db.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 let env: TestEnv;
@@ -331,6 +335,33 @@ describe('runs, uploads, idempotency', () => {
     assertProblem(await call('POST', '/runs/no-such-run/cancel'), 404);
   });
 
+  test('a run is followed in Temporal: running with its record, cancel is accepted, a termination is reconciled', async () => {
+    // No workflow is registered yet and no worker polls this queue: the execution stays open until terminated,
+    // which is exactly what the API must cope with (the live query fails and is ignored).
+    const runId = `demo-${randomBytes(4).toString('hex')}`;
+    await env.client.workflow.start('notHostedYet', { taskQueue: env.taskQueue, workflowId: runId, args: [] });
+    await env.sql`insert into runs (run_id, type, name, object_name, status, step, progress_done, progress_total, size_bytes)
+                  values (${runId}, 'demo', 'Demo run', 'Spring renewals', 'running', 'exporting', 5, 20, 4096)`;
+    const running = await call('GET', `/runs/${runId}`, { key: await newKey('viewer') });
+    assert.equal(running.status, 200, JSON.stringify(running.json));
+    assert.equal(running.json.status, 'running');
+    assert.deepEqual(running.json.progress, { done: 5, total: 20, percent: 25 });
+    assert.equal(running.json.sizeKb, 4);
+    assert.equal(running.json.temporalUiUrl, `http://127.0.0.1:${env.config.TEMPORAL_UI_PORT}/namespaces/default/workflows/${runId}`);
+    const cancel = await call('POST', `/runs/${runId}/cancel`);
+    assert.equal(cancel.status, 202);
+    assert.deepEqual(cancel.json, { runId });
+
+    await env.client.workflow.getHandle(runId).terminate('test');
+    const ended = await call('GET', `/runs/${runId}`);
+    assert.equal(ended.json.status, 'terminated');
+    assert.ok(ended.json.endedAt);
+    const [row] = await env.sql`select status, ended_at, error from runs where run_id = ${runId}`;
+    assert.equal(row.status, 'terminated');
+    assert.ok(row.ended_at && row.error);
+    assertProblem(await call('POST', `/runs/${runId}/cancel`), 409);
+  });
+
   test('an upload streams into the content store and gets an id', async () => {
     const data = Buffer.from('client_id,name,phone\nC-9,Zed,+15551112222\n');
     const res = await call('POST', '/uploads', { raw: data, headers: { 'content-type': 'text/csv' } });
@@ -394,5 +425,36 @@ describe('documents and the codec endpoint', () => {
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /X-Namespace/);
     const foreign = await fetch(`${base}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.example' } });
     assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  });
+});
+
+describe('the API process', () => {
+  test('starts on a fresh database, prints the admin key once, serves, and stops cleanly on SIGTERM', async () => {
+    const db = await createTestDatabase();
+    const port = await freePort();
+    const dataDir = path.join(env.dataDir, 'process');
+    const { ADMIN_API_KEY: _unset, ...inherited } = env.processEnv;
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'api', 'main.ts')], {
+      env: { ...inherited, DATABASE_URL: db.url, DATA_DIR: dataDir, API_PORT: String(port), API_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.on('data', (chunk) => { out += chunk; });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('API listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, new RegExp(`API listening on http://127.0.0.1:${port}`));
+      const keys = [...out.matchAll(/Admin API key: (ccj_\S+)/g)].map((m) => m[1]);
+      assert.equal(keys.length, 1);
+      assert.equal((await readFile(path.join(dataDir, ADMIN_KEY_FILE), 'utf8')).trim(), keys[0]);
+      const res = await call('GET', '/campaigns', { key: keys[0], baseUrl: `http://127.0.0.1:${port}` });
+      assert.equal(res.status, 200);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await db.drop();
+    }
   });
 });
