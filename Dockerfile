@@ -1,0 +1,7 @@
+# One image for both processes: `npm run worker` or `npm run api`.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm rebuild @swc/core protobufjs esbuild
+COPY . .
+USER node
