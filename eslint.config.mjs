@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'tools/**', '.data/**', 'dist/**', '**/*.mjs'] },
+  { ignores: ['node_modules/**', 'tools/**', '.data/**', 'dist/**', '.test-tmp/**', '.scratch/**', '**/*.mjs', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

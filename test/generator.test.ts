@@ -1,6 +1,5 @@
 // The synthetic data generator and the completion-status table it draws from.
 // node:test tracks the promises describe() and test() return; nothing here is left floating.
-/* eslint-disable @typescript-eslint/no-floating-promises */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
