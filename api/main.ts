@@ -21,8 +21,8 @@ async function main(): Promise<void> {
 
   const app = createApp({ sql: platform.sql, client, keyring: platform.keyring, store: platform.store, config: cfg, log });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(cfg.API_PORT, cfg.API_HOST, () => resolve(s));
-    s.once('error', reject);
+    // Express 5 calls the callback with the error when listening fails (e.g. the port is taken).
+    const s = app.listen(cfg.API_PORT, cfg.API_HOST, (err?: Error) => (err ? reject(new Error(`Cannot listen on ${cfg.API_HOST}:${cfg.API_PORT} (API_HOST/API_PORT): ${err.message}`)) : resolve(s)));
   });
   const url = `http://${cfg.API_HOST.includes(':') ? `[${cfg.API_HOST}]` : cfg.API_HOST}:${cfg.API_PORT}`;
   console.log(`API listening on ${url} (OpenAPI: ${url}/openapi.json, Temporal UI codec endpoint: ${url}/codec)`);

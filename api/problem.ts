@@ -23,16 +23,18 @@ export class Problem extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
-    readonly options: { errors?: FieldError[]; extensions?: Record<string, unknown>; title?: string } = {},
+    /** `type` is a slug (e.g. 'campaign-locked') for problems a client may want to tell apart; the title's by default. */
+    readonly options: { errors?: FieldError[]; extensions?: Record<string, unknown>; title?: string; type?: string } = {},
   ) {
     super(detail);
     this.name = 'Problem';
   }
 
   toJSON() {
+    const title = this.options.title ?? TITLES[this.status] ?? 'Error';
     return {
-      type: `https://cc-jobs.dev/problems/${this.status}`,
-      title: this.options.title ?? TITLES[this.status] ?? 'Error',
+      type: `urn:cc-jobs:problem:${this.options.type ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+      title,
       status: this.status,
       detail: this.detail,
       ...(this.options.errors ? { errors: this.options.errors } : {}),
@@ -43,7 +45,7 @@ export class Problem extends Error {
 
 export const badRequest = (detail: string, errors?: FieldError[]) => new Problem(400, detail, { errors });
 export const notFound = (detail: string) => new Problem(404, detail);
-export const conflict = (detail: string, extensions?: Record<string, unknown>) => new Problem(409, detail, { extensions });
+export const conflict = (detail: string, extensions?: Record<string, unknown>, type?: string) => new Problem(409, detail, { extensions, type });
 export const unprocessable = (detail: string, extensions?: Record<string, unknown>) => new Problem(422, detail, { extensions });
 
 /** zod issues as field errors with dotted paths (`segments.0.agent`), prefixed by where the field was. */

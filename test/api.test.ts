@@ -110,6 +110,21 @@ describe('keys and access', () => {
     assert.equal((await call('GET', '/openapi.json', { key: null })).status, 200);
   });
 
+  test('healthz is 503 naming the failing part when the database is unreachable', async () => {
+    const { connect } = await import('../db/sql.js');
+    const deadSql = connect(`postgres://nobody@127.0.0.1:${await freePort()}/none`, { connect_timeout: 1, max: 1 });
+    const broken = await listen(createApp({ ...deps, sql: deadSql }));
+    try {
+      const res = await call('GET', '/healthz', { key: null, baseUrl: broken.base });
+      assert.equal(res.status, 503);
+      assert.equal(res.json.temporal, 'ok');
+      assert.match(res.json.database, /^failing: /);
+    } finally {
+      await new Promise((resolve) => broken.server.close(resolve));
+      await deadSql.end({ timeout: 1 });
+    }
+  });
+
   test('a viewer may read but not write (403); a revoked key is 401', async () => {
     const viewer = await newKey('viewer');
     assert.equal((await call('GET', '/campaigns', { key: viewer })).status, 200);
@@ -281,6 +296,7 @@ describe('campaigns and contact-center data', () => {
     const refused = await call('PATCH', `/contacts/${contact.id}`, { body: { status: 'Closed' } });
     assertProblem(refused, 409);
     assert.match(refused.json.detail, /list-import-7/);
+    assert.equal(refused.json.type, 'urn:cc-jobs:problem:campaign-locked');
     assert.equal(refused.json.lock.heldBy, 'list-import-7');
     const [after] = await env.sql`select status from contacts where id = ${contact.id}`;
     assert.equal(after.status, 'Callback');

@@ -93,6 +93,7 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
         throw conflict(
           `Campaign ${existing.campaign_id} is locked by ${lock.type} run ${lock.held_by} since ${iso(lock.since)}; contact edits wait until it finishes.`,
           { lock: { heldBy: lock.held_by, type: lock.type, since: iso(lock.since) } },
+          'campaign-locked',
         );
       }
       await applyContactPatch(tx as unknown as Sql, params.id, body);

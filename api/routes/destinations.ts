@@ -148,7 +148,7 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
       await transfer.test();
     } catch (err) {
       const stage = err instanceof TransferError ? err.stage : 'connect';
-      throw new Problem(422, `The ${stage} step failed: ${(err as Error).message}`, { title: 'Destination test failed', extensions: { stage } });
+      throw new Problem(422, `The ${stage} step failed: ${(err as Error).message}`, { title: 'Destination test failed', type: 'destination-test-failed', extensions: { stage } });
     } finally {
       await transfer.close().catch(() => {});
     }
