@@ -17,7 +17,11 @@
 //            params: idParams, response: runAccepted,
 //            summary: 'Run a report now', example: { response: { runId: 'report-7-20250101T000000Z' } },
 //          }, async ({ params, req }) => {
-//            const runId = await startWorkflowIdempotent(deps.sql, req, async () => { ...start; return workflowId; });
+//            // A repeated Idempotency-Key (same API key) returns the first run instead of starting another.
+//            const { runId } = await startWorkflowIdempotent(deps.sql, req, async () => {
+//              const handle = await deps.client.workflow.start(reportRun, { ..., memo/searchAttributes, args: [...] });
+//              return handle.workflowId;
+//            });
 //            return { runId };
 //          });
 //        }
@@ -29,6 +33,7 @@
 // (undefined on public routes), and `req`/`res`. It returns the response body (validated against
 // `response` outside production), or throws a Problem (api/problem.ts). The status is `status`
 // (default 200; 204 when there is no `response`) unless the handler sets `res.status()` itself.
+// `callerOf(req).actor` (api/auth.ts) is who to record on runs and audit entries ('key:<name>').
 import express, { type Request, type Response } from 'express';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -47,7 +52,7 @@ export function rawBody(options: Omit<RawBodySpec, 'raw'>): RawBodySpec {
 }
 
 type AnyObject = z.ZodType<Record<string, unknown>>;
-type BodySpec = z.ZodType | RawBodySpec;
+export type BodySpec = z.ZodType | RawBodySpec;
 
 export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends BodySpec, R extends z.ZodType | undefined> {
   method: HttpMethod;
@@ -178,93 +183,6 @@ function checkResponse(r: RouteRegistry, spec: RouteSpec<any, any, any, any>, re
   }
 }
 
-function isRaw(body: BodySpec | undefined): body is RawBodySpec {
+export function isRaw(body: BodySpec | undefined): body is RawBodySpec {
   return !!body && (body as RawBodySpec).raw === true;
-}
-
-// ---- the OpenAPI 3.1 document ----
-
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, any> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
-  return rest;
-}
-
-function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
-  if (!schema) return [];
-  const object = jsonSchema(schema, 'input');
-  const required = new Set<string>(object.required ?? []);
-  return Object.entries<Record<string, any>>(object.properties ?? {}).map(([name, property]) => ({
-    name, in: where, required: where === 'path' || required.has(name),
-    ...(property.description ? { description: property.description } : {}),
-    schema: property,
-  }));
-}
-
-const PROBLEM_SCHEMA = {
-  type: 'object',
-  required: ['type', 'title', 'status', 'detail'],
-  properties: {
-    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
-  },
-};
-
-function operation(spec: RegisteredRoute['spec']) {
-  const status = spec.status ?? (spec.response ? 200 : 204);
-  const responses: Record<string, unknown> = {
-    [status]: spec.response
-      ? { description: spec.summary, content: { 'application/json': { schema: jsonSchema(spec.response, 'output'), ...(spec.example?.response !== undefined ? { example: spec.example.response } : {}) } } }
-      : { description: spec.summary },
-  };
-  const problems = new Set(spec.errors ?? []);
-  if (spec.params || spec.query || spec.body) problems.add(400);
-  if (spec.role !== 'public') { problems.add(401); if (spec.role !== 'viewer' || spec.privilege) problems.add(403); }
-  if (spec.params) problems.add(404);
-  if (spec.body && !isRaw(spec.body)) problems.add(413);
-  for (const code of [...problems].sort()) {
-    responses[code] = { description: `Problem (${code})`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
-  }
-  let requestBody: unknown;
-  if (spec.body && isRaw(spec.body)) {
-    const types = spec.body.contentTypes ?? ['application/octet-stream'];
-    requestBody = {
-      required: true,
-      description: spec.body.description ?? `Raw bytes, at most ${spec.body.maxBytes} bytes.`,
-      content: Object.fromEntries(types.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
-    };
-  } else if (spec.body) {
-    requestBody = {
-      required: true,
-      content: { 'application/json': { schema: jsonSchema(spec.body, 'input'), ...(spec.example?.body !== undefined ? { example: spec.example.body } : {}) } },
-    };
-  }
-  return {
-    operationId: `${spec.method}${spec.path.replace(/\{([^}]+)\}/g, 'By-$1').split(/[^A-Za-z0-9]+/).map((w) => w && w[0].toUpperCase() + w.slice(1)).join('')}`,
-    summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
-    tags: spec.tags ?? [spec.path.split('/')[1] || 'root'],
-    security: spec.role === 'public' ? [] : [{ bearer: [] }],
-    ...(spec.role !== 'public' ? { 'x-role': spec.role } : {}),
-    ...(spec.privilege ? { 'x-privilege': spec.privilege } : {}),
-    parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
-    ...(requestBody ? { requestBody } : {}),
-    responses,
-  };
-}
-
-export function openApiDocument(routes: RegisteredRoute[], info: { title: string; version: string }) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const { spec } of routes) {
-    paths[spec.path] ??= {};
-    paths[spec.path][spec.method] = operation(spec);
-  }
-  return {
-    openapi: '3.1.0',
-    info: { ...info, description: 'Contact-center back-office jobs on Temporal. Errors are application/problem+json.' },
-    paths,
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: "Authorization: Bearer ccj_…"' } },
-      schemas: { Problem: PROBLEM_SCHEMA },
-    },
-  };
 }

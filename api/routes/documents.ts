@@ -1,7 +1,8 @@
 // Health and the OpenAPI document: the two endpoints that need no key.
 import { z } from 'zod';
 import type { AppDeps } from '../app.js';
-import { defineRoute, openApiDocument, type RouteRegistry } from '../openapi.js';
+import { openApiDocument } from '../openapi-document.js';
+import { defineRoute, type RouteRegistry } from '../openapi.js';
 
 const HEALTH_TIMEOUT_MS = 3_000;
 
