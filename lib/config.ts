@@ -2,6 +2,7 @@
 // with a message that names the variable, the value found and what is expected. Never log the result whole.
 import path from 'node:path';
 import { z } from 'zod';
+import { parseExportWindow } from './export/window.js';
 
 const port = (fallback: number) =>
   z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -20,7 +21,11 @@ const schema = z.object({
   TEMPORAL_CLI: z.string().optional(),
   DATABASE_URL: z.string().url().optional(),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  EXPORT_WINDOW: z.string().optional(),
+  EXPORT_WINDOW: z.string().optional().refine((v) => {
+    try { parseExportWindow(v); return true; } catch { return false; }
+  }, 'must be "HH:MM-HH:MM Zone", e.g. "23:00-06:00 America/Los_Angeles" (unset = always open)'),
+  // Provider-level bandwidth for recording export transfers, per export batch (unset = unlimited).
+  EXPORT_BANDWIDTH_KBPS: z.coerce.number().int().min(1).optional(),
   MASTER_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')

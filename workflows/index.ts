@@ -1,2 +1,2 @@
 // Every workflow the worker hosts. Each job adds its export here.
-export {};
+export * from './recording-export.js';

@@ -1,0 +1,217 @@
+// Activities of Job 1, periodic recording export. A batch streams each recording from the content store
+// (decrypting) through a SHA-256/size meter to the destination, `parallelism` at a time, stops starting files
+// when the window closes or the run is cancelled, and commits what it finished together with the watermark.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { DateTime } from 'luxon';
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { ContentMissingError } from '../lib/content-store/types.js';
+import { StreamCipherError } from '../lib/crypto/stream-cipher.js';
+import { DestinationNotFoundError, loadDestination } from '../lib/destinations.js';
+import { renderFileName } from '../lib/export/file-names.js';
+import { manifestStream, type ManifestRow } from '../lib/export/manifest.js';
+import {
+  commitBatch, countPending, loadExportJob, manifestRows, selectBatch, WatermarkMovedError,
+  type ExportJob, type ExportRecord, type ManifestSourceRow, type RecordingRow,
+} from '../lib/export/queries.js';
+import { createThrottle, type Throttle } from '../lib/export/throttle.js';
+import { parseExportWindow, windowState } from '../lib/export/window.js';
+import { openTransfer, TransferError, type Transfer } from '../lib/transfer/index.js';
+import {
+  EXPORT_FAILURES, type BatchInput, type BatchResult, type ExportJobSummary, type ManifestInput, type ManifestResult,
+  type WindowCheck,
+} from '../workflows/recording-export-shared.js';
+import type { ActivityDeps } from './deps.js';
+
+type Outcome = { record: ExportRecord; row: RecordingRow } | undefined;
+
+export function createRecordingExportActivities(deps: ActivityDeps) {
+  const window = () => parseExportWindow(deps.config.EXPORT_WINDOW);
+
+  async function job(definitionId: string): Promise<ExportJob> {
+    const found = await loadExportJob(deps.sql, definitionId);
+    if (!found) throw ApplicationFailure.nonRetryable(`recording export job ${definitionId} does not exist (deleted?)`, EXPORT_FAILURES.jobNotFound);
+    return found;
+  }
+
+  async function destination(j: ExportJob): Promise<{ transfer: Transfer; protocol: string }> {
+    const stored = await loadDestination(deps.sql, deps.keyring, j.config.destinationId);
+    if (!stored) throw ApplicationFailure.nonRetryable(new DestinationNotFoundError(j.config.destinationId).message, EXPORT_FAILURES.destination);
+    return { transfer: openTransfer(stored.settings, stored.secrets), protocol: stored.settings.protocol };
+  }
+
+  return {
+    async describeExportJob(definitionId: string): Promise<ExportJobSummary> {
+      const j = await job(definitionId);
+      return { name: j.name, campaignId: j.campaignId, campaignName: j.campaignName, pending: await countPending(deps.sql, j) };
+    },
+
+    async checkExportWindow(): Promise<WindowCheck> {
+      const w = window();
+      const now = deps.clock();
+      const state = windowState(w, now);
+      return { open: state.open, opensInMs: state.open ? 0 : state.opensAt!.getTime() - now.getTime(), window: w?.text ?? null };
+    },
+
+    async exportRecordingBatch(input: BatchInput): Promise<BatchResult> {
+      const j = await job(input.definitionId);
+      const rows = await selectBatch(deps.sql, j, input.batchSize);
+      const empty = { exported: 0, failed: 0, sizeBytes: 0, errors: [], lastCompletedAt: null };
+      if (rows.length === 0) return { ...empty, drained: true, windowClosed: false };
+      const { transfer, protocol } = await destination(j);
+      const w = window();
+      const throttle = createThrottle(deps.config.EXPORT_BANDWIDTH_KBPS);
+      const ctx = Context.current();
+      const outcomes: Outcome[] = new Array(rows.length);
+      let stop: 'window' | 'cancelled' | undefined;
+      let failure: unknown;
+      let next = 0;
+      const worker = async () => {
+        while (!stop && failure === undefined && next < rows.length) {
+          if (!windowState(w, deps.clock()).open) { stop = 'window'; break; }
+          if (ctx.cancellationSignal.aborted) { stop = 'cancelled'; break; }
+          const i = next++;
+          try {
+            outcomes[i] = { row: rows[i], record: await exportOne(j, rows[i], transfer, throttle) };
+            ctx.heartbeat({ done: i + 1 });
+          } catch (err) {
+            failure ??= err;
+          }
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(input.parallelism, rows.length)) }, worker));
+      } finally {
+        await transfer.close().catch(() => undefined);
+      }
+      // Only the unbroken prefix is committed: the watermark can never pass a recording that was not sent.
+      const done: NonNullable<Outcome>[] = [];
+      for (const outcome of outcomes) { if (!outcome) break; done.push(outcome); }
+      if (done.length) await commit(j, input.runId, done, protocol);
+      if (failure !== undefined) throw classify(failure);
+      if (stop === 'cancelled') throw new CancelledFailure('the run was cancelled; exported files up to here are recorded');
+      const records = done.map((d) => d.record);
+      return {
+        exported: records.filter((r) => r.result === 'exported').length,
+        failed: records.filter((r) => r.result === 'failed').length,
+        sizeBytes: records.reduce((sum, r) => sum + (r.size_bytes ?? 0), 0),
+        errors: records.filter((r) => r.error).map((r) => `${r.path}: ${r.error}`),
+        drained: !stop && rows.length < input.batchSize,
+        windowClosed: stop === 'window',
+        lastCompletedAt: done.at(-1)?.row.completed_at ?? null,
+      };
+    },
+
+    async uploadExportManifest(input: ManifestInput): Promise<ManifestResult> {
+      const j = await job(input.definitionId);
+      const at = DateTime.fromISO(input.at, { zone: j.timezone });
+      const end = input.periodEnd ? DateTime.fromISO(input.periodEnd, { zone: j.timezone }) : at;
+      const path = renderFileName(j.config.manifestTemplate, {
+        currentDate: at.toFormat('yyyy-MM-dd'), currentTime: at.toFormat('HH-mm-ss'), periodEndDate: end.toFormat('yyyy-MM-dd_HH-mm-ss'),
+      });
+      let rows = 0;
+      const source = (async function* () {
+        for await (const page of manifestRows(deps.sql, j.id, input.runId)) {
+          rows += page.length;
+          yield page.map((r) => manifestRow(r, j.timezone));
+        }
+      })();
+      const { transfer } = await destination(j);
+      try {
+        const put = await transfer.put(path, manifestStream(source), { contentType: 'text/csv' });
+        return { path: put.path, rows, sizeBytes: put.sizeBytes };
+      } catch (err) {
+        throw classify(err);
+      } finally {
+        await transfer.close().catch(() => undefined);
+      }
+    },
+  };
+
+  async function exportOne(j: ExportJob, row: RecordingRow, transfer: Transfer, throttle: Throttle): Promise<ExportRecord> {
+    const path = renderFileName(j.config.fileNameTemplate, placeholderValues(j, row));
+    const base = { content_id: String(row.id), path };
+    let body: Readable;
+    try {
+      if (!row.store_key) throw new ContentMissingError('(none)');
+      body = await deps.store.get(row.store_key);
+    } catch (err) {
+      if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
+      throw err;
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        Context.current().heartbeat();
+        throttle.take(chunk.length).then(() => callback(null, chunk), callback);
+      },
+    });
+    body.on('error', (err) => meter.destroy(err));
+    try {
+      const put = await transfer.put(path, body.pipe(meter), { contentType: 'audio/wav' });
+      return { ...base, location: put.location, size_bytes: size, sha256: hash.digest('hex'), result: 'exported', error: null };
+    } catch (err) {
+      if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
+      throw err;
+    } finally {
+      body.destroy();
+    }
+  }
+
+  async function commit(j: ExportJob, runId: string, done: NonNullable<Outcome>[], protocol: string): Promise<void> {
+    try {
+      await commitBatch(deps.sql, j, runId, done.map((d) => d.record), done.at(-1)!.row, j.config.useForPlayback && protocol === 's3');
+    } catch (err) {
+      if (err instanceof WatermarkMovedError) throw ApplicationFailure.nonRetryable(err.message, EXPORT_FAILURES.watermarkMoved);
+      throw err;
+    }
+  }
+}
+
+/** The placeholders of a recording's file name (times in the campaign's timezone). */
+function placeholderValues(j: ExportJob, row: RecordingRow): Record<string, string | null> {
+  const start = DateTime.fromJSDate(row.started_at, { zone: j.timezone });
+  const first = row.agents[0] ?? null;
+  const last = row.agents.at(-1) ?? null;
+  const segments = j.config.contentType === 'agentSegments';
+  return {
+    callDate: start.toFormat('yyyy-MM-dd'), callHour: start.toFormat('HH'), callTime: start.toFormat('HH-mm-ss'),
+    customerPhone: row.customer_phone, agent: segments ? last : first, segmentAgent: row.segment_agent ?? first,
+    disposition: row.disposition, campaign: j.campaignName, recordingId: String(row.id), interactionId: String(row.interaction_id),
+  };
+}
+
+function manifestRow(r: ManifestSourceRow, zone: string): ManifestRow {
+  const iso = (d: Date) => DateTime.fromJSDate(d, { zone }).toISO();
+  return {
+    file_path: r.path, interaction_id: r.interaction_id, recording_id: r.content_id, segment: r.segment, campaign: r.campaign,
+    call_start: iso(r.started_at), call_end: iso(r.ended_at),
+    duration_s: Math.round((r.ended_at.getTime() - r.started_at.getTime()) / 1000),
+    customer_phone: r.customer_phone, agents: r.agents.join(';'), segment_agent: r.segment_agent, disposition: r.disposition,
+    size_bytes: r.size_bytes, sha256: r.sha256, result: r.result, error: r.error,
+  };
+}
+
+/** A recording whose stored content is gone or unreadable: reported, never retried. */
+function isContentFault(err: unknown): boolean {
+  return err instanceof ContentMissingError || err instanceof StreamCipherError;
+}
+
+function contentError(err: unknown): string {
+  return err instanceof ContentMissingError
+    ? 'the recording is missing from the content store (erased or lost); it cannot be exported'
+    : `the stored recording cannot be decrypted: ${(err as Error).message}`;
+}
+
+/** Permanent destination faults (credentials, permissions, missing bucket) fail the run; others are retried. */
+function classify(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof TransferError && err.permanent) {
+    return ApplicationFailure.create({ message: `destination ${err.stage} failed: ${err.message}`, type: EXPORT_FAILURES.destination, nonRetryable: true });
+  }
+  return err;
+}

@@ -1,0 +1,64 @@
+// Types shared by the recording export workflow, its activities and its callers (API, tests).
+
+export const RECORDING_EXPORT_WORKFLOW = 'recordingExport';
+
+export interface RecordingExportInput {
+  definitionId: string;
+  /** Who asked: 'schedule' or the API caller's actor. */
+  triggeredBy?: string;
+  /** Recordings per batch (one activity, one watermark step). */
+  batchSize?: number;
+  /** Files transferred at the same time within a batch. */
+  parallelism?: number;
+  /** Batches per workflow execution before continuing as new (keeps the history small). */
+  batchesPerExecution?: number;
+  /** Set by the workflow itself when it continues as new. */
+  carried?: CarriedTotals;
+}
+
+export interface CarriedTotals { exported: number; failed: number; sizeBytes: number; batches: number; errors: string[]; total: number | null }
+
+export interface ExportJobSummary {
+  name: string;
+  campaignId: string;
+  campaignName: string;
+  /** Recordings waiting after the watermark when the run started (for progress). */
+  pending: number;
+}
+
+export interface WindowCheck { open: boolean; opensInMs: number; window: string | null }
+
+export interface BatchInput { definitionId: string; runId: string; batchSize: number; parallelism: number }
+
+export interface BatchResult {
+  exported: number;
+  failed: number;
+  sizeBytes: number;
+  errors: string[];
+  /** No recording is left after the watermark. */
+  drained: boolean;
+  /** The window closed during the batch: the rest waits for the next window. */
+  windowClosed: boolean;
+  /** completed_at of the last recording the batch handled (ISO). */
+  lastCompletedAt: string | null;
+}
+
+export interface ManifestInput { definitionId: string; runId: string; at: string; periodEnd: string | null }
+export interface ManifestResult { path: string; rows: number; sizeBytes: number }
+
+export interface RecordingExportResult {
+  exported: number;
+  failed: number;
+  sizeBytes: number;
+  manifest: string | null;
+  stoppedBy: 'drained' | 'window-closed';
+  errors: string[];
+}
+
+/** Failure types of the recording export (ApplicationFailure.type). */
+export const EXPORT_FAILURES = {
+  jobNotFound: 'ExportJobNotFound',
+  destination: 'ExportDestinationFailed',
+  watermarkMoved: 'ExportWatermarkMoved',
+  badTemplate: 'ExportTemplateInvalid',
+} as const;
