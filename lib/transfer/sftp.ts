@@ -83,11 +83,14 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
     return new TransferError(`${what} on ${server} failed: ${errorMessage(err)}`, stage, permanent, { cause: err });
   }
 
-  /** mkdir -p that tolerates a concurrent writer creating the same folder first. */
+  /** mkdir -p that tolerates a concurrent writer creating the same folder first — at every level, since
+   *  parallel puts race on the shared parents too (the library's recursive mkdir gives up on the first). */
   async function ensureDir(client: SftpClient, dir: string): Promise<void> {
     if ((await client.exists(dir)) === 'd') return;
+    const parent = posix.dirname(dir);
+    if (parent !== dir) await ensureDir(client, parent);
     try {
-      await client.mkdir(dir, true);
+      await client.mkdir(dir, false);
     } catch (err) {
       if ((await client.exists(dir)) !== 'd') throw err;
     }
