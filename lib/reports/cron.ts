@@ -1,0 +1,55 @@
+// The seed's "Crontab String (GMT)": minute hour day-of-month month day-of-week, where day-of-week runs
+// 1-7 with 1 = Monday (seed 003). Temporal's cron counts days of the week 0-6 from Sunday, so the fifth
+// field is rewritten (7 = Sunday becomes 0) and ranges are expanded into lists, since a range such as 5-7
+// (Friday to Sunday) has no contiguous equivalent. The other fields keep their meaning; times are UTC.
+
+export class CronError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CronError';
+  }
+}
+
+interface Field { name: string; min: number; max: number }
+
+const FIELDS: Field[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12 },
+  { name: 'day of week', min: 1, max: 7 },
+];
+
+/** The values a field selects, or '*' for all. Accepts n, a-b, a step (every n) and comma lists of those. */
+export function parseCronField(text: string, field: Field): number[] | '*' {
+  if (text === '*') return '*';
+  const values = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^(?:(\*)|(\d{1,2})(?:-(\d{1,2}))?)(?:\/(\d{1,2}))?$/.exec(part);
+    if (!m) throw new CronError(`the ${field.name} field "${text}" is not valid: use one or two digits, a range a-b, a comma-separated list or *`);
+    const from = m[1] ? field.min : Number(m[2]);
+    const to = m[1] ? field.max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? field.max : from;
+    const step = m[4] !== undefined ? Number(m[4]) : 1;
+    if (from < field.min || to > field.max || from > to || step < 1) {
+      throw new CronError(`the ${field.name} field "${text}" is out of range: values go from ${field.min} to ${field.max}`);
+    }
+    for (let v = from; v <= to; v += step) values.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+/** Validates a seed crontab string and returns the equivalent Temporal cron expression (UTC). */
+export function seedCronToTemporal(cron: string): string {
+  const parts = cron.trim().split(/\s+/);
+  if (parts.length !== 5) {
+    throw new CronError(`a crontab string has five fields (minute hour day-of-month month day-of-week, GMT); got ${parts.length} in "${cron}"`);
+  }
+  const fields = parts.map((part, i) => parseCronField(part, FIELDS[i]));
+  const out = fields.map((values, i) => {
+    if (values === '*') return '*';
+    // Seed day-of-week 1..7 (Mon..Sun) → Temporal 0..6 (Sun..Sat).
+    const mapped = i === 4 ? [...new Set(values.map((d) => d % 7))].sort((a, b) => a - b) : values;
+    return mapped.join(',');
+  });
+  return out.join(' ');
+}

@@ -1,0 +1,106 @@
+// One report run's file: resolve the range (the watermark window for Incremental, the timeframe
+// otherwise), count what it holds, stream the CSV from PostgreSQL into the content store (encrypted), and
+// record the saved file — for Incremental in the same transaction that moves the watermark.
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { Sql } from '../../db/sql.js';
+import type { ContentStore } from '../content-store/types.js';
+import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from './definition.js';
+import { renderFileName } from './file-name.js';
+import { countReport, reportRows, setReportParams, streamReportCsv, type RangeColumn } from './queries.js';
+import { resolveTimeframe } from './timeframes.js';
+import { claimWindow, commitWindow, committedWindow, waitForAttemptsCollectedBy, type Window } from './watermarks.js';
+
+export interface GenerateInput {
+  runId: string;
+  definition: ReportDefinition;
+  runTime: Date;
+  now: Date;
+  accountName: string;
+  reportTimezone: string;
+}
+
+export interface GeneratedReport {
+  skipped: boolean;
+  fileId: string | null;
+  fileName: string | null;
+  sizeBytes: number;
+  rows: number;
+  attempts: number;
+  contacts: number;
+  start: string;
+  end: string;
+  incremental: boolean;
+}
+
+interface SavedRow { id: string; file_name: string; size_bytes: string; row_count: string; range_start: Date; range_end: Date }
+
+async function previousResult(sql: Sql, runId: string, incremental: boolean): Promise<GeneratedReport | undefined> {
+  const [saved] = await sql<SavedRow[]>`
+    select id, file_name, size_bytes, row_count, range_start, range_end from saved_reports where run_id = ${runId} and kind = 'report'`;
+  const window = incremental ? await committedWindow(sql, runId) : undefined;
+  if (!saved && !window) return undefined;
+  const rows = saved ? Number(saved.row_count) : 0;
+  return {
+    skipped: !saved, fileId: saved?.id ?? null, fileName: saved?.file_name ?? null, sizeBytes: saved ? Number(saved.size_bytes) : 0,
+    rows, attempts: -1, contacts: -1, incremental,
+    start: (saved?.range_start ?? window!.start).toISOString(), end: (saved?.range_end ?? window!.end).toISOString(),
+  };
+}
+
+function meter(onBytes: (total: number) => void): PassThrough {
+  let total = 0;
+  const pass = new PassThrough();
+  pass.on('data', (chunk: Buffer) => { total += chunk.length; onBytes(total); });
+  return pass;
+}
+
+export async function generateReportFile(
+  deps: { sql: Sql; store: ContentStore },
+  input: GenerateInput,
+  onProgress: (bytes: number) => void = () => {},
+): Promise<GeneratedReport> {
+  const { definition: def, runId } = input;
+  const incremental = def.config.timeframe.kind === 'incremental';
+  const previous = await previousResult(deps.sql, runId, incremental);
+  if (previous) return previous;
+  if (incremental) await waitForAttemptsCollectedBy(deps.sql, input.runTime, { onWait: () => onProgress(0) });
+
+  const mode = incremental ? 'isolation level read committed' : 'isolation level repeatable read';
+  return deps.sql.begin(mode, async (tx) => {
+    const key = { type: def.config.type, campaignId: def.campaignId, runId, runTime: input.runTime };
+    let window: Window;
+    let by: RangeColumn;
+    if (incremental) {
+      window = await claimWindow(tx, key);
+      by = 'collected';
+    } else {
+      window = resolveTimeframe(def.config.timeframe, input.runTime, { reportTimezone: input.reportTimezone, campaignCreatedAt: def.campaignCreatedAt });
+      by = 'completed';
+    }
+    await setReportParams(tx, { campaignId: def.campaignId, from: window.start, to: window.end, by, timezone: input.reportTimezone });
+    const counts = await countReport(tx, by);
+    const rows = reportRows(def.config.type, counts);
+    const base = { rows, attempts: counts.attempts, contacts: counts.contacts, start: window.start.toISOString(), end: window.end.toISOString(), incremental };
+    if (counts.attempts === 0 && def.config.output.skipIfEmpty) {
+      if (incremental) await commitWindow(tx, key, window);
+      return { ...base, skipped: true, fileId: null, fileName: null, sizeBytes: 0 };
+    }
+    const fileName = renderFileName(def.config.output.fileNameFormat, {
+      report: REPORT_TITLES[def.config.type], campaign: def.campaignName, account: input.accountName, reportId: runId,
+      start: window.start, end: window.end, date: input.now, timezone: input.reportTimezone,
+    });
+    const csv: Readable = await streamReportCsv(tx, def.config.type, by);
+    // pipeline (not pipe) so a failing COPY fails the store's write instead of ending the file early.
+    const metered = meter(onProgress);
+    pipeline(csv, metered, () => {});
+    const stored = await deps.store.put(metered, { prefix: 'reports' });
+    const expires = new Date(input.now.getTime() + SAVED_REPORT_DAYS * 24 * 3600 * 1000);
+    const [saved] = await tx<{ id: string }[]>`
+      insert into saved_reports (definition_id, run_id, kind, file_name, store_key, size_bytes, sha256, row_count, range_start, range_end, created_at, expires_at)
+      values (${def.id}, ${runId}, 'report', ${fileName}, ${stored.key}, ${stored.sizeBytes}, ${stored.sha256}, ${rows},
+              ${window.start}, ${window.end}, ${input.now}, ${expires})
+      returning id`;
+    if (incremental) await commitWindow(tx, key, window);
+    return { ...base, skipped: false, fileId: saved.id, fileName, sizeBytes: stored.sizeBytes };
+  });
+}

@@ -1,0 +1,101 @@
+// The three report queries, streamed out of PostgreSQL as CSV with COPY ... TO STDOUT so a report of any
+// size never sits in memory. COPY takes no bind parameters, so the values (campaign, range, time zone)
+// are set as transaction-local settings and read back with current_setting(); the statement itself is
+// built from constant fragments only. Every query starts from the same selection `a` of attempts.
+//
+// Best contact: the attempt with the highest rank in the completion-status table (unknown statuses rank
+// 0); ties go to the most recent attempt (completion time, then id). Times are ISO 8601 in the report zone.
+import type { Readable } from 'node:stream';
+import type postgres from 'postgres';
+import type { ReportType } from './definition.js';
+
+type Tx = postgres.TransactionSql<Record<string, never>>;
+
+/** Incremental runs select on collected_at in (from, to]; time ranges on completed_at in [from, to). */
+export type RangeColumn = 'collected' | 'completed';
+
+export interface ReportQueryParams { campaignId: string; from: Date; to: Date; by: RangeColumn; timezone: string }
+
+/** The CSV header of each report type, in column order (documented in docs/reports.md). */
+export const REPORT_HEADERS: Record<ReportType, string[]> = {
+  'all-attempts': ['AttemptId', 'Campaign', 'ClientId', 'Phone', 'StartedAt', 'CompletedAt', 'CollectedAt', 'DurationSeconds',
+    'Status', 'StatusRank', 'Disposition', 'Agent', 'BestContact'],
+  'best-contact': ['ClientId', 'Campaign', 'AttemptId', 'Phone', 'StartedAt', 'CompletedAt', 'CollectedAt', 'DurationSeconds',
+    'Status', 'StatusRank', 'Disposition', 'Agent', 'AttemptsInRange'],
+  summary: ['Status', 'StatusRank', 'Attempts', 'Contacts'],
+};
+
+export async function setReportParams(tx: Tx, p: ReportQueryParams): Promise<void> {
+  await tx`select set_config('cc_report.campaign', ${p.campaignId}, true),
+                  set_config('cc_report.from', ${p.from.toISOString()}, true),
+                  set_config('cc_report.to', ${p.to.toISOString()}, true),
+                  set_config('TimeZone', ${p.timezone}, true)`;
+}
+
+function selection(tx: Tx, by: RangeColumn) {
+  const range = by === 'collected'
+    ? tx`a.collected_at > current_setting('cc_report.from')::timestamptz and a.collected_at <= current_setting('cc_report.to')::timestamptz`
+    : tx`a.completed_at >= current_setting('cc_report.from')::timestamptz and a.completed_at < current_setting('cc_report.to')::timestamptz`;
+  return tx`
+    with a as (
+      select a.id, a.client_id, a.phone, a.started_at, a.completed_at, a.collected_at, a.duration_s, a.status,
+             coalesce(s.rank, 0) as rank, a.disposition, a.agent
+      from call_attempts a left join completion_statuses s on s.status = a.status
+      where a.campaign_id = current_setting('cc_report.campaign')::bigint and ${range}
+    ), c as (select name from campaigns where id = current_setting('cc_report.campaign')::bigint)`;
+}
+
+const ts = (tx: Tx, column: string) => tx`to_char(${tx(column)}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')`;
+
+function attemptColumns(tx: Tx) {
+  return tx`a.phone as "Phone", ${ts(tx, 'started_at')} as "StartedAt", ${ts(tx, 'completed_at')} as "CompletedAt",
+            ${ts(tx, 'collected_at')} as "CollectedAt", a.duration_s as "DurationSeconds", a.status as "Status",
+            a.rank as "StatusRank", a.disposition as "Disposition", a.agent as "Agent"`;
+}
+
+function reportQuery(tx: Tx, type: ReportType, by: RangeColumn) {
+  const best = tx`order by a.client_id, a.rank desc, a.completed_at desc, a.id desc`;
+  switch (type) {
+    case 'all-attempts': return tx`${selection(tx, by)}
+      select a.id as "AttemptId", c.name as "Campaign", a.client_id as "ClientId", ${attemptColumns(tx)},
+             case when row_number() over (partition by a.client_id order by a.rank desc, a.completed_at desc, a.id desc) = 1
+                  then 1 else 0 end as "BestContact"
+      from a cross join c
+      order by a.completed_at, a.id`;
+    case 'best-contact': return tx`${selection(tx, by)}
+      select distinct on (a.client_id) a.client_id as "ClientId", c.name as "Campaign", a.id as "AttemptId", ${attemptColumns(tx)},
+             count(*) over (partition by a.client_id) as "AttemptsInRange"
+      from a cross join c
+      ${best}`;
+    case 'summary': return tx`${selection(tx, by)},
+      best as (select distinct on (a.client_id) a.client_id, a.status from a ${best}),
+      by_status as (select status, max(rank) as rank, count(*) as attempts from a group by status),
+      contacts as (select status, count(*) as contacts from best group by status)
+      select t."Status", t."StatusRank", t."Attempts", t."Contacts" from (
+        select s.status as "Status", s.rank as "StatusRank", s.attempts as "Attempts", coalesce(b.contacts, 0) as "Contacts", 0 as grp
+        from by_status s left join contacts b using (status)
+        union all
+        select 'TOTAL', null, (select count(*) from a), (select count(distinct client_id) from a), 1
+      ) t
+      order by t.grp, t."StatusRank" desc nulls last, t."Status"`;
+  }
+}
+
+export interface ReportCounts { attempts: number; contacts: number; statuses: number }
+
+/** What the range holds, read in the same transaction (and so the same data) as the COPY. */
+export async function countReport(tx: Tx, by: RangeColumn): Promise<ReportCounts> {
+  const [row] = await tx<{ attempts: string; contacts: string; statuses: string }[]>`${selection(tx, by)}
+    select count(*) as attempts, count(distinct client_id) as contacts, count(distinct status) as statuses from a`;
+  return { attempts: Number(row.attempts), contacts: Number(row.contacts), statuses: Number(row.statuses) };
+}
+
+/** Data rows the CSV will have (the header not counted). */
+export function reportRows(type: ReportType, counts: ReportCounts): number {
+  return type === 'all-attempts' ? counts.attempts : type === 'best-contact' ? counts.contacts : counts.statuses + 1;
+}
+
+/** The report as a CSV byte stream (header first). Parameters must be set with setReportParams first. */
+export async function streamReportCsv(tx: Tx, type: ReportType, by: RangeColumn): Promise<Readable> {
+  return (await tx`copy (${reportQuery(tx, type, by)}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
+}
