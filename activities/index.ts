@@ -1,5 +1,6 @@
 // All activities of the platform, built from their dependencies. Each job adds its own factory here.
 import type { ActivityDeps } from './deps.js';
+import { createErasureActivities } from './erasure.js';
 import { createRecordingExportActivities } from './recording-export.js';
 import { createRunActivities } from './runs.js';
 
@@ -8,6 +9,7 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
+    ...createErasureActivities(deps),
     ...createRecordingExportActivities(deps),
   };
 }

@@ -1,2 +1,3 @@
 // Every workflow the worker hosts. Each job adds its export here.
 export * from './recording-export.js';
+export * from './erasure.js';

@@ -4,11 +4,13 @@ import type { AppDeps } from '../app.js';
 import type { RouteRegistry } from '../openapi.js';
 import * as apiKeys from './api-keys.js';
 import * as attempts from './attempts.js';
+import * as auditLog from './audit-log.js';
 import * as campaigns from './campaigns.js';
 import * as codec from './codec.js';
 import * as contacts from './contacts.js';
 import * as destinations from './destinations.js';
 import * as documents from './documents.js';
+import * as erasures from './erasures.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
 import * as runs from './runs.js';
@@ -27,5 +29,6 @@ export const routeModules: RouteModule[] = [
   destinations,
   runs,
   uploads,
+  erasures, auditLog,
   codec,
 ];

@@ -1,0 +1,212 @@
+// Erasure activities: record the request and the end in the audit log, erase one batch of a confirmed
+// preview, verify by reading every erased item back, and count what a run erased. Every step is safe to
+// repeat: a batch only touches items not yet erased, and audit entries are written once per run.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { appendAuditOnce } from '../lib/audit/index.js';
+import { ContentMissingError } from '../lib/content-store/index.js';
+import { ExportedCopyUnreachableError, openExportedCopies } from '../lib/erasure/exported-copies.js';
+import { TransferError } from '../lib/transfer/index.js';
+import {
+  ERASURE_AUDIT_ACTIONS, ERASURE_FAILURES, type EraseBatchInput, type EraseBatchResult, type ErasureCounts,
+  type ErasureOutcome, type ErasureScope,
+} from '../workflows/erasure-shared.js';
+import type { ActivityDeps } from './deps.js';
+
+const REMOVE_CONCURRENCY = 8;
+const VERIFY_PAGE = 200;
+const END_ACTIONS = [ERASURE_AUDIT_ACTIONS.completed, ERASURE_AUDIT_ACTIONS.failed, ERASURE_AUDIT_ACTIONS.cancelled];
+
+export interface AuditedRun { runId: string; previewId: string; actor: string; reason: string; scope: ErasureScope }
+
+interface Target {
+  content_id: string; id: string | null; interaction_id: string; kind: string; segment: number | null;
+  store_key: string | null; exported_to: string | null; size_bytes: string | null;
+}
+
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // called outside an activity (a direct call in a test): nothing to report to
+  }
+}
+
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
+  /** The preview must exist and be the one this run confirmed: a run never erases anything else. */
+  async function checkPreview(runId: string, previewId: string): Promise<void> {
+    const [preview] = await sql<{ run_id: string | null }[]>`select run_id from erasure_previews where id = ${previewId}`;
+    if (!preview || preview.run_id !== runId) {
+      throw ApplicationFailure.nonRetryable(
+        `Erasure preview ${previewId} ${preview ? `was confirmed by ${preview.run_id ?? 'no run'}` : 'does not exist'}, not by this run; start erasures with POST /erasures.`,
+        ERASURE_FAILURES.previewMissing);
+    }
+  }
+
+  /** Removes the content of the targets everywhere; returns the ones that could not be reached. */
+  async function destroyContent(targets: Target[]): Promise<Map<string, string>> {
+    const unreachable = new Map<string, string>();
+    const exported = openExportedCopies(sql, keyring);
+    try {
+      await eachLimit(targets, REMOVE_CONCURRENCY, async (t) => {
+        if (t.exported_to) {
+          try {
+            await exported.remove(t.exported_to);
+          } catch (err) {
+            if (!(err instanceof ExportedCopyUnreachableError) && !(err instanceof TransferError && err.permanent)) throw err;
+            // Locations can hold customer phone numbers (file-name templates): report the item, not the path.
+            unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${err instanceof TransferError ? err.stage : 'no S3 destination holds it'})`);
+            return;
+          }
+        }
+        if (t.store_key) await store.remove(t.store_key);
+        heartbeat();
+      });
+    } finally {
+      await exported.close();
+    }
+    return unreachable;
+  }
+
+  return {
+    async checkErasurePreview(input: { runId: string; previewId: string }): Promise<void> {
+      await checkPreview(input.runId, input.previewId);
+    },
+
+    async recordErasureRequested(run: AuditedRun & { counts: Record<string, number> }): Promise<number> {
+      const entry = await appendAuditOnce(sql, {
+        actor: run.actor, action: ERASURE_AUDIT_ACTIONS.requested, reason: run.reason, scope: { ...run.scope },
+        counts: run.counts, runId: run.runId,
+      });
+      return entry.seq;
+    },
+
+    async eraseBatch(input: EraseBatchInput): Promise<EraseBatchResult> {
+      const page = await sql<Target[]>`
+        with page as (
+          select content_id from erasure_preview_items
+          where preview_id = ${input.previewId} and content_id > ${input.afterContentId}
+          order by content_id limit ${input.limit})
+        select page.content_id, c.id, c.interaction_id, c.kind, c.segment, c.store_key, c.exported_to, c.size_bytes
+        from page left join interaction_content c on c.id = page.content_id and c.erased_at is null
+        order by page.content_id`;
+      const result: EraseBatchResult = {
+        lastContentId: page.length ? page[page.length - 1].content_id : null, processed: page.length,
+        erased: 0, bytes: 0, erasedByKind: {}, problems: [],
+      };
+      const targets = page.filter((t) => t.id !== null);
+      if (targets.length === 0) return result;
+      const unreachable = await destroyContent(targets);
+      result.problems = [...unreachable.values()];
+      const done = targets.filter((t) => !unreachable.has(t.id!));
+      if (done.length === 0) return result;
+      // Cleared only if still pointing at what was just removed: content replaced meanwhile is new bytes
+      // this batch has not removed yet, so the batch fails and its retry removes them.
+      const rows = done.map((t) => ({
+        id: t.id, interaction_id: t.interaction_id, kind: t.kind, segment: t.segment, store_key: t.store_key,
+        exported_to: t.exported_to, size_bytes: t.size_bytes === null ? null : Number(t.size_bytes),
+      }));
+      const cleared = await sql<{ kind: string; size_bytes: string | null }[]>`
+        with targets as (
+          select * from jsonb_to_recordset(${sql.json(rows as never)}) as t(
+            id bigint, interaction_id bigint, kind text, segment integer, store_key text, exported_to text, size_bytes bigint)),
+        cleared as (
+          update interaction_content c
+          set store_key = null, size_bytes = null, sha256 = null, exported_to = null,
+              erased_at = now(), erased_by = ${input.actor}, erased_run = ${input.runId}
+          from targets t
+          where c.id = t.id and c.erased_at is null
+            and c.store_key is not distinct from t.store_key and c.exported_to is not distinct from t.exported_to
+          returning c.id)
+        insert into erasure_journal (run_id, content_id, interaction_id, kind, segment, store_key, exported_to, size_bytes)
+        select ${input.runId}, t.id, t.interaction_id, t.kind, t.segment, t.store_key, t.exported_to, t.size_bytes
+        from targets t join cleared using (id)
+        returning kind, size_bytes`;
+      for (const row of cleared) {
+        result.erased++;
+        result.bytes += Number(row.size_bytes ?? 0);
+        result.erasedByKind[row.kind] = (result.erasedByKind[row.kind] ?? 0) + 1;
+      }
+      if (cleared.length < done.length) {
+        throw new Error(`${done.length - cleared.length} item(s) of this batch changed while being erased; the batch is retried.`);
+      }
+      return result;
+    },
+
+    /**
+     * Reads back every item the run erased, in the content store and at every exported location, and
+     * checks the database holds no content of the preview's items (all of them, or only the erased ones
+     * when the run was cancelled). Any byte left fails the run, naming the content ids.
+     */
+    async verifyErasure(input: { runId: string; previewId: string; requireAll: boolean }): Promise<{ checked: number }> {
+      const remaining: string[] = [];
+      const exported = openExportedCopies(sql, keyring);
+      let checked = 0;
+      try {
+        await sql<{ content_id: string; store_key: string | null; exported_to: string | null }[]>`
+          select content_id, store_key, exported_to from erasure_journal where run_id = ${input.runId} order by id
+        `.cursor(VERIFY_PAGE, async (rows) => {
+          await eachLimit(rows, REMOVE_CONCURRENCY, async (row) => {
+            if (row.store_key && await storeStillHolds(row.store_key)) remaining.push(`${row.content_id} (content store)`);
+            if (row.exported_to && await exported.remains(row.exported_to)) remaining.push(`${row.content_id} (exported copy)`);
+          });
+          checked += rows.length;
+          heartbeat({ checked });
+        });
+      } finally {
+        await exported.close();
+      }
+      const inDatabase = await sql<{ id: string }[]>`
+        select c.id from erasure_preview_items p join interaction_content c on c.id = p.content_id
+        where p.preview_id = ${input.previewId}
+          and (c.store_key is not null or c.exported_to is not null or c.sha256 is not null)
+          and (${input.requireAll} or c.erased_run = ${input.runId})
+        order by c.id limit 1000`;
+      remaining.push(...inDatabase.map((r) => `${r.id} (database)`));
+      if (remaining.length) {
+        throw ApplicationFailure.nonRetryable(
+          `Erasure verification failed: ${remaining.length} item(s) still hold content: ${remaining.slice(0, 20).join(', ')}${remaining.length > 20 ? ', …' : ''}. Fix the cause (see the run's errors) and erase again with a new preview.`,
+          ERASURE_FAILURES.incomplete, { remaining: remaining.slice(0, 1000) });
+      }
+      return { checked };
+    },
+
+    async countErased(input: { runId: string }): Promise<ErasureCounts> {
+      const perKind = await sql<{ kind: string; n: number }[]>`
+        select kind, count(distinct content_id)::int as n from erasure_journal where run_id = ${input.runId} group by kind`;
+      const [totals] = await sql<{ interactions: number; bytes: string }[]>`
+        select count(distinct interaction_id)::int as interactions, coalesce(sum(size_bytes), 0)::bigint as bytes
+        from erasure_journal where run_id = ${input.runId}`;
+      const counts: ErasureCounts = { interactions: totals.interactions, bytes: Number(totals.bytes) };
+      for (const row of perKind) counts[row.kind as keyof ErasureCounts] = row.n;
+      return counts;
+    },
+
+    async recordErasureEnded(run: AuditedRun & { outcome: ErasureOutcome; counts: ErasureCounts; error?: string | null }): Promise<number> {
+      const entry = await appendAuditOnce(sql, {
+        actor: run.actor, action: ERASURE_AUDIT_ACTIONS[run.outcome], reason: run.reason,
+        scope: { ...run.scope, ...(run.error ? { error: run.error } : {}) }, counts: run.counts, runId: run.runId,
+      }, END_ACTIONS);
+      return entry.seq;
+    },
+  };
+
+  async function storeStillHolds(key: string): Promise<boolean> {
+    try {
+      const body = await store.get(key);
+      body.destroy();
+      return true;
+    } catch (err) {
+      if (err instanceof ContentMissingError) return false;
+      throw err;
+    }
+  }
+}
