@@ -1,0 +1,81 @@
+// The campaign lock row (campaign_locks): while a process (import, and later list export/delete) holds it,
+// the campaign refuses contact edits, status changes and other list processes. Taken and checked with the
+// campaign row locked (FOR UPDATE here, FOR SHARE by readers that refuse work), so a check and a take never
+// race. A row whose holder run has closed in Temporal — terminated from Temporal UI, say — is stale: the
+// reaper deletes it, and so does anyone trying to take the lock.
+import type { Sql } from '../db/sql.js';
+
+export type LockType = 'import' | 'export' | 'delete';
+export interface LockHolder { runId: string; type: LockType; actingUser?: string | null }
+export interface CampaignLock { campaignId: string; heldBy: string; type: string; actingUser: string | null; since: Date }
+
+/** Whether the run with this workflow id is still open in Temporal. */
+export type IsRunOpen = (runId: string) => Promise<boolean>;
+
+export type AcquireResult =
+  | { acquired: true; reaped: string | null }
+  | { acquired: false; reason: 'held'; lock: CampaignLock }
+  | { acquired: false; reason: 'campaign-missing' };
+
+export class CampaignLockedError extends Error {
+  constructor(readonly lock: CampaignLock) {
+    super(`Campaign ${lock.campaignId} is locked by ${lock.type} run ${lock.heldBy} since ${lock.since.toISOString()}; try again when it has finished.`);
+    this.name = 'CampaignLockedError';
+  }
+}
+
+interface LockRow { campaign_id: string; held_by: string; type: string; acting_user: string | null; since: Date }
+const toLock = (row: LockRow): CampaignLock => ({
+  campaignId: row.campaign_id, heldBy: row.held_by, type: row.type, actingUser: row.acting_user, since: row.since,
+});
+
+export async function campaignLockOf(sql: Sql, campaignId: string): Promise<CampaignLock | null> {
+  const [row] = await sql<LockRow[]>`select * from campaign_locks where campaign_id = ${campaignId}`;
+  return row ? toLock(row) : null;
+}
+
+/** Takes the lock for `holder`; idempotent for the same holder; frees a lock whose holder has closed. */
+export async function acquireCampaignLock(sql: Sql, campaignId: string, holder: LockHolder, isRunOpen: IsRunOpen): Promise<AcquireResult> {
+  return sql.begin(async (tx) => {
+    const [campaign] = await tx`select id from campaigns where id = ${campaignId} for update`;
+    if (!campaign) return { acquired: false, reason: 'campaign-missing' } as const;
+    const [row] = await tx<LockRow[]>`select * from campaign_locks where campaign_id = ${campaignId}`;
+    if (row?.held_by === holder.runId) return { acquired: true, reaped: null } as const;
+    let reaped: string | null = null;
+    if (row) {
+      if (await isRunOpen(row.held_by)) return { acquired: false, reason: 'held', lock: toLock(row) } as const;
+      await tx`delete from campaign_locks where campaign_id = ${campaignId}`;
+      reaped = row.held_by;
+    }
+    await tx`
+      insert into campaign_locks (campaign_id, held_by, type, acting_user)
+      values (${campaignId}, ${holder.runId}, ${holder.type}, ${holder.actingUser ?? null})`;
+    return { acquired: true, reaped } as const;
+  });
+}
+
+/** Frees the lock if `runId` holds it; true when a row was deleted. */
+export async function releaseCampaignLock(sql: Sql, campaignId: string, runId: string): Promise<boolean> {
+  const rows = await sql`delete from campaign_locks where campaign_id = ${campaignId} and held_by = ${runId} returning campaign_id`;
+  return rows.length > 0;
+}
+
+/** Deletes every lock (or the one of `campaignId`) whose holder run is closed; returns the freed campaigns. */
+export async function reapCampaignLocks(sql: Sql, isRunOpen: IsRunOpen, campaignId?: string): Promise<string[]> {
+  const rows = await sql<LockRow[]>`
+    select * from campaign_locks ${campaignId ? sql`where campaign_id = ${campaignId}` : sql``}`;
+  const freed: string[] = [];
+  for (const row of rows) {
+    if (await isRunOpen(row.held_by)) continue;
+    if (await releaseCampaignLock(sql, row.campaign_id, row.held_by)) freed.push(row.campaign_id);
+  }
+  return freed;
+}
+
+/** For work that must not run on a locked campaign (status changes, list export/delete): call inside the
+ *  transaction that does the work; the campaign row stays share-locked until it commits. */
+export async function assertCampaignUnlocked(tx: Sql, campaignId: string): Promise<void> {
+  await tx`select id from campaigns where id = ${campaignId} for share`;
+  const [row] = await tx<LockRow[]>`select * from campaign_locks where campaign_id = ${campaignId}`;
+  if (row) throw new CampaignLockedError(toLock(row));
+}

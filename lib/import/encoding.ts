@@ -1,0 +1,126 @@
+// Which text encoding a calling list is in, decided from its first bytes, and a decoder that refuses
+// anything that is not text. Byte-order marks decide UTF-8/UTF-16; without one, bytes that are valid UTF-8
+// are UTF-8 and the rest must be plausible Windows-1252. Anything else (NUL bytes, control characters,
+// UTF-16 without a BOM, bytes Windows-1252 leaves undefined) is a clear failure, never garbage rows.
+import { Transform, type TransformCallback } from 'node:stream';
+import iconv from 'iconv-lite';
+import { IMPORT_FAILURES, ImportFileError } from './errors.js';
+
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+export interface DetectedEncoding { encoding: TextEncoding; bom: boolean }
+
+/** How many leading bytes the detection looks at. */
+export const SAMPLE_BYTES = 64 * 1024;
+
+// Control characters that never appear in a text list (tab, LF, CR and form feed are allowed).
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
+const CP1252_UNDEFINED = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+
+export function detectEncoding(sample: Buffer, { complete }: { complete: boolean }): DetectedEncoding {
+  if (sample.length === 0) throw new ImportFileError(IMPORT_FAILURES.emptyFile, 'The import file is empty (0 bytes); upload a list with at least a header or one contact.');
+  if (sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf) return { encoding: 'utf-8', bom: true };
+  if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf-16le', bom: true };
+  if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf-16be', bom: true };
+  const nul = sample.indexOf(0);
+  if (nul >= 0) {
+    const looksUtf16 = sample.length >= 4 && (sample[1] === 0 || sample[0] === 0);
+    throw new ImportFileError(IMPORT_FAILURES.undecidableEncoding, looksUtf16
+      ? 'The import file looks like UTF-16 without a byte-order mark, so its byte order cannot be decided; save it as UTF-8 or as UTF-16 with a BOM.'
+      : `The import file is not text (a NUL byte at offset ${nul}); upload a delimited text list (CSV).`);
+  }
+  if (isUtf8(sample, complete)) return { encoding: 'utf-8', bom: false };
+  const bad = firstNonCp1252(sample);
+  if (bad >= 0) {
+    throw new ImportFileError(IMPORT_FAILURES.undecidableEncoding,
+      `The import file's encoding cannot be recognised: it is neither UTF-8, UTF-16 with a BOM nor Windows-1252 (byte 0x${sample[bad].toString(16)} at offset ${bad}); save it as UTF-8.`);
+  }
+  return { encoding: 'windows-1252', bom: false };
+}
+
+/** Valid UTF-8, allowing a sequence cut off at the end of a sample that is not the whole file. */
+function isUtf8(bytes: Buffer, complete: boolean): boolean {
+  let end = bytes.length;
+  if (!complete) {
+    // Step back over a trailing incomplete multi-byte sequence (at most 3 bytes).
+    for (let back = 1; back <= 3 && end - back >= 0; back++) {
+      const b = bytes[end - back];
+      if ((b & 0xc0) === 0x80) continue;
+      if (b >= 0xc0) end -= back;
+      break;
+    }
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function firstNonCp1252(bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (CP1252_UNDEFINED.has(b) || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) || b === 0x7f) return i;
+  }
+  return -1;
+}
+
+/** Raised mid-stream when a file detected as UTF-8 from its start turns out not to be: the caller starts
+ *  over as Windows-1252 (nothing has been applied yet, only staged). */
+export class NotUtf8Error extends Error {
+  constructor(readonly offset: number) {
+    super(`invalid UTF-8 near byte ${offset}`);
+    this.name = 'NotUtf8Error';
+  }
+}
+
+/** Bytes in, text out (no BOM), failing on invalid sequences and control characters. */
+export function createTextDecoder(detected: DetectedEncoding): Transform {
+  const { encoding } = detected;
+  const cp1252 = encoding === 'windows-1252' ? iconv.getDecoder('win1252') : undefined;
+  const decoder = cp1252 ? undefined : new TextDecoder(encoding, { fatal: true, ignoreBOM: false });
+  let offset = 0;
+  const check = (text: string, self: Transform): boolean => {
+    const control = CONTROL.exec(text);
+    if (!control) return true;
+    self.destroy(new ImportFileError(IMPORT_FAILURES.undecidableEncoding,
+      `The import file is not a text list: control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} near byte ${offset}; upload a delimited text list (CSV).`));
+    return false;
+  };
+  return new Transform({
+    readableObjectMode: false,
+    decodeStrings: true,
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      let text: string;
+      try {
+        if (cp1252) {
+          const bad = firstNonCp1252(chunk);
+          if (bad >= 0) throw new ImportFileError(IMPORT_FAILURES.undecidableEncoding,
+            `The import file is neither UTF-8 nor Windows-1252 (byte 0x${chunk[bad].toString(16)} at offset ${offset + bad}); save it as UTF-8.`);
+          text = cp1252.write(chunk);
+        } else {
+          text = decoder!.decode(chunk, { stream: true });
+        }
+      } catch (err) {
+        return done(err instanceof ImportFileError ? err : encodingError(encoding, offset, err));
+      }
+      offset += chunk.length;
+      if (check(text, this)) done(null, text);
+    },
+    flush(done: TransformCallback) {
+      try {
+        const rest = cp1252 ? cp1252.end() ?? '' : decoder!.decode();
+        if (check(rest, this)) done(null, rest);
+      } catch (err) {
+        done(encodingError(encoding, offset, err));
+      }
+    },
+  });
+}
+
+function encodingError(encoding: TextEncoding, offset: number, _err: unknown): Error {
+  if (encoding === 'utf-8') return new NotUtf8Error(offset);
+  return new ImportFileError(IMPORT_FAILURES.undecidableEncoding,
+    `The import file has a ${encoding.toUpperCase()} byte-order mark but invalid ${encoding.toUpperCase()} text near byte ${offset}; save it again as UTF-8.`);
+}

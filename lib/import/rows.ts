@@ -1,0 +1,79 @@
+// A calling list's columns and the checks every row passes before it is staged. With a header, columns are
+// matched by name (case-insensitive) and unknown ones become custom fields; without one the order is
+// client_id, name, phone, email (API.md "Job 3"). A bad row is kept as a rejection with its reason.
+import { IMPORT_FAILURES, ImportFileError } from './errors.js';
+
+export const SEPARATORS = { ',': ',', ';': ';', ':': ':', tab: '\t', space: ' ' } as const;
+export type Separator = keyof typeof SEPARATORS;
+
+const STANDARD = ['client_id', 'name', 'phone', 'phone2', 'phone3', 'email'] as const;
+type Standard = (typeof STANDARD)[number];
+export const HEADERLESS_COLUMNS: readonly string[] = ['client_id', 'name', 'phone', 'email'];
+
+export const LIMITS = { clientId: 100, name: 200, email: 320, customName: 100, customValue: 1000 } as const;
+const PHONE = /^\+?[0-9][0-9 ().-]{2,29}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+
+export interface StagedRow {
+  line: number;
+  clientId: string | null;
+  name: string | null;
+  email: string | null;
+  phones: [string | null, string | null, string | null];
+  custom: Record<string, string> | null;
+  rejectReason: string | null;
+}
+
+export interface ColumnMap { count: number; standard: Partial<Record<Standard, number>>; custom: [string, number][] }
+
+/** The column layout from the header record (or the fixed order without one); fails when it is no list. */
+export function columnMap(header: string[] | null): ColumnMap {
+  const names = (header ?? HEADERLESS_COLUMNS).map((name) => name.trim());
+  const map: ColumnMap = { count: names.length, standard: {}, custom: [] };
+  const seen = new Set<string>();
+  names.forEach((name, index) => {
+    const lower = name.toLowerCase();
+    if (seen.has(lower)) throw new ImportFileError(IMPORT_FAILURES.notAList, `The header names column "${name}" twice; each column name must be unique.`);
+    seen.add(lower);
+    if ((STANDARD as readonly string[]).includes(lower)) map.standard[lower as Standard] = index;
+    else if (!name || name.length > LIMITS.customName) {
+      throw new ImportFileError(IMPORT_FAILURES.notAList, `Header column ${index + 1} ${name ? 'is longer than 100 characters' : 'is empty'}; name every column (1-100 characters).`);
+    } else map.custom.push([name, index]);
+  });
+  if (map.standard.client_id === undefined) {
+    throw new ImportFileError(IMPORT_FAILURES.notAList,
+      `The header has no client_id column (found: ${names.slice(0, 10).map((n) => JSON.stringify(n.slice(0, 40))).join(', ')}); is the separator right? The key column must be named client_id.`);
+  }
+  return map;
+}
+
+/** Validates one parsed record; the row carries a reject reason instead of throwing. */
+export function toStagedRow(map: ColumnMap, fields: string[], line: number): StagedRow {
+  const reject = (reason: string): StagedRow => ({
+    line, clientId: null, name: null, email: null, phones: [null, null, null], custom: null, rejectReason: reason,
+  });
+  if (fields.length !== map.count) return reject(`expected ${map.count} columns, found ${fields.length}`);
+  const at = (column: Standard) => {
+    const index = map.standard[column];
+    const value = index === undefined ? '' : fields[index].trim();
+    return value === '' ? null : value;
+  };
+  if (fields.some((field) => field.includes('\0'))) return reject('contains a NUL character');
+  const clientId = at('client_id');
+  if (!clientId) return reject('client_id is empty');
+  if (clientId.length > LIMITS.clientId) return reject(`client_id is longer than ${LIMITS.clientId} characters`);
+  const name = at('name');
+  if (name && name.length > LIMITS.name) return reject(`name is longer than ${LIMITS.name} characters`);
+  const email = at('email');
+  if (email && (email.length > LIMITS.email || !EMAIL.test(email))) return reject(`email ${JSON.stringify(email.slice(0, 60))} is not a valid address`);
+  const phones: StagedRow['phones'] = [at('phone'), at('phone2'), at('phone3')];
+  const badPhone = phones.find((phone) => phone !== null && !PHONE.test(phone));
+  if (badPhone) return reject(`phone ${JSON.stringify(badPhone.slice(0, 40))} is not a phone number (digits, optionally +, spaces, dots, dashes, parentheses; 3-30 characters)`);
+  let custom: Record<string, string> | null = null;
+  for (const [key, index] of map.custom) {
+    const value = fields[index].trim();
+    if (value.length > LIMITS.customValue) return reject(`${key} is longer than ${LIMITS.customValue} characters`);
+    if (value !== '') (custom ??= {})[key] = value;
+  }
+  return { line, clientId, name, email, phones, custom, rejectReason: null };
+}
