@@ -8,14 +8,13 @@ import { DateTime } from 'luxon';
 import { readWatermark } from '../lib/export/jobs.js';
 import type { ContentStore } from '../lib/content-store/types.js';
 import { openTransfer, type DestinationSecrets, type DestinationSettings } from '../lib/transfer/index.js';
-import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
+import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startFtp, startS3, startSshd, type FtpServer, type S3Server, type SshdServer } from './harness/servers/index.js';
 import {
   createDestination, createJob, defaultName, dirOf, filesIn, newCampaign, readAll, readManifest, runExport, seedCalls, startExport,
 } from './recording-export-helpers.js';
 
 let env: TestEnv;
-let worker: RunningWorker;
 let sshd: SshdServer;
 let ftp: FtpServer;
 let s3: S3Server;
@@ -35,7 +34,7 @@ before(async () => {
     get: async (key) => { onContentRead?.(); return env.deps.store.get(key); },
   };
   const deps = { store, config: new Proxy(env.config, { get: (t, k) => (k === 'EXPORT_WINDOW' ? config.EXPORT_WINDOW : t[k as keyof typeof t]) }), clock: () => new Date(Date.now() + clockOffsetMs) };
-  worker = await env.startWorker({ deps });
+  await env.startWorker({ deps });
 });
 
 after(async () => {
@@ -252,4 +251,3 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
   }
 }
 
-void worker;

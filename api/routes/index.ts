@@ -13,6 +13,7 @@ import * as documents from './documents.js';
 import * as erasures from './erasures.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
+import * as recordingExportJobs from './recording-export-jobs.js';
 import * as runs from './runs.js';
 import * as uploads from './uploads.js';
 
@@ -28,6 +29,7 @@ export const routeModules: RouteModule[] = [
   attempts,
   destinations,
   runs,
+  recordingExportJobs,
   uploads,
   erasures, auditLog,
   codec,

@@ -1,0 +1,191 @@
+// Job 1 definitions (API.md "Job 1"): each is a row in job_definitions and a Temporal Schedule that runs
+// the recordingExport workflow, paused exactly when the job is disabled. "Run now" triggers the schedule
+// (so its overlap policy keeps two runs of one job apart) and answers with the run it started.
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Sql } from '../../db/sql.js';
+import { exportJobConfigSchema, scheduleSchema, type ExportJobConfig } from '../../lib/export/definition.js';
+import { MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate } from '../../lib/export/file-names.js';
+import { exportScheduleId, initialWatermark, insertExportJob } from '../../lib/export/jobs.js';
+import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
+import { deleteJobSchedule, nextRunTime, triggerJobSchedule, upsertJobSchedule } from '../../lib/temporal/schedules.js';
+import { RECORDING_EXPORT_WORKFLOW } from '../../workflows/recording-export-shared.js';
+import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import type { AppDeps } from '../app.js';
+import { callerOf } from '../auth.js';
+import { startWorkflowIdempotent } from '../idempotency.js';
+import { defineRoute, type RouteRegistry } from '../openapi.js';
+import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
+import { decodeCursor, id, idParams, isoDateTime, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+
+const template = (allowed: readonly string[]) => z.string().max(1024).superRefine((value, ctx) => {
+  for (const message of validateTemplate(value, allowed)) ctx.addIssue({ code: 'custom', message: `template ${message}` });
+});
+
+const fields = {
+  name: z.string().trim().min(1).max(200), enabled: z.boolean(), campaignId: id, completedAfter: isoDateTime,
+  contentType: z.enum(['complete', 'agentSegments']), voiceSignatureOnly: z.boolean(),
+  dispositions: z.union([z.literal('all'), z.array(z.string().min(1).max(200)).min(1).max(500)]), destinationId: id,
+  fileNameTemplate: template(RECORDING_PLACEHOLDERS).describe(`placeholders: ${RECORDING_PLACEHOLDERS.map((p) => `\${${p}}`).join(' ')}`),
+  manifestTemplate: template(MANIFEST_PLACEHOLDERS).describe(`placeholders: ${MANIFEST_PLACEHOLDERS.map((p) => `$(${p})`).join(' ')}`),
+  useForPlayback: z.boolean().describe('S3 destinations only: record the exported object as the playback location'),
+  schedule: scheduleSchema,
+};
+
+const createBody = z.object({
+  ...fields, enabled: fields.enabled.default(true), contentType: fields.contentType.default('complete'),
+  voiceSignatureOnly: fields.voiceSignatureOnly.default(false), dispositions: fields.dispositions.default('all'),
+  fileNameTemplate: fields.fileNameTemplate.optional(), manifestTemplate: fields.manifestTemplate.optional(),
+  useForPlayback: fields.useForPlayback.default(false),
+});
+const patchBody = z.object(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof fields]: z.ZodOptional<(typeof fields)[K]> })
+  .omit({ campaignId: true }).describe('only the fields sent change; completedAfter resets the watermark');
+
+const jobView = z.object({
+  id: z.string(), scheduleId: z.string(), name: z.string(), enabled: z.boolean(), campaignId: z.string(),
+  contentType: fields.contentType, voiceSignatureOnly: z.boolean(), dispositions: fields.dispositions,
+  completedAfter: z.string().describe('the watermark: the completion time of the last exported recording'),
+  destinationId: z.string(), fileNameTemplate: z.string(), manifestTemplate: z.string(), useForPlayback: z.boolean(),
+  schedule: scheduleSchema, exportWindow: z.string().nullable().describe('the provider window (EXPORT_WINDOW), read-only'),
+  nextRunAt: z.string().nullable(),
+});
+
+export function register(r: RouteRegistry, deps: AppDeps) {
+  const { sql, client } = deps;
+  const load = async (jobId: string) => {
+    const job = await loadExportJob(sql, jobId);
+    if (!job) throw notFound(`Recording export job ${jobId} does not exist.`);
+    return job;
+  };
+  const view = async (job: ExportJob): Promise<z.input<typeof jobView>> => ({
+    id: job.id, scheduleId: exportScheduleId(job.id), name: job.name, enabled: job.enabled, campaignId: job.campaignId,
+    contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
+    completedAfter: iso(job.watermark.completedAfter) ?? job.watermark.completedAfter, destinationId: job.config.destinationId,
+    fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
+    schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null,
+    nextRunAt: iso(await nextRunTime(client, exportScheduleId(job.id)).catch(() => null)),
+  });
+  const schedule = (jobId: string, config: ExportJobConfig, enabled: boolean, campaignId: string) => upsertJobSchedule(client, {
+    scheduleId: exportScheduleId(jobId), workflowType: RECORDING_EXPORT_WORKFLOW, workflowIdPrefix: `${RECORDING_EXPORT_KIND}/${jobId}`,
+    args: [{ definitionId: jobId, triggeredBy: 'schedule' }], taskQueue: deps.config.TEMPORAL_TASK_QUEUE, spec: config.schedule,
+    paused: !enabled, overlap: 'skip',
+    searchAttributes: runSearchAttributes({ kind: 'recording-export', campaignId, definitionId: jobId, triggeredBy: 'schedule' }),
+  });
+
+  defineRoute(r, {
+    method: 'post', path: '/recording-export-jobs', role: 'admin', status: 201, body: createBody,
+    response: z.object({ id: z.string(), scheduleId: z.string() }), errors: [409, 422],
+    summary: 'Create a periodic recording export job (a Temporal Schedule; disabled = paused)',
+    example: { body: { name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete', voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-01-01T00:00:00Z', destinationId: '2', schedule: { every: '1h' } }, response: { id: '7', scheduleId: 'recording-export/7' } },
+  }, async ({ body, req }) => {
+    const config = exportJobConfigSchema.parse(body);
+    await checkReferences(sql, body.campaignId, config);
+    const jobId = await sql.begin(async (tx) => {
+      const created = await uniqueName(body.name, () => insertExportJob(tx as unknown as Sql, {
+        name: body.name, enabled: body.enabled, campaignId: body.campaignId, completedAfter: body.completedAfter, config, createdBy: callerOf(req).actor,
+      }));
+      // The schedule is made inside the transaction: if Temporal refuses it, no job row is left behind.
+      await schedule(created, config, body.enabled, body.campaignId);
+      return created;
+    });
+    return { id: jobId, scheduleId: exportScheduleId(jobId) };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/recording-export-jobs', role: 'viewer', query: pageQuery, response: paged(jobView),
+    summary: 'List recording export jobs',
+  }, async ({ query }) => {
+    const ids = await sql<{ id: string }[]>`
+      select id from job_definitions where kind = ${RECORDING_EXPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
+    const page = pageOf(ids, query.limit);
+    return { items: await Promise.all(page.items.map(async (row) => view(await load(row.id)))), nextCursor: page.nextCursor };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/recording-export-jobs/{id}', role: 'viewer', params: idParams, response: jobView,
+    summary: 'A recording export job, with its current watermark (completedAfter) and the provider window',
+  }, async ({ params }) => view(await load(params.id)));
+
+  defineRoute(r, {
+    method: 'patch', path: '/recording-export-jobs/{id}', role: 'admin', params: idParams, body: patchBody, response: jobView, errors: [409, 422],
+    summary: 'Change a job; enabling/disabling resumes/pauses its schedule, completedAfter resets the watermark',
+  }, async ({ params, body }) => {
+    const job = await load(params.id);
+    const { name = job.name, enabled = job.enabled, completedAfter, ...changes } = body;
+    const config = exportJobConfigSchema.parse({ ...job.config, ...stripUndefined(changes) });
+    await checkReferences(sql, job.campaignId, config);
+    await sql.begin(async (tx) => {
+      await uniqueName(name, () => tx`
+        update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now(),
+          state = case when ${completedAfter ?? null}::text is null then state
+                       else jsonb_set(state, '{watermark}', ${tx.json(initialWatermark(completedAfter ?? '') as never)}) end
+        where id = ${job.id}`);
+      await schedule(job.id, config, enabled, job.campaignId);
+    });
+    return view(await load(job.id));
+  });
+
+  defineRoute(r, {
+    method: 'delete', path: '/recording-export-jobs/{id}', role: 'admin', params: idParams,
+    summary: 'Delete a job and its schedule (runs in progress finish; their records stay in the task log)',
+  }, async ({ params }) => {
+    const job = await load(params.id);
+    await deleteJobSchedule(client, exportScheduleId(job.id));
+    await sql`delete from job_definitions where id = ${job.id}`;
+  });
+
+  defineRoute(r, {
+    method: 'post', path: '/recording-export-jobs/{id}/run', role: 'operator', status: 202, params: idParams, response: runAccepted, errors: [409],
+    summary: 'Run the job now (triggers its schedule); 409 while a run of the job is in progress',
+    example: { response: { runId: 'recording-export/7-2025-03-01T10:15:00Z' } },
+  }, async ({ params, req }) => {
+    const job = await load(params.id);
+    const { runId } = await startWorkflowIdempotent(sql, req, () => runNow(client, job));
+    await sql`
+      insert into runs (run_id, type, name, object_name, definition_id, campaign_id, acting_user, status)
+      values (${runId}, ${RECORDING_EXPORT_KIND}, ${job.name}, ${job.campaignName}, ${job.id}, ${job.campaignId}, ${callerOf(req).actor}, 'running')
+      on conflict (run_id) do update set acting_user = excluded.acting_user`;
+    return { runId };
+  });
+}
+
+/** Triggers the schedule and returns the id of the workflow it started. */
+async function runNow(client: Client, job: ExportJob): Promise<string> {
+  const handle = client.schedule.getHandle(exportScheduleId(job.id));
+  const before = await handle.describe();
+  const running = before.info.runningActions[0];
+  if (running) throw conflict(`A run of job ${job.id} is already in progress: ${running.workflow.workflowId}.`, { runId: running.workflow.workflowId });
+  const known = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
+  await triggerJobSchedule(client, exportScheduleId(job.id));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const now = await handle.describe();
+    const started = [...now.info.runningActions.map((a) => a.workflow.workflowId), ...now.info.recentActions.map((a) => a.action.workflow.workflowId)]
+      .find((workflowId) => !known.has(workflowId));
+    if (started) return started;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the schedule of job ${job.id} was triggered but no run appeared within 5 s`);
+}
+
+async function checkReferences(sql: Sql, campaignId: string, config: ExportJobConfig): Promise<void> {
+  const errors: FieldError[] = [];
+  const [campaign] = await sql`select id from campaigns where id = ${campaignId}`;
+  if (!campaign) errors.push({ path: 'campaignId', message: `campaign ${campaignId} does not exist` });
+  const [destination] = await sql<{ protocol: string }[]>`select protocol from destinations where id = ${config.destinationId}`;
+  if (!destination) errors.push({ path: 'destinationId', message: `destination ${config.destinationId} does not exist` });
+  else if (config.useForPlayback && destination.protocol !== 's3') {
+    errors.push({ path: 'useForPlayback', message: `playback needs an s3 destination; destination ${config.destinationId} is ${destination.protocol}` });
+  }
+  if (errors.length) throw badRequest('The job refers to things that do not exist or cannot be combined; see errors.', errors);
+}
+
+function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
+  return write().catch((err) => {
+    if ((err as { code?: string }).code === '23505') throw conflict(`A recording export job named ${JSON.stringify(name)} already exists; pick another name.`);
+    throw err;
+  });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
