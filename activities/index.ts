@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './deps.js';
 import { createErasureActivities } from './erasure.js';
 import { createRecordingExportActivities } from './recording-export.js';
+import { createReportActivities } from './report.js';
 import { createRunActivities } from './runs.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -9,6 +10,7 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
+    ...createReportActivities(deps),
     ...createErasureActivities(deps),
     ...createRecordingExportActivities(deps),
   };

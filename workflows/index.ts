@@ -1,3 +1,4 @@
 // Every workflow the worker hosts. Each job adds its export here.
 export * from './recording-export.js';
 export * from './erasure.js';
+export * from './report.js';

@@ -1,7 +1,7 @@
 // One report run's file: resolve the range (the watermark window for Incremental, the timeframe
 // otherwise), count what it holds, stream the CSV from PostgreSQL into the content store (encrypted), and
 // record the saved file — for Incremental in the same transaction that moves the watermark.
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Sql } from '../../db/sql.js';
 import type { ContentStore } from '../content-store/types.js';
 import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from './definition.js';
@@ -47,11 +47,16 @@ async function previousResult(sql: Sql, runId: string, incremental: boolean): Pr
   };
 }
 
-function meter(onBytes: (total: number) => void): PassThrough {
+/** Counts bytes as they pass (a transform, so it never switches the stream to flowing on its own). */
+function meter(onBytes: (total: number) => void): Transform {
   let total = 0;
-  const pass = new PassThrough();
-  pass.on('data', (chunk: Buffer) => { total += chunk.length; onBytes(total); });
-  return pass;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
 }
 
 export async function generateReportFile(

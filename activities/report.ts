@@ -1,0 +1,158 @@
+// Activities of Job 2 (incremental reports): generate the CSV into the saved reports, package it (ZIP,
+// PGP), deliver it to destinations and e-mail recipients, and remove saved reports after 30 days.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Readable } from 'node:stream';
+import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
+import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from '../lib/reports/definition.js';
+import {
+  getSavedReport, insertSavedReport, loadPgpKey, loadReportDefinition, removeExpiredSavedReports, savedReportOfRun, type SavedReport,
+} from '../lib/reports/definitions.js';
+import { EmailConfigError, sendReportMail } from '../lib/reports/email.js';
+import { generateReportFile, type GeneratedReport } from '../lib/reports/generate.js';
+import { packageReport, packagedName } from '../lib/reports/package.js';
+import { TransferError } from '../lib/transfer/index.js';
+import type { DeliveredFile } from '../workflows/report-shared.js';
+import type { ActivityDeps } from './deps.js';
+
+/** Business failure types of report runs (ApplicationFailure.type). */
+export const REPORT_FAILURES = {
+  definitionNotFound: 'ReportDefinitionNotFound',
+  pgpKeyMissing: 'ReportPgpKeyMissing',
+  destinationNotFound: 'ReportDestinationNotFound',
+  emailNotConfigured: 'ReportEmailNotConfigured',
+  deliveryRefused: 'ReportDeliveryRefused',
+  fileMissing: 'ReportFileMissing',
+} as const;
+
+export interface ReportPlan {
+  name: string;
+  type: string;
+  campaignId: string;
+  campaignName: string;
+  destinationIds: string[];
+  emails: string[];
+  packaged: boolean;
+}
+
+/** Heartbeats every few seconds while `work` runs (lock waits, long COPYs), with the latest detail. */
+async function heartbeating<T>(work: (progress: (detail: unknown) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  let detail: unknown;
+  const timer = setInterval(() => ctx.heartbeat(detail), 5_000);
+  try {
+    ctx.heartbeat();
+    return await work((d) => { detail = d; });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createReportActivities(deps: ActivityDeps) {
+  const { sql, store, keyring, config } = deps;
+
+  async function definition(id: string): Promise<ReportDefinition> {
+    const def = await loadReportDefinition(sql, id);
+    if (!def) {
+      throw ApplicationFailure.nonRetryable(`Report definition ${id} does not exist (deleted?); nothing was generated.`, REPORT_FAILURES.definitionNotFound);
+    }
+    return def;
+  }
+
+  async function savedFile(id: string): Promise<SavedReport> {
+    const file = await getSavedReport(sql, id);
+    if (!file) throw ApplicationFailure.nonRetryable(`Saved report ${id} is gone (expired or deleted); run the report again.`, REPORT_FAILURES.fileMissing);
+    return file;
+  }
+
+  return {
+    async planReportRun({ definitionId }: { definitionId: string }): Promise<ReportPlan> {
+      const def = await definition(definitionId);
+      const out = def.config.output;
+      return {
+        name: def.name, type: def.config.type, campaignId: def.campaignId, campaignName: def.campaignName,
+        destinationIds: out.destinationIds, emails: out.emails, packaged: out.zip || !!out.pgpKeyId,
+      };
+    },
+
+    async generateReport(input: { runId: string; definitionId: string; runTime: string }): Promise<GeneratedReport> {
+      const def = await definition(input.definitionId);
+      return heartbeating((progress) => generateReportFile({ sql, store }, {
+        runId: input.runId, definition: def, runTime: new Date(input.runTime), now: deps.clock(),
+        accountName: config.ACCOUNT_NAME, reportTimezone: config.REPORT_TIMEZONE,
+      }, (bytes) => progress({ bytes })));
+    },
+
+    /** ZIP and/or PGP-encrypt the saved CSV into a second saved file (kind 'delivery'); idempotent per run. */
+    async packageReport(input: { runId: string; definitionId: string; fileId: string }): Promise<{ fileId: string; fileName: string; sizeBytes: number }> {
+      const existing = await savedReportOfRun(sql, input.runId, 'delivery');
+      if (existing) return { fileId: existing.id, fileName: existing.fileName, sizeBytes: existing.sizeBytes };
+      const def = await definition(input.definitionId);
+      const csv = await savedFile(input.fileId);
+      let pgpPublicKey: string | undefined;
+      if (def.config.output.pgpKeyId) {
+        pgpPublicKey = await loadPgpKey(sql, def.config.output.pgpKeyId);
+        if (!pgpPublicKey) throw ApplicationFailure.nonRetryable(`The PGP public key ${def.config.output.pgpKeyId} of report ${def.id} is gone; upload it again with the report.`, REPORT_FAILURES.pgpKeyMissing);
+      }
+      const options = { zip: def.config.output.zip, pgpPublicKey };
+      const fileName = packagedName(csv.fileName, options);
+      const stored = await heartbeating(async () => store.put(await packageReport(await store.get(csv.storeKey), csv.fileName, options), { prefix: 'reports' }));
+      const now = deps.clock();
+      const fileId = await insertSavedReport(sql, {
+        definitionId: def.id, runId: input.runId, kind: 'delivery', fileName, storeKey: stored.key, sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256, rows: csv.rows, rangeStart: csv.rangeStart, rangeEnd: csv.rangeEnd, createdAt: now,
+        expiresAt: new Date(now.getTime() + SAVED_REPORT_DAYS * 86_400_000),
+      });
+      return { fileId, fileName, sizeBytes: stored.sizeBytes };
+    },
+
+    async deliverReportToDestination(input: { fileId: string; destinationId: string }): Promise<DeliveredFile> {
+      const file = await savedFile(input.fileId);
+      let transfer;
+      try {
+        transfer = await openDestination(sql, keyring, input.destinationId);
+      } catch (err) {
+        if (err instanceof DestinationNotFoundError) throw ApplicationFailure.nonRetryable(err.message, REPORT_FAILURES.destinationNotFound);
+        throw err;
+      }
+      try {
+        const put = await heartbeating(async () => transfer.put(file.fileName, await store.get(file.storeKey), { sizeBytes: file.sizeBytes }));
+        return { target: `destination:${input.destinationId}`, fileName: put.path, location: put.location };
+      } catch (err) {
+        if (err instanceof TransferError && err.permanent) {
+          throw ApplicationFailure.nonRetryable(`Destination ${input.destinationId} refused the report (${err.stage}): ${err.message}`, REPORT_FAILURES.deliveryRefused);
+        }
+        throw err;
+      } finally {
+        await transfer.close().catch(() => {});
+      }
+    },
+
+    async emailReport(input: { fileId: string; definitionId: string }): Promise<DeliveredFile> {
+      const def = await definition(input.definitionId);
+      const file = await savedFile(input.fileId);
+      const title = REPORT_TITLES[def.config.type];
+      const content: Readable = await store.get(file.storeKey);
+      try {
+        await sendReportMail({
+          smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, to: def.config.output.emails,
+          subject: `${title} report "${def.name}" for ${def.campaignName}`,
+          text: `The ${title} report "${def.name}" for campaign ${def.campaignName} (${config.ACCOUNT_NAME}) is attached: `
+            + `${file.rows} row(s), ${file.rangeStart?.toISOString()} to ${file.rangeEnd?.toISOString()}.\n`,
+          attachment: { fileName: file.fileName, content },
+        });
+      } catch (err) {
+        content.destroy();
+        if (err instanceof EmailConfigError) throw ApplicationFailure.nonRetryable(err.message, REPORT_FAILURES.emailNotConfigured);
+        throw err;
+      }
+      return { target: `email:${def.config.output.emails.length} recipient(s)`, fileName: file.fileName };
+    },
+
+    async removeExpiredReports(): Promise<{ removed: number }> {
+      return { removed: await removeExpiredSavedReports(sql, store, deps.clock()) };
+    },
+  };
+}
+
+export type ReportActivities = ReturnType<typeof createReportActivities>;
