@@ -23,9 +23,11 @@ export function createRowParser(options: ParseOptions): { parser: Transform; row
   let lastEnd = 0;
   let lastEmpty = 0;
   const skipped: StagedRow[] = [];
-  const startLine = (lines: number, emptyLines: number) => {
+  // csv-parse's own line counter counts CRLF inside a quoted field twice, so lines are counted here: a row
+  // starts after the previous one and the empty lines skipped since, and spans the line breaks inside it.
+  const startLine = (emptyLines: number, breaksInside: number) => {
     const start = lastEnd + 1 + (emptyLines - lastEmpty);
-    lastEnd = lines;
+    lastEnd = start + breaksInside;
     lastEmpty = emptyLines;
     return start;
   };
@@ -33,10 +35,10 @@ export function createRowParser(options: ParseOptions): { parser: Transform; row
     delimiter: SEPARATORS[options.separator], bom: false, skip_empty_lines: true, relax_column_count: true,
     skip_records_with_error: true, max_record_size: MAX_RECORD_CHARS,
     // Lines are counted here, synchronously in file order, for records and skipped rows alike.
-    on_record: ((record: string[], context: InfoRecord) => ({ record, line: startLine(context.lines, context.empty_lines) })) as unknown as Options['on_record'],
+    on_record: ((record: string[], context: InfoRecord) => ({ record, line: startLine(context.empty_lines, lineBreaks(record)) })) as unknown as Options['on_record'],
     on_skip: (err: CsvError | undefined) => {
       const info = err as unknown as Info | undefined;
-      const line = startLine(info?.lines ?? lastEnd + 1, info?.empty_lines ?? lastEmpty);
+      const line = startLine(info?.empty_lines ?? lastEmpty, 0);
       skipped.push({
         line, clientId: null, name: null, email: null, phones: [null, null, null], custom: null,
         rejectReason: SKIP_REASONS[err?.code ?? ''] ?? `unreadable row (${err?.code ?? 'parse error'})`,
@@ -64,4 +66,10 @@ export function createRowParser(options: ParseOptions): { parser: Transform; row
     },
   });
   return { parser, rows };
+}
+
+function lineBreaks(record: string[]): number {
+  let breaks = 0;
+  for (const field of record) if (field.includes('\n') || field.includes('\r')) breaks += field.match(/\r\n|\r|\n/g)!.length;
+  return breaks;
 }
