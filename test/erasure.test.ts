@@ -217,6 +217,30 @@ describe('erasing a day of a campaign', () => {
   });
 });
 
+describe('a long erasure', () => {
+  test('continues as new between batches and still ends with one request and one end entry', async () => {
+    const campaignId = await newCampaign(env);
+    for (let i = 0; i < 3; i++) await addInteraction(env, campaignId, 'voice', `2025-08-01T1${i}:00:00-04:00`);
+    const previewed = await preview({ campaignId, items: ['voice-recording'], date: '2025-08-01', reason: 'long run' });
+    const runId = `erasure/${campaignId}/continue-as-new`;
+    await env.sql`update erasure_previews set run_id = ${runId} where id = ${previewed.json.previewId}`;
+    const handle = await env.client.workflow.start('erasure', {
+      workflowId: runId, taskQueue: env.taskQueue,
+      args: [{
+        previewId: previewed.json.previewId, actor: 'key:test', reason: 'long run', campaignName: 'c', batchSize: 2, batchesPerExecution: 2,
+        scope: { previewId: previewed.json.previewId, campaignId, timezone: 'America/New_York', items: ['voice-recording'], date: '2025-08-01' },
+        preview: { ...previewed.json.counts, items: 9, interactions: 3, bytes: previewed.json.sizeBytes },
+      }],
+    });
+    const result = await handle.result();
+    assert.equal(result.counts['voice-recording'], 9);
+    assert.notEqual((await handle.describe()).runId, handle.firstExecutionRunId, 'continued as new');
+    assert.deepEqual((await auditOf(env, runId)).map((a) => a.action), ['erasure.requested', 'erasure.completed']);
+    const [run] = await env.sql`select status, progress_done from runs where run_id = ${runId}`;
+    assert.deepEqual({ ...run }, { status: 'completed', progress_done: '9' });
+  });
+});
+
 describe('cancelling an erasure', () => {
   test('stops between batches; the audit says exactly what was erased and the rest is kept', async () => {
     const campaignId = await newCampaign(env);

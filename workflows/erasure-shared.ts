@@ -36,6 +36,10 @@ export interface ErasureInput {
   /** What the preview said would be destroyed; the requested audit entry records it. */
   preview: ErasureCounts & { items: number };
   batchSize: number;
+  /** Batches before continuing as new (default 500); tests make it small. */
+  batchesPerExecution?: number;
+  /** Set when a long erasure continued as new: where the previous execution stopped. */
+  resume?: { afterContentId: string; done: number; sizeBytes: number; counts: Record<string, number> };
 }
 
 export interface EraseBatchInput { runId: string; previewId: string; actor: string; afterContentId: string; limit: number }

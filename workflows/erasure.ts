@@ -3,7 +3,7 @@
 // crashes or cancellations happen in between. Cancelling stops between batches (a batch in flight
 // finishes), and the end entry counts exactly what was erased.
 import {
-  CancellationScope, CancelledFailure, isCancellation, proxyActivities, workflowInfo,
+  CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, proxyActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { ERASURE_FAILURES, type ErasureCounts, type ErasureInput, type ErasureOutcome, type ErasureResult } from './erasure-shared.js';
@@ -23,21 +23,33 @@ const bookkeeping = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
+// A long erasure continues as new before its history grows too big; the run record and the audit
+// entries are keyed by the workflow id, which stays the same.
+const BATCHES_PER_EXECUTION = 500;
+
 const keepGoing = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
 export async function erasure(input: ErasureInput): Promise<ErasureResult> {
   const runId = workflowInfo().workflowId;
   const run = { runId, previewId: input.previewId, actor: input.actor, reason: input.reason, scope: input.scope };
-  const status = trackRunStatus({ step: 'starting', progress: { done: 0, total: input.preview.items }, counts: { erased: 0 } });
+  const resumed = input.resume;
+  const status = trackRunStatus({
+    step: resumed ? 'erasing' : 'starting', progress: { done: resumed?.done ?? 0, total: input.preview.items },
+    counts: resumed?.counts ?? { erased: 0 }, sizeBytes: resumed?.sizeBytes ?? 0,
+  });
 
-  await keepGoing(() => bookkeeping.recordRunStart({
-    runId, type: JOB_KINDS.erasure, name: 'Erase interaction content', objectName: input.campaignName,
-    campaignId: input.scope.campaignId, actingUser: input.actor,
-  }));
+  if (!resumed) {
+    await keepGoing(() => bookkeeping.recordRunStart({
+      runId, type: JOB_KINDS.erasure, name: 'Erase interaction content', objectName: input.campaignName,
+      campaignId: input.scope.campaignId, actingUser: input.actor,
+    }));
+  }
   try {
-    // Written before anything is destroyed, so the log always says an erasure was asked for.
-    await keepGoing(() => bookkeeping.recordErasureRequested({ ...run, counts: { ...input.preview } }));
-    await keepGoing(() => bookkeeping.checkErasurePreview({ runId, previewId: input.previewId }));
+    if (!resumed) {
+      // Written before anything is destroyed, so the log always says an erasure was asked for.
+      await keepGoing(() => bookkeeping.recordErasureRequested({ ...run, counts: { ...input.preview } }));
+      await keepGoing(() => bookkeeping.checkErasurePreview({ runId, previewId: input.previewId }));
+    }
     status.setStep('erasing');
     await eraseAllBatches(input, runId, status);
     status.setStep('verifying');
@@ -45,6 +57,7 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
     const counts = await keepGoing(() => finish(run, 'completed', status));
     return { counts, verified: true };
   } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
     const cancelled = isCancellation(err);
     await keepGoing(async () => {
       let outcome: ErasureOutcome = cancelled ? 'cancelled' : 'failed';
@@ -68,8 +81,8 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
 type Status = ReturnType<typeof trackRunStatus>;
 
 async function eraseAllBatches(input: ErasureInput, runId: string, status: Status): Promise<void> {
-  let after = '0';
-  for (;;) {
+  let after = input.resume?.afterContentId ?? '0';
+  for (let batches = 1; ; batches++) {
     // A batch runs to its end even when a cancel arrives; the cancel is honoured right after it.
     const batch = await keepGoing(() => work.eraseBatch({
       runId, previewId: input.previewId, actor: input.actor, afterContentId: after, limit: input.batchSize,
@@ -85,6 +98,10 @@ async function eraseAllBatches(input: ErasureInput, runId: string, status: Statu
       runId, step: 'erasing', done: status.progress.done, total: status.progress.total, sizeBytes: status.sizeBytes,
     }));
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Erasure cancelled between batches');
+    if (batches >= (input.batchesPerExecution ?? BATCHES_PER_EXECUTION) || workflowInfo().continueAsNewSuggested) {
+      const resume = { afterContentId: after, done: status.progress.done, sizeBytes: status.sizeBytes, counts: status.counts };
+      await continueAsNew<typeof erasure>({ ...input, resume });
+    }
   }
 }
 
