@@ -6,6 +6,7 @@ import { config, ConfigError } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { openPlatform } from '../lib/platform.js';
 import { connectClient } from '../lib/temporal/client.js';
+import { startTracing } from '../lib/tracing.js';
 import { bootstrapAdminKey } from './admin-key.js';
 import { createApp } from './app.js';
 
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
   const cfg = config();
   const platform = await openPlatform(cfg, { migrate: true });
   const address = cfg.TEMPORAL_ADDRESS ?? `127.0.0.1:${cfg.TEMPORAL_PORT}`;
-  const client = await connectClient({ address, namespace: cfg.TEMPORAL_NAMESPACE, keyring: platform.keyring });
+  const tracing = startTracing(cfg, 'cc-jobs-api');
+  const client = await connectClient({ address, namespace: cfg.TEMPORAL_NAMESPACE, keyring: platform.keyring, interceptors: tracing?.clientInterceptors });
   await bootstrapAdminKey({ sql: platform.sql, config: cfg });
 
   const app = createApp({ sql: platform.sql, client, keyring: platform.keyring, store: platform.store, config: cfg, log });
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     await closed;
     clearTimeout(grace);
     await client.connection.close();
+    await tracing?.shutdown();
     await platform.close();
     log.info('api stopped');
   };

@@ -2,7 +2,8 @@
 // that continued as new is followed), and, while it runs, the live runStatus query. When Temporal says a
 // run is closed but the row still says running (terminated from Temporal UI, a crashed workflow), the
 // row is reconciled here.
-import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { closedState, describeExecution as describeIn, recordClosedRun } from '../lib/runs/reconcile.js';
 import type { RunState } from '../workflows/shared/runs.js';
 import { runStatusQuery, type RunStatus } from '../workflows/shared/run-status.js';
 import { JOB_KIND } from '../workflows/shared/search-attributes.js';
@@ -23,29 +24,15 @@ export interface RunView {
   startedAt: string | null; endedAt: string | null; sizeKb: number; error: string | null; result: unknown; temporalUiUrl: string;
 }
 
-/** Temporal's execution status as a run state; undefined while the execution is open. */
-export function closedState(status: WorkflowExecutionDescription['status']['name']): RunState | undefined {
-  switch (status) {
-    case 'COMPLETED': return 'completed';
-    case 'FAILED': case 'TIMED_OUT': return 'failed';
-    case 'CANCELLED': return 'cancelled';
-    case 'TERMINATED': return 'terminated';
-    default: return undefined; // RUNNING, CONTINUED_AS_NEW (followed to the next run), PAUSED
-  }
-}
+export { closedState };
 
 export function temporalUiUrl(config: AppDeps['config'], runId: string): string {
   const base = (config.TEMPORAL_UI_URL ?? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`).replace(/\/+$/, '');
   return `${base}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(runId)}`;
 }
 
-export async function describeExecution(deps: AppDeps, runId: string): Promise<WorkflowExecutionDescription | undefined> {
-  try {
-    return await deps.client.workflow.getHandle(runId).describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
+export function describeExecution(deps: AppDeps, runId: string): Promise<WorkflowExecutionDescription | undefined> {
+  return describeIn(deps.client, runId);
 }
 
 export async function describeRun(deps: AppDeps, runId: string): Promise<RunView | undefined> {
@@ -91,13 +78,8 @@ async function liveStatus(deps: AppDeps, runId: string): Promise<RunStatus | und
   }
 }
 
-/** Only rows still open are changed, so a workflow's own final record always wins a race. */
+/** Records the closed execution on the row (lib/runs/reconcile.ts); a workflow's own final record wins a race. */
 async function reconcile(deps: AppDeps, row: RunRow, state: RunState, execution: WorkflowExecutionDescription) {
-  const error = state === 'completed' ? null : `the workflow ended ${state} in Temporal without recording it (e.g. terminated from Temporal UI)`;
-  const [updated] = await deps.sql<RunRow[]>`
-    update runs set status = ${state}, ended_at = coalesce(ended_at, ${execution.closeTime ?? new Date()}),
-      error = coalesce(error, ${error})
-    where run_id = ${row.run_id} and status in ('running', 'scheduled')
-    returning *`;
+  const updated = await recordClosedRun<RunRow>(deps.sql, deps.client, row.run_id, state, execution);
   if (updated) Object.assign(row, updated);
 }

@@ -43,6 +43,10 @@ const schema = z.object({
   REPORT_TIMEZONE: z.string().default('America/New_York'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: port(9464),
+  // The worker's /metrics binds here; Prometheus scrapes without credentials, so keep it private (0.0.0.0 in a container).
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  // How often the worker reconciles runs still recorded as running with Temporal (terminated from the UI, ...).
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).default(20),
   // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.

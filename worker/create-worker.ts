@@ -18,6 +18,9 @@ export interface CreateWorkerOptions {
   activityOverrides?: Record<string, (...args: any[]) => Promise<unknown>>;
   maxConcurrentActivityTaskExecutions?: number;
   identity?: string;
+  /** Tracing interceptors and sinks (lib/tracing.ts), when configured. */
+  interceptors?: WorkerOptions['interceptors'];
+  sinks?: WorkerOptions['sinks'];
 }
 
 export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -31,6 +34,8 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     shutdownGraceTime: '20s',
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+    ...(options.sinks ? { sinks: options.sinks } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   };
   return Worker.create(workerOptions);

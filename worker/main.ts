@@ -1,21 +1,32 @@
 // The worker process: hosts workflows and activities. On SIGTERM/SIGINT it stops polling and lets
-// in-flight activities finish (or hands them back to Temporal after the grace time).
-import { Runtime } from '@temporalio/worker';
+// in-flight activities finish (or hands them back to Temporal after the grace time). Beside the worker it
+// runs the run reconciler (runs Temporal closed without the workflow recording it: terminated from
+// Temporal UI, timed out) and serves /metrics on METRICS_HOST:METRICS_PORT.
 import { config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
+import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
 import { openPlatform } from '../lib/platform.js';
+import { startRunReconciler } from '../lib/runs/reconcile.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
+import { startTracing } from '../lib/tracing.js';
 import { createWorker } from './create-worker.js';
+import { installWorkerRuntime } from './runtime.js';
 
 const log = createLogger({ name: 'worker' });
 
 async function main(): Promise<void> {
   const cfg = config();
   const address = cfg.TEMPORAL_ADDRESS ?? `127.0.0.1:${cfg.TEMPORAL_PORT}`;
-  Runtime.install({ shutdownSignals: [] });
+  const { sdkMetricsUrl } = await installWorkerRuntime(log);
+  const tracing = startTracing(cfg, 'cc-jobs-worker');
   const platform = await openPlatform(cfg, { migrate: true });
-  const client = await connectClient({ address, namespace: cfg.TEMPORAL_NAMESPACE, keyring: platform.keyring });
+  const client = await connectClient({
+    address, namespace: cfg.TEMPORAL_NAMESPACE, keyring: platform.keyring, interceptors: tracing?.clientInterceptors,
+  });
   await ensureSearchAttributes(client, cfg.TEMPORAL_NAMESPACE);
+  // Metrics are secondary: a taken port is logged loudly, but the worker still does its job.
+  const metrics = await startMetricsServer({ host: cfg.METRICS_HOST, port: cfg.METRICS_PORT, extra: () => fetchSdkMetrics(sdkMetricsUrl) })
+    .catch((err: Error) => { log.error({ err: err.message }, 'worker metrics are not served'); return undefined; });
   const connection = await connectWorkerConnection(address);
   const worker = await createWorker({
     connection,
@@ -24,15 +35,20 @@ async function main(): Promise<void> {
     deps: { ...platform, clock: () => new Date() },
     maxConcurrentActivityTaskExecutions: cfg.WORKER_MAX_ACTIVITIES,
     workflowBundle: cfg.WORKFLOW_BUNDLE ? { codePath: cfg.WORKFLOW_BUNDLE } : undefined,
+    ...tracing?.workerOptions({ bundlesWorkflows: !cfg.WORKFLOW_BUNDLE }),
   });
+  const reconciler = startRunReconciler({ sql: platform.sql, client, log }, { intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000 });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping: no new tasks; in-flight work finishes or is handed back');
       worker.shutdown();
     });
   }
-  log.info({ address, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, 'worker polling');
+  log.info({ address, taskQueue: cfg.TEMPORAL_TASK_QUEUE, metrics: metrics?.url ?? null, tracing: !!tracing }, 'worker polling');
   await worker.run();
+  await reconciler.stop();
+  await metrics?.close();
+  await tracing?.shutdown();
   await connection.close();
   await client.connection.close();
   await platform.close();

@@ -14,7 +14,10 @@ import * as erasures from './erasures.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
+import * as metrics from './metrics.js';
 import * as runs from './runs.js';
+import * as taskLog from './task-log.js';
+import * as tasks from './tasks.js';
 import * as uploads from './uploads.js';
 
 export interface RouteModule { register(r: RouteRegistry, deps: AppDeps): void }
@@ -29,6 +32,9 @@ export const routeModules: RouteModule[] = [
   attempts,
   destinations,
   runs,
+  tasks,
+  taskLog,
+  metrics,
   recordingExportJobs,
   uploads,
   erasures, auditLog,

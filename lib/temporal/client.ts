@@ -1,6 +1,6 @@
 // Temporal connections for the API (Client) and the worker (NativeConnection), both with the encrypting
 // payload codec so nothing leaves the process in clear.
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Keyring } from '../crypto/keys.js';
 import { createDataConverterOptions } from '../crypto/payload-codec.js';
@@ -9,9 +9,12 @@ import proto from '@temporalio/proto';
 
 const { temporal } = proto;
 
-export async function connectClient(options: { address: string; namespace: string; keyring: Keyring }): Promise<Client> {
+export async function connectClient(options: { address: string; namespace: string; keyring: Keyring; interceptors?: ClientInterceptors }): Promise<Client> {
   const connection = await Connection.connect({ address: options.address, connectTimeout: '10s' });
-  return new Client({ connection, namespace: options.namespace, dataConverter: createDataConverterOptions(options.keyring) });
+  return new Client({
+    connection, namespace: options.namespace, dataConverter: createDataConverterOptions(options.keyring),
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}), // tracing (lib/tracing.ts), when configured
+  });
 }
 
 export function connectWorkerConnection(address: string): Promise<NativeConnection> {

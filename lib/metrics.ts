@@ -1,0 +1,88 @@
+// Prometheus metrics of the platform (prom-client). Run counters are incremented where runs are recorded
+// (activities/runs.ts in the worker, and wherever a run is reconciled from Temporal), so they count every
+// run however it ends; sum them over instances. Labels are job kinds and results only — never ids or names,
+// which would both explode the series count and leak business data.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const runsStarted = new Counter({
+  name: 'ccjobs_runs_started_total', help: 'Runs started, by job kind', labelNames: ['type'], registers: [registry],
+});
+const runsEnded = new Counter({
+  name: 'ccjobs_runs_ended_total', help: 'Runs ended, by job kind and result (completed, failed, cancelled, terminated)',
+  labelNames: ['type', 'result'], registers: [registry],
+});
+const itemsTransferred = new Counter({
+  name: 'ccjobs_items_transferred_total', help: 'Items a run has processed (recordings, rows, files), by job kind',
+  labelNames: ['type'], registers: [registry],
+});
+const bytesTransferred = new Counter({
+  name: 'ccjobs_bytes_transferred_total', help: 'Bytes a run has transferred or produced, by job kind',
+  labelNames: ['type'], registers: [registry],
+});
+const runDuration = new Histogram({
+  name: 'ccjobs_run_duration_seconds', help: 'Wall time from a run\'s start to its end, by job kind and result',
+  labelNames: ['type', 'result'], registers: [registry],
+  buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600],
+});
+
+export function recordRunStarted(type: string): void {
+  runsStarted.inc({ type });
+}
+
+/** Progress since the last report; negative deltas (a retried batch recounted) are ignored. */
+export function recordRunTransferred(type: string, items: number, bytes: number): void {
+  if (items > 0) itemsTransferred.inc({ type }, items);
+  if (bytes > 0) bytesTransferred.inc({ type }, bytes);
+}
+
+export function recordRunEnded(type: string, result: string, seconds: number): void {
+  runsEnded.inc({ type, result });
+  runDuration.observe({ type, result }, Math.max(0, seconds));
+}
+
+export const PROMETHEUS_CONTENT_TYPE = registry.contentType;
+
+/** This process's metrics in the Prometheus text format, followed by `extra` exposition texts (e.g. the
+ *  Temporal SDK's own exporter, or gauges read from the database). */
+export async function metricsText(extra: string[] = []): Promise<string> {
+  return [await registry.metrics(), ...extra].map((text) => text.trimEnd()).filter(Boolean).join('\n') + '\n';
+}
+
+/** A small HTTP server for the worker's `GET /metrics` (Prometheus scrapes it without credentials, so
+ *  bind it to an address only the scraper reaches). `extra` adds exposition texts, e.g. the Temporal SDK's. */
+export async function startMetricsServer(options: { host: string; port: number; extra?: () => Promise<string[]> }): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at GET /metrics\n');
+      return;
+    }
+    (options.extra ? options.extra() : Promise.resolve([]))
+      .then((extra) => metricsText(extra))
+      .then((text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text))
+      .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`Cannot serve metrics on ${options.host}:${options.port} (METRICS_HOST/METRICS_PORT): ${err.message}`)));
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as { port: number };
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}/metrics`,
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+  };
+}
+
+/** The Temporal SDK's own Prometheus exposition (worker task slots, polls, latencies, ...), or nothing
+ *  when it cannot be read right now. */
+export async function fetchSdkMetrics(url: string): Promise<string[]> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? [await res.text()] : [];
+  } catch {
+    return [];
+  }
+}
