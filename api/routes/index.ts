@@ -14,6 +14,7 @@ import * as erasures from './erasures.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
+import * as reports from './reports.js';
 import * as metrics from './metrics.js';
 import * as runs from './runs.js';
 import * as taskLog from './task-log.js';
@@ -36,6 +37,7 @@ export const routeModules: RouteModule[] = [
   taskLog,
   metrics,
   recordingExportJobs,
+  reports,
   uploads,
   erasures, auditLog,
   codec,

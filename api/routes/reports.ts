@@ -1,0 +1,237 @@
+// Job 2 report definitions (API.md "Job 2"): saved in job_definitions (kind 'report'); a crontab schedule
+// (seed format: GMT, day-of-week 1-7 with Monday = 1) becomes a Temporal Schedule, no schedule means
+// "generate once immediately". Saved report files are listed and downloaded for 30 days.
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import type { Sql } from '../../db/sql.js';
+import { CronError, seedCronToTemporal } from '../../lib/reports/cron.js';
+import { REPORT_TYPES, type ReportConfig } from '../../lib/reports/definition.js';
+import { getSavedReport, listSavedReports, loadReportDefinition, REPORT_KIND } from '../../lib/reports/definitions.js';
+import { FileNameFormatError, validateFileNameFormat } from '../../lib/reports/file-name.js';
+import { PgpKeyError, readPublicKey } from '../../lib/reports/package.js';
+import { ensureReportRetentionSchedule, upsertReportSchedule } from '../../lib/reports/schedules.js';
+import { isValidZone, parseExplicitTime, TIMEFRAME_KINDS, TimeframeError } from '../../lib/reports/timeframes.js';
+import { deleteJobSchedule, nextRunTime } from '../../lib/temporal/schedules.js';
+import { REPORT_WORKFLOW, reportManualWorkflowId, reportScheduleId } from '../../workflows/report-shared.js';
+import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import type { AppDeps } from '../app.js';
+import { callerOf } from '../auth.js';
+import { startWorkflowIdempotent } from '../idempotency.js';
+import { defineRoute, type RouteRegistry } from '../openapi.js';
+import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
+import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+
+const MAX_EMAIL_CHARS = 384;
+
+const timeframe = z.object({
+  kind: z.enum(TIMEFRAME_KINDS),
+  start: z.string().max(40).optional().describe('explicit: ISO 8601; without an offset it is read in `timezone`'),
+  end: z.string().max(40).optional(),
+  timezone: z.string().max(64).optional().describe('explicit: IANA zone; default REPORT_TIMEZONE'),
+}).superRefine((tf, ctx) => {
+  if (tf.timezone && !isValidZone(tf.timezone)) ctx.addIssue({ code: 'custom', path: ['timezone'], message: `unknown time zone ${JSON.stringify(tf.timezone)}; use an IANA name such as America/New_York` });
+  if (tf.kind !== 'explicit') return;
+  for (const key of ['start', 'end'] as const) {
+    if (!tf[key]) ctx.addIssue({ code: 'custom', path: [key], message: `an explicit timeframe needs ${key}` });
+    else try { parseExplicitTime(tf[key], tf.timezone ?? 'UTC'); } catch (err) { ctx.addIssue({ code: 'custom', path: [key], message: (err as TimeframeError).message }); }
+  }
+  if (tf.start && tf.end && Date.parse(tf.end) <= Date.parse(tf.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
+});
+
+const output = z.object({
+  destinationIds: z.array(id).max(20).default([]),
+  emails: z.array(z.email()).max(50).default([]).refine((list) => list.join(', ').length <= MAX_EMAIL_CHARS, `at most ${MAX_EMAIL_CHARS} characters of addresses, commas and spaces (seed 003)`),
+  fileNameFormat: z.string().max(200).optional().superRefine((value, ctx) => {
+    if (value === undefined) return;
+    try { validateFileNameFormat(value); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as FileNameFormatError).message }); }
+  }).describe('tags <REPORT> <CAMPAIGN> <ACCOUNT> <REPORTID> <START:fmt> <END:fmt> <DATE:fmt>; not * ? | " / < > : in the text'),
+  zip: z.boolean().default(false),
+  pgpPublicKey: z.string().max(200_000).optional().describe('ASCII-armored PGP public key; the file is encrypted to it before sending'),
+  skipIfEmpty: z.boolean().default(false).describe('do not generate or deliver the report when it has no records'),
+}).default({ destinationIds: [], emails: [], zip: false, skipIfEmpty: false });
+
+const schedule = z.object({
+  cron: z.string().max(200).superRefine((value, ctx) => {
+    try { seedCronToTemporal(value); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as CronError).message }); }
+  }).describe('minute hour day-of-month month day-of-week, GMT; day-of-week 1-7 with 1 = Monday'),
+});
+
+const createBody = z.object({
+  name: z.string().trim().min(1).max(200),
+  type: z.enum(REPORT_TYPES),
+  campaignId: id,
+  timeframe,
+  output,
+  schedule: schedule.optional().describe('omitted: generate once immediately'),
+  enabled: z.boolean().default(true),
+});
+
+const savedView = z.object({
+  id: z.string(), runId: z.string(), kind: z.enum(['report', 'delivery']), fileName: z.string(), sizeBytes: z.number(), rows: z.number(),
+  rangeStart: z.string().nullable(), rangeEnd: z.string().nullable(), createdAt: z.string(), expiresAt: z.string(),
+});
+
+const reportView = z.object({
+  id: z.string(), name: z.string(), enabled: z.boolean(), type: z.enum(REPORT_TYPES), campaignId: z.string(),
+  timeframe: z.object({ kind: z.enum(TIMEFRAME_KINDS), start: z.string().optional(), end: z.string().optional(), timezone: z.string().optional() }),
+  output: z.object({ destinationIds: z.array(z.string()), emails: z.array(z.string()), fileNameFormat: z.string().optional(), zip: z.boolean(), pgpKeyFingerprint: z.string().nullable(), skipIfEmpty: z.boolean() }),
+  schedule: z.object({ cron: z.string(), temporalCron: z.string() }).nullable(),
+  scheduleId: z.string().nullable(), nextRunAt: z.string().nullable(),
+  collectedThrough: z.string().nullable().describe('incremental: attempts collected up to this time were reported (shared by the type and campaign)'),
+});
+
+async function checkReferences(sql: Sql, body: z.output<typeof createBody>): Promise<void> {
+  const errors: FieldError[] = [];
+  const [campaign] = await sql`select 1 from campaigns where id = ${body.campaignId}`;
+  if (!campaign) errors.push({ path: 'campaignId', message: `campaign ${body.campaignId} does not exist` });
+  const found = await sql<{ id: string }[]>`select id::text from destinations where id = any(${body.output.destinationIds}::bigint[])`;
+  body.output.destinationIds.forEach((d, i) => {
+    if (!found.some((f) => f.id === d)) errors.push({ path: `output.destinationIds.${i}`, message: `destination ${d} does not exist` });
+  });
+  if (errors.length) throw badRequest('The report refers to things that do not exist.', errors);
+}
+
+async function storePgpKey(sql: Sql, armored: string | undefined): Promise<string | null> {
+  if (!armored) return null;
+  let key;
+  try { key = await readPublicKey(armored); } catch (err) {
+    throw badRequest('The PGP public key is not usable.', [{ path: 'output.pgpPublicKey', message: (err as PgpKeyError).message }]);
+  }
+  const [row] = await sql<{ id: string }[]>`
+    insert into pgp_keys (fingerprint, user_ids, armored) values (${key.fingerprint}, ${key.userIds}, ${key.armored})
+    on conflict (fingerprint) do update set armored = excluded.armored returning id`;
+  return row.id;
+}
+
+export function register(r: RouteRegistry, deps: AppDeps) {
+  const { sql, client } = deps;
+  const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
+  const load = async (reportId: string) => {
+    const def = await loadReportDefinition(sql, reportId);
+    if (!def) throw notFound(`Report ${reportId} does not exist.`);
+    return def;
+  };
+  const startRun = (definitionId: string, campaignId: string, actor: string) => async () => {
+    const workflowId = reportManualWorkflowId(definitionId, new Date());
+    await client.workflow.start(REPORT_WORKFLOW, {
+      taskQueue, workflowId, args: [{ definitionId, triggeredBy: actor }],
+      typedSearchAttributes: runSearchAttributes({ kind: 'report', campaignId, definitionId, triggeredBy: actor }),
+    });
+    return workflowId;
+  };
+
+  defineRoute(r, {
+    method: 'post', path: '/reports', role: 'admin', status: 201, body: createBody, errors: [409],
+    response: z.object({ id: z.string(), scheduleId: z.string().optional(), runId: z.string().optional().describe('set when the report has no schedule: the run generating it now') }),
+    summary: 'Create a report: scheduled by a seed crontab string (GMT, day-of-week 1-7, Monday = 1), or generated once immediately',
+    example: {
+      body: { name: 'Hourly attempts', type: 'all-attempts', campaignId: '1', timeframe: { kind: 'incremental' }, output: { destinationIds: ['2'], emails: ['ops@example.com'], fileNameFormat: '<REPORT>_<CAMPAIGN>_<END:yyyyMMdd_HHmm>', zip: true, skipIfEmpty: true }, schedule: { cron: '0 * * * 1-5' } },
+      response: { id: '4', scheduleId: 'report/4' },
+    },
+  }, async ({ body, req }) => {
+    await checkReferences(sql, body);
+    const actor = callerOf(req).actor;
+    const pgpKeyId = await storePgpKey(sql, body.output.pgpPublicKey);
+    const { pgpPublicKey: _armored, ...out } = body.output;
+    const config: ReportConfig = {
+      type: body.type, timeframe: body.timeframe, output: { ...out, pgpKeyId },
+      schedule: body.schedule ? { cron: body.schedule.cron, temporalCron: seedCronToTemporal(body.schedule.cron) } : null,
+    };
+    const reportId = await sql.begin(async (tx) => {
+      const [row] = await tx<{ id: string }[]>`
+        insert into job_definitions (kind, name, enabled, campaign_id, config, created_by)
+        values (${REPORT_KIND}, ${body.name}, ${body.enabled}, ${body.campaignId}, ${tx.json(config as never)}, ${actor})
+        on conflict (kind, name) do nothing returning id`;
+      if (!row) throw conflict(`A report named ${JSON.stringify(body.name)} already exists; pick another name.`);
+      // Inside the transaction: if Temporal refuses the schedule, no definition is left behind.
+      if (config.schedule) {
+        await tx`update job_definitions set schedule_id = ${reportScheduleId(row.id)} where id = ${row.id}`;
+        await upsertReportSchedule(client, { definitionId: row.id, campaignId: body.campaignId, temporalCron: config.schedule.temporalCron, enabled: body.enabled, taskQueue, name: body.name });
+      }
+      return row.id;
+    });
+    await ensureReportRetentionSchedule(client, taskQueue);
+    if (config.schedule) return { id: reportId, scheduleId: reportScheduleId(reportId) };
+    const { runId } = await startWorkflowIdempotent(sql, req, startRun(reportId, body.campaignId, actor));
+    return { id: reportId, runId };
+  });
+
+  const view = async (reportId: string): Promise<z.input<typeof reportView>> => {
+    const def = await load(reportId);
+    const { pgpKeyId, ...out } = def.config.output;
+    const [key] = pgpKeyId ? await sql<{ fingerprint: string }[]>`select fingerprint from pgp_keys where id = ${pgpKeyId}` : [];
+    const [mark] = await sql<{ collected_through: Date }[]>`
+      select collected_through from report_watermarks where report_type = ${def.config.type} and campaign_id = ${def.campaignId} and last_run_id <> ''`;
+    const scheduleId = def.config.schedule ? reportScheduleId(def.id) : null;
+    return {
+      id: def.id, name: def.name, enabled: def.enabled, type: def.config.type, campaignId: def.campaignId, timeframe: def.config.timeframe,
+      output: { ...out, pgpKeyFingerprint: key?.fingerprint ?? null }, schedule: def.config.schedule ?? null, scheduleId,
+      nextRunAt: scheduleId ? iso(await nextRunTime(client, scheduleId).catch(() => null)) : null,
+      collectedThrough: def.config.timeframe.kind === 'incremental' ? iso(mark?.collected_through) : null,
+    };
+  };
+
+  defineRoute(r, {
+    method: 'get', path: '/reports', role: 'viewer', query: pageQuery, response: paged(reportView), summary: 'List report definitions',
+  }, async ({ query }) => {
+    const ids = await sql<{ id: string }[]>`
+      select id from job_definitions where kind = ${REPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
+    const page = pageOf(ids, query.limit);
+    return { items: await Promise.all(page.items.map((row) => view(row.id))), nextCursor: page.nextCursor };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/reports/{id}', role: 'viewer', params: idParams, response: reportView,
+    summary: 'A report definition, its next scheduled run and, for incremental reports, how far the data was reported',
+  }, async ({ params }) => view(params.id));
+
+  defineRoute(r, {
+    method: 'delete', path: '/reports/{id}', role: 'admin', params: idParams,
+    summary: 'Delete a report and its schedule; saved files stay downloadable until they expire, the campaign data is untouched',
+  }, async ({ params }) => {
+    const def = await load(params.id);
+    await deleteJobSchedule(client, reportScheduleId(def.id));
+    await sql`delete from job_definitions where id = ${def.id}`;
+  });
+
+  defineRoute(r, {
+    method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202, params: idParams, response: runAccepted,
+    summary: 'Run the report now; an incremental report covers the data collected since its last run, up to now',
+    example: { response: { runId: 'report/4/2025-03-01T10:30:00.000Z' } },
+  }, async ({ params, req }) => {
+    const def = await load(params.id);
+    const { runId } = await startWorkflowIdempotent(sql, req, startRun(def.id, def.campaignId, callerOf(req).actor));
+    return { runId };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/reports/{id}/saved', role: 'viewer', params: idParams, query: pageQuery, response: paged(savedView),
+    summary: 'Saved report files of the last 30 days, newest first (kind report = the CSV, delivery = the zip/pgp file sent)',
+  }, async ({ params, query }) => {
+    await load(params.id);
+    const after = decodeCursor(query.cursor);
+    const rows = await listSavedReports(sql, params.id, new Date(), query.limit + 1, after === '0' ? undefined : after);
+    const page = pageOf(rows, query.limit);
+    return {
+      nextCursor: page.nextCursor,
+      items: page.items.map((s) => ({
+        id: s.id, runId: s.runId, kind: s.kind, fileName: s.fileName, sizeBytes: s.sizeBytes, rows: s.rows,
+        rangeStart: iso(s.rangeStart), rangeEnd: iso(s.rangeEnd), createdAt: iso(s.createdAt)!, expiresAt: iso(s.expiresAt)!,
+      })),
+    };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/reports/{id}/saved/{fileId}', role: 'viewer', params: z.object({ id, fileId: id }),
+    summary: 'Download a saved report file (decrypted from the content store, streamed)',
+  }, async ({ params, res }) => {
+    const file = await getSavedReport(sql, params.fileId);
+    if (!file || file.definitionId !== params.id || file.expiresAt <= new Date()) throw notFound(`Saved report ${params.fileId} of report ${params.id} does not exist or has expired.`);
+    const body = await deps.store.get(file.storeKey);
+    res.status(200);
+    res.setHeader('content-type', file.fileName.endsWith('.csv') ? 'text/csv; charset=utf-8' : 'application/octet-stream');
+    res.setHeader('content-length', String(file.sizeBytes));
+    res.setHeader('content-disposition', `attachment; filename="${file.fileName.replace(/[^\x20-\x7e]|"/g, '_')}"`);
+    await pipeline(body, res);
+  });
+}
