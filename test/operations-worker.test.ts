@@ -1,0 +1,130 @@
+// The worker process as it runs in production (worker/main.ts in a child process): its JSON logs carry run
+// ids and never a destination password, its /metrics has the run counters and the Temporal SDK's own
+// metrics, its reconciler records a run terminated in Temporal, and with OTEL_EXPORTER_OTLP_ENDPOINT set it
+// sends trace spans to the collector.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { stopChild } from '../lib/temporal/dev-server.js';
+import { freePort } from '../lib/net.js';
+import { PROJECT_ROOT } from '../lib/tools.js';
+import { createTestEnv, type TestEnv } from './harness/env.js';
+import { startFtp, type FtpServer } from './harness/servers/index.js';
+import { testWorkflowBundle } from './harness/temporal.js';
+import { createDestination, createJob, newCampaign, seedCalls, startExport } from './recording-export-helpers.js';
+
+const WRONG_PASSWORD = 'not-the-right-one-9f3e1c';
+let env: TestEnv;
+let ftp: FtpServer;
+let worker: ChildProcess;
+let output = '';
+let metricsUrl: string;
+let collector: Server;
+const spans: { service: string; name: string }[] = [];
+
+/** A stand-in OpenTelemetry collector: accepts OTLP/HTTP JSON trace exports and keeps the span names. */
+async function startCollector(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        for (const rs of body.resourceSpans ?? []) {
+          const service = rs.resource?.attributes?.find((a: { key: string }) => a.key === 'service.name')?.value?.stringValue;
+          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push({ service, name: span.name });
+        }
+      } catch { /* not JSON: ignored */ }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+before(async () => {
+  [env, ftp] = await Promise.all([createTestEnv(), startFtp()]);
+  const otel = await startCollector();
+  collector = otel.server;
+  const port = await freePort();
+  metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+    env: {
+      ...env.processEnv, WORKFLOW_BUNDLE: (await testWorkflowBundle()).codePath, LOG_LEVEL: 'debug',
+      METRICS_PORT: String(port), RECONCILE_INTERVAL_SECONDS: '1', OTEL_EXPORTER_OTLP_ENDPOINT: otel.url,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  worker.stdout!.on('data', (c: Buffer) => { output += c.toString('utf8'); });
+  worker.stderr!.on('data', (c: Buffer) => { output += c.toString('utf8'); });
+  await until('the worker polls', async () => output.includes('worker polling'), 60_000);
+});
+
+after(async () => {
+  if (worker) await stopChild(worker, 10_000);
+  await new Promise<void>((resolve) => collector?.close(() => resolve()));
+  await ftp?.stop();
+  await env?.stop();
+});
+
+test('runs to an FTP destination log JSON lines with their run id and never the password, right or wrong', async () => {
+  const campaign = await newCampaign(env.sql);
+  await seedCalls(env.sql, env.deps.store, campaign.id, new Date('2024-06-01T10:00:00Z'), [{}, {}]);
+  const settings = { protocol: 'ftp' as const, host: ftp.host, port: ftp.port, username: ftp.username, path: '/out' };
+  const good = await createJob(env.sql, campaign.id, { destinationId: await createDestination(env.sql, env.deps.keyring, settings, { password: ftp.password }) });
+  const bad = await createJob(env.sql, campaign.id, { destinationId: await createDestination(env.sql, env.deps.keyring, settings, { password: WRONG_PASSWORD }) });
+
+  const ok = await startExport(env, { definitionId: good });
+  await ok.result();
+  const failing = await startExport(env, { definitionId: bad });
+  await assert.rejects(failing.result());
+  await until('the failure is logged', async () => output.includes(failing.workflowId));
+
+  assert.ok(!output.includes(ftp.password), 'the destination password is not in the logs');
+  assert.ok(!output.includes(WRONG_PASSWORD), 'a wrong password is not in the logs either');
+  const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(lines.length > 0 && lines.every((l) => typeof l.level === 'number' && l.service === 'worker'));
+  assert.ok(lines.some((l) => l.workflowId === ok.workflowId && typeof l.activityType === 'string'), 'activity lines carry the run id');
+  const [row] = await env.sql<{ error: string }[]>`select error from runs where run_id = ${failing.workflowId}`;
+  assert.ok(row.error && !row.error.includes(WRONG_PASSWORD));
+});
+
+test('the worker serves run counters and the Temporal SDK metrics on METRICS_PORT', async () => {
+  const text = await (await fetch(metricsUrl)).text();
+  assert.match(text, /^ccjobs_runs_started_total\{type="recording-export"\} 2$/m);
+  assert.match(text, /^ccjobs_runs_ended_total\{type="recording-export",result="completed"\} 1$/m);
+  assert.match(text, /^ccjobs_runs_ended_total\{type="recording-export",result="failed"\} 1$/m);
+  assert.match(text, /^ccjobs_items_transferred_total\{type="recording-export"\} 2$/m);
+  assert.match(text, /^temporal_\w+/m, 'the SDK runtime metrics are included');
+  assert.match(text, /^process_cpu_user_seconds_total /m);
+});
+
+test('the worker reconciles a run terminated in Temporal into the task log by itself', async () => {
+  const runId = `terminated-${Date.now()}`;
+  const handle = await env.client.workflow.start('notHostedHere', { taskQueue: `${env.taskQueue}-nobody`, workflowId: runId, args: [] });
+  await env.sql`insert into runs (run_id, type, name, status, started_at) values (${runId}, 'report', 'Stuck report', 'running', now() - interval '1 minute')`;
+  await handle.terminate('engineer stopped it');
+  const row = await until('the reconciler records it', async () => {
+    const [r] = await env.sql<{ status: string; error: string | null }[]>`select status, error from runs where run_id = ${runId}`;
+    return r.status === 'terminated' && r;
+  });
+  assert.match(row.error ?? '', /engineer stopped it/);
+  const text = await (await fetch(metricsUrl)).text();
+  assert.match(text, /^ccjobs_runs_ended_total\{type="report",result="terminated"\} 1$/m);
+});
+
+test('with OTEL_EXPORTER_OTLP_ENDPOINT set the worker exports activity spans', async () => {
+  await until('spans arrive at the collector', async () => spans.some((s) => s.service === 'cc-jobs-worker' && s.name.startsWith('RunActivity')));
+});
