@@ -19,8 +19,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     name: 'Demo nightly recordings', enabled: true, campaignId, contentType: 'complete', voiceSignatureOnly: false,
     dispositions: 'all', completedAfter: '2000-01-01T00:00:00Z', destinationId, schedule: { every: '1h' },
   });
-  const { runId } = await api('POST', `/recording-export-jobs/${job}/run`);
-  o.log(`demo: recording export started, run ${runId}`);
+  const { runId, running } = await runNow(api, job);
+  o.log(running ? `demo: following the run already in progress, ${runId}` : `demo: recording export started, run ${runId}`);
   const run = await follow(api, runId, o.log);
   o.log(`demo: run ${run.status}; ${JSON.stringify(run.result ?? {})}`);
   o.log(`demo: exported files are in ${path.join(o.dataDir, 'exports')}`);
@@ -49,6 +49,20 @@ async function ensureDemoData(o: DemoOptions): Promise<string> {
 
 type Api = (method: string, route: string, body?: unknown) => Promise<any>;
 
+class ApiError extends Error {
+  constructor(message: string, readonly status: number, readonly problem: any) { super(message); }
+}
+
+/** "Run now"; when a run of the job is still going (e.g. one left by a previous start), follow that one. */
+async function runNow(api: Api, job: string): Promise<{ runId: string; running: boolean }> {
+  try {
+    return { runId: (await api('POST', `/recording-export-jobs/${job}/run`)).runId, running: false };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409 && err.problem?.runId) return { runId: err.problem.runId, running: true };
+    throw err;
+  }
+}
+
 function client(base: string, key: string): Api {
   return async (method, route, body) => {
     const res = await fetch(base + route, {
@@ -58,7 +72,7 @@ function client(base: string, key: string): Api {
     });
     const text = await res.text();
     const json = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new Error(`${method} ${route} → ${res.status}: ${json?.detail ?? text}`);
+    if (!res.ok) throw new ApiError(`${method} ${route} → ${res.status}: ${json?.detail ?? text}`, res.status, json);
     return json;
   };
 }

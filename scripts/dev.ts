@@ -28,6 +28,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  // npm does not always pass SIGTERM through its shell to us; when our parent goes away, stop as if told.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) void stopAll(0); }, 1000).unref();
 
   try {
     let databaseUrl = cfg.DATABASE_URL;
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
     await runDemo({ apiUrl, adminKey, uiUrl, dataDir: cfg.dataDir, databaseUrl, log: say });
     say('platform is up; Ctrl-C stops it');
     const exited = await Promise.race([childExit(api, 'api'), childExit(worker, 'worker')]);
+    if (stopping) return;
     say(`${exited} exited unexpectedly`);
     await stopAll(1);
   } catch (err) {
