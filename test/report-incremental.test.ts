@@ -156,7 +156,7 @@ describe('incremental reports follow the seed rules', () => {
     assert.deepEqual(reported, Array.from({ length: 12 }, (_, i) => `c${String(i).padStart(2, '0')}`), 'every attempt exactly once');
     const windows = await env.sql<{ window_start: Date; window_end: Date }[]>`
       select window_start, window_end from report_windows w join runs r on r.run_id = w.run_id
-      where r.definition_id = ${definitionId} order by w.created_at`;
+      where r.definition_id = ${definitionId} order by w.window_start, w.window_end`;
     assert.equal(windows.length, 4);
     for (let i = 1; i < windows.length; i++) assert.equal(windows[i].window_start.getTime(), windows[i - 1].window_end.getTime(), 'each window starts where the previous ended');
     assert.equal(windows.at(-1)!.window_end.toISOString(), minutes(T10, 1).toISOString());

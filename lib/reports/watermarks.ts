@@ -81,6 +81,6 @@ export async function commitWindow(tx: Tx, key: { type: ReportType; campaignId: 
     update report_watermarks set collected_through = ${window.end}, last_run_id = ${key.runId}, updated_at = now()
     where report_type = ${key.type} and campaign_id = ${key.campaignId}`;
   await tx`
-    insert into report_windows (run_id, report_type, campaign_id, window_start, window_end)
-    values (${key.runId}, ${key.type}, ${key.campaignId}, ${window.start}, ${window.end})`;
+    insert into report_windows (run_id, report_type, campaign_id, window_start, window_end, created_at)
+    values (${key.runId}, ${key.type}, ${key.campaignId}, ${window.start}, ${window.end}, clock_timestamp())`;
 }
