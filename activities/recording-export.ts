@@ -12,7 +12,7 @@ import { DestinationNotFoundError, loadDestination } from '../lib/destinations.j
 import { renderFileName } from '../lib/export/file-names.js';
 import { manifestStream, type ManifestRow } from '../lib/export/manifest.js';
 import {
-  commitBatch, countPending, loadExportJob, manifestRows, selectBatch, WatermarkMovedError,
+  commitBatch, countPending, loadExportJob, manifestRows, runRecordedAny, selectBatch, WatermarkMovedError,
   type ExportJob, type ExportRecord, type ManifestSourceRow, type RecordingRow,
 } from '../lib/export/queries.js';
 import { createThrottle, type Throttle } from '../lib/export/throttle.js';
@@ -110,17 +110,24 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       const path = renderFileName(j.config.manifestTemplate, {
         currentDate: at.toFormat('yyyy-MM-dd'), currentTime: at.toFormat('HH-mm-ss'), periodEndDate: end.toFormat('yyyy-MM-dd_HH-mm-ss'),
       });
-      let rows = 0;
+      const counts = { rows: 0, exported: 0, failed: 0, recordingBytes: 0 };
+      if (input.skipIfEmpty && !(await runRecordedAny(deps.sql, j.id, input.runId))) return { path: null, sizeBytes: 0, ...counts };
+      const ctx = Context.current();
       const source = (async function* () {
         for await (const page of manifestRows(deps.sql, j.id, input.runId)) {
-          rows += page.length;
+          for (const r of page) {
+            counts.rows++;
+            if (r.result === 'exported') counts.exported++; else counts.failed++;
+            counts.recordingBytes += Number(r.size_bytes ?? 0);
+          }
+          ctx.heartbeat({ rows: counts.rows });
           yield page.map((r) => manifestRow(r, j.timezone));
         }
       })();
       const { transfer } = await destination(j);
       try {
         const put = await transfer.put(path, manifestStream(source), { contentType: 'text/csv' });
-        return { path: put.path, rows, sizeBytes: put.sizeBytes };
+        return { path: put.path, sizeBytes: put.sizeBytes, ...counts };
       } catch (err) {
         throw classify(err);
       } finally {

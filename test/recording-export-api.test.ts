@@ -90,6 +90,46 @@ it('recording export jobs: validated on save, scheduled, run now, progress and w
   await assert.rejects(env.client.schedule.getHandle(scheduleId).describe());
 });
 
+it('a job on a cron schedule: the schedule follows the cron, PATCH changes it, disable pauses it, DELETE removes it', async () => {
+  const campaign = await newCampaign(env.sql);
+  const destinationId = await createDestination(env.sql, env.deps.keyring, { protocol: 'file', path: path.join(env.dataDir, 'cron-dest') });
+  const job = { name: 'Cron export', campaignId: campaign.id, completedAfter: '2025-01-01T00:00:00Z', destinationId };
+
+  const invalid = await call('POST', '/recording-export-jobs', { ...job, schedule: { cron: '75 2 * * *' } });
+  assert.equal(invalid.status, 400);
+  assert.match(JSON.stringify(invalid.json.errors), /cron minute field \\"75\\"/);
+  assert.equal((await env.sql`select count(*)::int as n from job_definitions where name = 'Cron export'`)[0].n, 0);
+
+  const created = await call('POST', '/recording-export-jobs', { ...job, schedule: { cron: '17 3 * * *' } });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const { id, scheduleId } = created.json;
+  const schedule = env.client.schedule.getHandle(scheduleId);
+  const described = await schedule.describe();
+  assert.equal(described.state.paused, false);
+  assert.ok(described.info.nextActionTimes.length > 0);
+  for (const at of described.info.nextActionTimes) assert.deepEqual([at.getUTCHours(), at.getUTCMinutes()], [3, 17], `${at.toISOString()} is 03:17 UTC`);
+  assert.deepEqual((await call('GET', `/recording-export-jobs/${id}`)).json.schedule, { cron: '17 3 * * *' });
+
+  const changed = await call('PATCH', `/recording-export-jobs/${id}`, { schedule: { cron: '45 22 * * 1' } });
+  assert.equal(changed.status, 200, JSON.stringify(changed.json));
+  assert.deepEqual(changed.json.schedule, { cron: '45 22 * * 1' });
+  for (const at of (await schedule.describe()).info.nextActionTimes) {
+    assert.deepEqual([at.getUTCDay(), at.getUTCHours(), at.getUTCMinutes()], [1, 22, 45], `${at.toISOString()} is a Monday 22:45 UTC`);
+  }
+  assert.equal(new Date(changed.json.nextRunAt).getUTCDay(), 1);
+
+  const disabled = await call('PATCH', `/recording-export-jobs/${id}`, { enabled: false });
+  assert.equal(disabled.status, 200);
+  const paused = await schedule.describe();
+  assert.equal(paused.state.paused, true);
+  assert.equal(disabled.json.nextRunAt, null);
+  assert.equal(paused.info.nextActionTimes[0]?.getUTCHours() ?? 22, 22, 'pausing keeps the cron spec');
+
+  assert.equal((await call('DELETE', `/recording-export-jobs/${id}`)).status, 204);
+  await assert.rejects(schedule.describe(), /not found/i);
+  assert.equal((await call('GET', `/recording-export-jobs/${id}`)).status, 404);
+});
+
 it('test connection names the failing step for a destination with wrong credentials', async () => {
   const destinationId = await createDestination(env.sql, env.deps.keyring,
     { protocol: 'sftp', host: sshd.host, port: sshd.port, username: sshd.username, path: sshd.rootDir }, { privateKey: sshd.unauthorizedPrivateKey });

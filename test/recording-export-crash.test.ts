@@ -1,6 +1,7 @@
 // A worker process killed (SIGKILL) in the middle of a batch: after a new worker takes over, every expected
 // file is at the destination exactly once, each recording is recorded once, and the watermark is exact.
-// The provider bandwidth limit (EXPORT_BANDWIDTH_KBPS) slows the transfer enough to kill it mid-batch.
+// The provider bandwidth limit (EXPORT_BANDWIDTH_KBPS) slows the transfer enough to kill it mid-batch. No
+// half-written `.part` file is left behind and the manifest lists each file once.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -9,7 +10,9 @@ import { after, before, it } from 'node:test';
 import { readWatermark } from '../lib/export/jobs.js';
 import { openTransfer } from '../lib/transfer/index.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
-import { createDestination, createJob, dirOf, filesIn, newCampaign, readAll, seedCalls, startExport } from './recording-export-helpers.js';
+import {
+  createDestination, createJob, dirOf, filesIn, filesUnder, newCampaign, readAll, readManifest, seedCalls, startExport,
+} from './recording-export-helpers.js';
 
 let env: TestEnv;
 before(async () => { env = await createTestEnv(); });
@@ -57,6 +60,11 @@ it('a worker killed mid-batch: after restart every file is exported exactly once
   const files = await filesIn(transfer, rows.map((r) => dirOf(r.path)));
   assert.deepEqual(files, rows.map((r) => r.path).sort(), 'exactly one file per recording, under its one name');
   assert.equal((await wavFilesUnder(root)).length, 24);
+  assert.deepEqual((await filesUnder(root)).filter((f) => f.endsWith('.part')), [], 'the file being written when the worker died was overwritten by the retry, not left as .part');
+  const runFiles = await env.sql<{ path: string }[]>`select path from recording_exports where job_id = ${jobId} and run_id = ${handle.workflowId}`;
+  const manifest = await readManifest(transfer, (result as unknown as { manifest: string }).manifest);
+  assert.equal(manifest.length, 24, 'each file listed once, though the retried batch re-sent some');
+  assert.deepEqual(manifest.map((r) => r.file_path).sort(), runFiles.map((r) => r.path).sort());
   for (const call of calls) {
     const row = rows.find((r) => String(r.content_id) === call.recording!.id)!;
     assert.ok((await readAll(transfer, row.path)).equals(call.recording!.bytes()));

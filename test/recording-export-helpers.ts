@@ -3,13 +3,15 @@
 import { parse } from 'csv-parse/sync';
 import { DateTime } from 'luxon';
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Sql } from '../db/sql.js';
 import type { Keyring } from '../lib/crypto/keys.js';
 import { sealSecrets } from '../lib/destinations.js';
 import { exportJobConfigSchema } from '../lib/export/definition.js';
 import { insertExportJob } from '../lib/export/jobs.js';
 import { createCampaign, insertInteractions, type InsertedInteraction } from '../lib/generator/index.js';
-import type { ContentStore } from '../lib/content-store/types.js';
+import type { ContentStore, StoredObject } from '../lib/content-store/types.js';
 import type { DestinationSecrets, DestinationSettings, Transfer } from '../lib/transfer/index.js';
 import { RECORDING_EXPORT_WORKFLOW, type RecordingExportInput, type RecordingExportResult } from '../workflows/recording-export-shared.js';
 import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
@@ -35,6 +37,30 @@ export async function seedCalls(sql: Sql, store: ContentStore, campaignId: strin
       disposition: spec.disposition ?? 'Sale', voiceSignature: spec.voiceSignature ?? false, recordingMs: 400,
     };
   }));
+}
+
+/**
+ * `count` complete-call recordings in one statement, fast: calls one second apart from `from`, 30 s long, whose
+ * content rows point at the given store objects in turn (many rows may share one object). Returns the content
+ * rows in export order with the object each one points at.
+ */
+export async function insertRecordings(sql: Sql, campaignId: string, objects: StoredObject[], count: number, from: Date): Promise<{ id: string; storeKey: string }[]> {
+  const keys = objects.map((o) => o.key);
+  const rows = await sql<{ id: string; store_key: string }[]>`
+    with calls as (
+      insert into interactions (campaign_id, channel, direction, started_at, ended_at, customer_phone, agents, disposition)
+      select ${campaignId}, 'voice', 'outbound', ${from}::timestamptz + n * interval '1 second',
+             ${from}::timestamptz + n * interval '1 second' + interval '30 seconds', '+1555' || lpad(n::text, 7, '0'),
+             array['agent' || (n % 7)], 'Sale'
+      from generate_series(0, ${count - 1}::int) as n
+      returning id, ended_at)
+    insert into interaction_content (interaction_id, kind, segment, store_key, size_bytes, sha256, completed_at)
+    select c.id, 'voice-recording', null, o.key, o.size, o.sha, c.ended_at
+    from calls c
+    join unnest(${keys}::text[], ${objects.map((o) => o.sizeBytes)}::bigint[], ${objects.map((o) => o.sha256)}::text[])
+      with ordinality as o(key, size, sha, i) on o.i = c.id % ${objects.length} + 1
+    returning id, store_key`;
+  return rows.map((r) => ({ id: String(r.id), storeKey: r.store_key })).sort((a, b) => Number(a.id) - Number(b.id));
 }
 
 export async function createDestination(sql: Sql, keyring: Keyring, settings: DestinationSettings, secrets: DestinationSecrets = {}): Promise<string> {
@@ -88,6 +114,12 @@ export async function filesIn(transfer: Transfer, dirs: Iterable<string>): Promi
 }
 
 export const dirOf = (path: string) => path.split('/').slice(0, -1).join('/');
+
+/** Every file under a local folder, recursively, as paths relative to it. */
+export async function filesUnder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name))).sort();
+}
 
 export async function readManifest(transfer: Transfer, path: string): Promise<Record<string, string>[]> {
   return parse(await readAll(transfer, path), { columns: true }) as Record<string, string>[];

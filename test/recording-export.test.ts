@@ -1,17 +1,25 @@
 // Job 1 end to end against real servers: every protocol, watermarks across runs, filters, the provider
-// window (waiting, closing mid-run), continue-as-new, a missing recording and a destination that refuses us.
+// window (waiting, closing mid-run), continue-as-new, a missing recording (and its re-export), a parallel batch
+// retried, a cancelled run's manifest, a 12 MB multipart S3 upload and a destination that refuses us.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { DateTime } from 'luxon';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { initialWatermark } from '../lib/export/jobs.js';
+import { makeWav } from '../lib/generator/index.js';
 import { readWatermark } from '../lib/export/jobs.js';
 import type { ContentStore } from '../lib/content-store/types.js';
 import { openTransfer, type DestinationSecrets, type DestinationSettings } from '../lib/transfer/index.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startFtp, startS3, startSshd, type FtpServer, type S3Server, type SshdServer } from './harness/servers/index.js';
 import {
-  createDestination, createJob, defaultName, dirOf, filesIn, newCampaign, readAll, readManifest, runExport, seedCalls, startExport,
+  createDestination, createJob, defaultName, dirOf, filesIn, filesUnder, insertRecordings, newCampaign, readAll, readManifest, runExport,
+  seedCalls, startExport,
 } from './recording-export-helpers.js';
 
 let env: TestEnv;
@@ -22,7 +30,7 @@ let fileRoot: string;
 // The worker's view of the world, changed by tests: the provider window, the clock, a hook on content reads.
 const config = { EXPORT_WINDOW: undefined as string | undefined };
 let clockOffsetMs = 0;
-let onContentRead: (() => void) | undefined;
+let onContentRead: ((key: string) => void | Promise<void>) | undefined;
 const BUCKET = `export-${process.pid}`;
 
 before(async () => {
@@ -31,7 +39,7 @@ before(async () => {
   fileRoot = await mkdtemp(path.join(env.dataDir, 'dest-'));
   const store: ContentStore = {
     ...env.deps.store,
-    get: async (key) => { onContentRead?.(); return env.deps.store.get(key); },
+    get: async (key) => { await onContentRead?.(key); return env.deps.store.get(key); },
   };
   const deps = { store, config: new Proxy(env.config, { get: (t, k) => (k === 'EXPORT_WINDOW' ? config.EXPORT_WINDOW : t[k as keyof typeof t]) }), clock: () => new Date(Date.now() + clockOffsetMs) };
   await env.startWorker({ deps });
@@ -96,6 +104,35 @@ describe('recording export to each protocol', () => {
       }
     });
   }
+});
+
+describe('large recordings', () => {
+  it('a 12 MB recording goes to S3 in parts (multipart upload) and arrives byte-identical', async () => {
+    const campaign = await newCampaign(env.sql);
+    const wav = makeWav({ seed: 42, durationMs: 790_000 });
+    assert.ok(wav.length > 12_000_000);
+    const object = await env.deps.store.put(Readable.from([wav]));
+    const [recording] = await insertRecordings(env.sql, campaign.id, [object], 1, day(7));
+    const { settings, secrets } = protocols.s3();
+    const destinationId = await createDestination(env.sql, env.deps.keyring, { ...settings, path: 'large' }, secrets);
+    const jobId = await createJob(env.sql, campaign.id, { destinationId, fileNameTemplate: 'big/${recordingId}.wav' });
+    const { result } = await runExport(env, { definitionId: jobId });
+    assert.equal(result.exported, 1);
+    const key = `large/big/${recording.id}.wav`;
+    const s3client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    try {
+      const head = await s3client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      assert.match(head.ETag ?? '', /-3"?$/, 'a multipart ETag: three 5 MB parts');
+      assert.equal(head.ContentLength, wav.length);
+    } finally {
+      s3client.destroy();
+    }
+    const transfer = openTransfer({ ...settings, path: 'large' }, secrets);
+    assert.ok((await readAll(transfer, `big/${recording.id}.wav`)).equals(wav));
+    const [row] = await readManifest(transfer, result.manifest!);
+    assert.equal(row.sha256, createHash('sha256').update(wav).digest('hex'));
+    await transfer.close();
+  });
 });
 
 /** Exactly the expected files (names and bytes) are at the destination, nothing else in their folders. */
@@ -212,6 +249,70 @@ describe('long runs and failures', () => {
     const [run] = await env.sql`select status, error from runs where run_id = ${runId}`;
     assert.equal(run.status, 'completed');
     assert.match(run.error, /1 recording\(s\) could not be exported/);
+
+    // Not retried by itself: the next run (nothing new) exports nothing.
+    const idle = await runExport(env, { definitionId: jobId });
+    assert.deepEqual([idle.result.exported, idle.result.failed], [0, 0]);
+    // The administrator restores the content (PUT /interactions/{id}/recording keeps the row and its completion
+    // time) and moves completedAfter back before it: only that recording goes again, not the exported ones.
+    const restored = await env.deps.store.put(Readable.from([calls[1].recording!.bytes()]));
+    await env.sql`update interaction_content set store_key = ${restored.key} where id = ${calls[1].recording!.id}`;
+    await env.sql`update job_definitions set state = jsonb_set(state, '{watermark}', ${env.sql.json(initialWatermark('2025-01-01T00:00:00Z') as never)}) where id = ${jobId}`;
+    const again = await runExport(env, { definitionId: jobId });
+    assert.equal(again.result.exported, 1);
+    assert.equal(again.result.failed, 0);
+    const relisted = await readManifest(transfer, again.result.manifest!);
+    assert.deepEqual(relisted.map((r) => [r.recording_id, r.result]), [[calls[1].recording!.id, 'exported']]);
+    assert.ok((await readAll(transfer, relisted[0].file_path)).equals(calls[1].recording!.bytes()));
+    assert.deepEqual((await env.sql`select result, run_id from recording_exports where job_id = ${jobId} order by content_id`).map((r) => r.result), ['exported', 'exported', 'exported']);
+    await transfer.close();
+  });
+
+  it('in a parallel batch, files finished after an earlier one failed are sent again by the retry and recorded and listed once', async () => {
+    const { jobId, transfer, calls, root } = await exportSetup('parallel-retry', 6);
+    const reads = new Map<string, number>();
+    const flaky = calls[1].recording!.storeKey;
+    onContentRead = async (key) => {
+      reads.set(key, (reads.get(key) ?? 0) + 1);
+      if (key === flaky && reads.get(key) === 1) {
+        await new Promise((r) => setTimeout(r, 400)); // the others finish first
+        throw new Error('connection to the content store reset');
+      }
+    };
+    const { result } = await runExport(env, { definitionId: jobId, batchSize: 6, parallelism: 3 });
+    onContentRead = undefined;
+    assert.equal(result.exported, 6);
+    assert.equal(reads.get(calls[4].recording!.storeKey), 2, 'a file after the failed one was sent by both attempts');
+    const manifest = await readManifest(transfer, result.manifest!);
+    assert.equal(manifest.length, 6);
+    assert.equal(new Set(manifest.map((r) => r.file_path)).size, 6, 'no file is listed twice');
+    const records = await env.sql`select content_id from recording_exports where job_id = ${jobId}`;
+    assert.deepEqual(records.map((r) => String(r.content_id)).sort(), calls.map((c) => c.recording!.id).sort());
+    assert.deepEqual((await filesUnder(root)).filter((f) => f.endsWith('.wav')).sort(), manifest.map((r) => r.file_path).sort());
+    assert.deepEqual((await filesUnder(root)).filter((f) => f.endsWith('.part')), []);
+    await transfer.close();
+  });
+
+  it('a run cancelled mid-batch still uploads a manifest listing exactly the files it exported', async () => {
+    const { jobId, transfer, root } = await exportSetup('cancelled', 12);
+    let reads = 0;
+    onContentRead = async () => { reads++; await new Promise((r) => setTimeout(r, 150)); };
+    const handle = await startExport(env, { definitionId: jobId, batchSize: 4, parallelism: 2 });
+    await waitFor(async () => reads >= 5);
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: Error) => err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure);
+    onContentRead = undefined;
+    const [run] = await env.sql`select status, result from runs where run_id = ${handle.workflowId}`;
+    assert.equal(run.status, 'cancelled');
+    assert.ok(run.result.manifest, 'the cancelled run names its manifest');
+    const manifest = await readManifest(transfer, run.result.manifest);
+    const records = await env.sql<{ path: string }[]>`select path from recording_exports where job_id = ${jobId} and run_id = ${handle.workflowId}`;
+    const exported = (await filesUnder(root)).filter((f) => f.endsWith('.wav')).sort();
+    assert.ok(exported.length >= 4 && exported.length < 12, `some but not all files went (${exported.length})`);
+    assert.deepEqual(manifest.map((r) => r.file_path).sort(), exported);
+    assert.deepEqual(records.map((r) => r.path).sort(), exported);
+    assert.ok(manifest.every((r) => r.result === 'exported'));
+    assert.deepEqual((await filesUnder(root)).filter((f) => f.endsWith('.part')), []);
     await transfer.close();
   });
 
@@ -237,11 +338,13 @@ describe('long runs and failures', () => {
 async function exportSetup(name: string, count: number) {
   const campaign = await newCampaign(env.sql);
   const calls = await seedCalls(env.sql, env.deps.store, campaign.id, day(6), Array.from({ length: count }, () => ({})));
-  const settings: DestinationSettings = { protocol: 'file', path: path.join(fileRoot, name) };
+  const root = path.join(fileRoot, name);
+  const settings: DestinationSettings = { protocol: 'file', path: root };
   const destinationId = await createDestination(env.sql, env.deps.keyring, settings);
   const jobId = await createJob(env.sql, campaign.id, { destinationId });
-  return { jobId, calls, transfer: openTransfer(settings) };
+  return { jobId, calls, root, transfer: openTransfer(settings) };
 }
+
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -43,8 +43,16 @@ export interface BatchResult {
   lastCompletedAt: string | null;
 }
 
-export interface ManifestInput { definitionId: string; runId: string; at: string; periodEnd: string | null }
-export interface ManifestResult { path: string; rows: number; sizeBytes: number }
+export interface ManifestInput {
+  definitionId: string; runId: string; at: string; periodEnd: string | null;
+  /** Upload nothing when the run recorded no file (a failed or cancelled run that exported nothing). */
+  skipIfEmpty: boolean;
+}
+/**
+ * `path` is null when nothing was uploaded (skipIfEmpty and no rows). The counts are the run's export records:
+ * exact even when an attempt of a batch committed some files and then failed (the workflow never saw those).
+ */
+export interface ManifestResult { path: string | null; rows: number; sizeBytes: number; exported: number; failed: number; recordingBytes: number }
 
 export interface RecordingExportResult {
   exported: number;

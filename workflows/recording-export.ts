@@ -3,11 +3,12 @@
 // the same transaction as its record), stop when nothing is left or the window closes, upload the manifest.
 // Long runs continue as new every few batches, carrying their totals, so the history stays small.
 import {
-  ApplicationFailure, CancellationScope, ContinueAsNew, continueAsNew, isCancellation, proxyActivities, sleep, workflowInfo,
+  ActivityCancellationType, ApplicationFailure, CancellationScope, ContinueAsNew, continueAsNew, isCancellation, proxyActivities,
+  sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
-  EXPORT_FAILURES, type CarriedTotals, type RecordingExportInput, type RecordingExportResult,
+  EXPORT_FAILURES, type CarriedTotals, type ManifestResult, type RecordingExportInput, type RecordingExportResult,
 } from './recording-export-shared.js';
 import { trackRunStatus } from './shared/run-status.js';
 import { JOB_KINDS } from './shared/search-attributes.js';
@@ -19,6 +20,9 @@ const quick = proxyActivities<Activities>({
 
 const transfer = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
+  // On cancellation the workflow waits for the batch to stop: it finishes the files in flight and commits
+  // them, so the manifest written afterwards lists every file that reached the destination.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // A batch heartbeats as bytes flow; a worker that dies mid-batch is noticed this quickly and the batch
   // is retried from the watermark (same names, so a file sent twice is overwritten, never duplicated).
   heartbeatTimeout: '15 seconds',
@@ -26,6 +30,13 @@ const transfer = proxyActivities<Activities>({
     initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 8,
     nonRetryableErrorTypes: Object.values(EXPORT_FAILURES),
   },
+});
+
+/** The manifest of a failed or cancelled run: best effort, a few quick attempts, never blocking the run's end. */
+const lastManifest = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: Object.values(EXPORT_FAILURES) },
 });
 
 const DEFAULTS = { batchSize: 100, parallelism: 4, batchesPerExecution: 50 };
@@ -67,22 +78,26 @@ export async function recordingExport(input: RecordingExportInput): Promise<Reco
     }
     status.setStep('uploading manifest');
     const manifest = await transfer.uploadExportManifest({
-      definitionId: input.definitionId, runId, at: new Date().toISOString(), periodEnd,
+      definitionId: input.definitionId, runId, at: new Date().toISOString(), periodEnd, skipIfEmpty: false,
     });
+    // The counts come from the export records (as the manifest does), not from the batches' results.
     const result: RecordingExportResult = {
-      exported: totals.exported, failed: totals.failed, sizeBytes: totals.sizeBytes + manifest.sizeBytes,
+      exported: manifest.exported, failed: manifest.failed, sizeBytes: manifest.recordingBytes + manifest.sizeBytes,
       manifest: manifest.path, stoppedBy, errors: totals.errors,
     };
     status.setStep('done');
     await quick.recordRunEnd({
       runId, status: 'completed', step: stoppedBy === 'drained' ? 'done' : 'window closed', result,
-      sizeBytes: result.sizeBytes, done: totals.exported + totals.failed, total: totals.exported + totals.failed,
-      error: totals.failed ? `${totals.failed} recording(s) could not be exported; see the manifest` : null,
+      sizeBytes: result.sizeBytes, done: manifest.rows, total: manifest.rows,
+      error: manifest.failed ? `${manifest.failed} recording(s) could not be exported; see the manifest` : null,
     });
     return result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
-    await recordFailure(runId, err, totals);
+    await CancellationScope.nonCancellable(async () => {
+      const manifest = await uploadManifestOfUnfinishedRun(input.definitionId, runId);
+      await recordFailure(runId, err, totals, manifest);
+    });
     throw err;
   }
 }
@@ -110,14 +125,31 @@ function addBatch(totals: CarriedTotals, status: ReturnType<typeof trackRunStatu
   batch.errors.forEach((e) => status.addError(e));
 }
 
-async function recordFailure(runId: string, err: unknown, totals: CarriedTotals): Promise<void> {
+/**
+ * A failed or cancelled run still uploads the manifest of what it did export (read from the export records,
+ * so files committed by the last, interrupted batch are in it too): no exported file is missing from every
+ * manifest. Best effort: a destination that refuses us now gives no manifest, and the run's error says so.
+ * Must be called inside a non-cancellable scope.
+ */
+async function uploadManifestOfUnfinishedRun(definitionId: string, runId: string): Promise<Partial<ManifestResult> & { error?: string }> {
+  try {
+    return await lastManifest.uploadExportManifest({ definitionId, runId, at: new Date().toISOString(), periodEnd: null, skipIfEmpty: true });
+  } catch (err) {
+    return { path: null, error: errorText(err) };
+  }
+}
+
+async function recordFailure(runId: string, err: unknown, totals: CarriedTotals, manifest: Partial<ManifestResult> & { error?: string }): Promise<void> {
   const cancelled = isCancellation(err);
-  const message = cancelled ? 'cancelled' : errorText(err);
-  // The run's end is recorded even while the workflow is being cancelled.
-  await CancellationScope.nonCancellable(() => quick.recordRunEnd({
-    runId, status: cancelled ? 'cancelled' : 'failed', error: message, sizeBytes: totals.sizeBytes,
-    done: totals.exported + totals.failed, result: { exported: totals.exported, failed: totals.failed, errors: totals.errors },
-  })).catch(() => undefined);
+  const message = (cancelled ? 'cancelled' : errorText(err)) + (manifest.error ? `; the manifest could not be uploaded: ${manifest.error}` : '');
+  const exported = manifest.exported ?? totals.exported;
+  const failed = manifest.failed ?? totals.failed;
+  const sizeBytes = manifest.recordingBytes === undefined ? totals.sizeBytes : manifest.recordingBytes + (manifest.sizeBytes ?? 0);
+  // The run's end is recorded even while the workflow is being cancelled (the caller's scope is non-cancellable).
+  await quick.recordRunEnd({
+    runId, status: cancelled ? 'cancelled' : 'failed', error: message, sizeBytes, done: exported + failed,
+    result: { exported, failed, errors: totals.errors, manifest: manifest.path ?? null },
+  }).catch(() => undefined);
 }
 
 function errorText(err: unknown): string {

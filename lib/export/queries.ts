@@ -50,7 +50,9 @@ function selection(sql: Sql, job: ExportJob) {
       and (${dispositions === null} or i.disposition = any(${dispositions ?? []}::text[]))
       and (not ${config.voiceSignatureOnly} or i.voice_signature)
       and (ic.completed_at, ic.id) > (${watermark.completedAfter}::timestamptz, ${watermark.afterContentId ?? AFTER_ALL_IDS}::bigint)
-      and not exists (select 1 from recording_exports re where re.job_id = ${job.id} and re.content_id = ic.id)`;
+      -- exported once by this job: never again. A recording that failed (content missing) is behind the watermark;
+      -- it is selected again only when an administrator moves completedAfter back before it.
+      and not exists (select 1 from recording_exports re where re.job_id = ${job.id} and re.content_id = ic.id and re.result = 'exported')`;
 }
 
 export async function countPending(sql: Sql, job: ExportJob): Promise<number> {
@@ -91,7 +93,10 @@ export async function commitBatch(
       select ${job.id}, content_id, ${runId}, path, location, size_bytes, sha256, result, error
       from jsonb_to_recordset(${tx.json(records as never)}) as r(content_id bigint, path text, location text,
         size_bytes bigint, sha256 text, result text, error text)
-      on conflict (job_id, content_id) do nothing`;
+      on conflict (job_id, content_id) do update
+        set run_id = excluded.run_id, path = excluded.path, location = excluded.location, size_bytes = excluded.size_bytes,
+            sha256 = excluded.sha256, result = excluded.result, error = excluded.error, exported_at = now()
+        where recording_exports.result = 'failed'`;
     if (playback) {
       await tx`
         update interaction_content ic set exported_to = r.location
@@ -106,6 +111,13 @@ export interface ManifestSourceRow {
   path: string; interaction_id: string; content_id: string; segment: number | null; campaign: string; started_at: Date;
   ended_at: Date; customer_phone: string | null; agents: string[]; segment_agent: string | null; disposition: string | null;
   size_bytes: string | null; sha256: string | null; result: string; error: string | null;
+}
+
+/** Did the run record any file (exported or failed)? */
+export async function runRecordedAny(sql: Sql, jobId: string, runId: string): Promise<boolean> {
+  const [row] = await sql<{ any: boolean }[]>`
+    select exists (select 1 from recording_exports where job_id = ${jobId} and run_id = ${runId}) as any`;
+  return row.any;
 }
 
 /** The run's export records with their call details, in export order, fetched in pages. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { errorMessage, isTemporaryName, normalizeRelativePath, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { errorMessage, isTemporaryName, normalizeRelativePath, oneWriterPer, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
 import { TransferError, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 /** Errors no retry can fix: permissions, read-only disks, a file where a folder should be. */
@@ -25,16 +25,19 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
     const rel = normalizeRelativePath(relative);
     const finalPath = absolute(rel);
     const temporary = absolute(temporaryNameFor(rel));
-    try {
-      await mkdir(path.dirname(finalPath), { recursive: true });
-      await pipeline(body, createWriteStream(temporary, { flags: 'wx' }));
-      await rename(temporary, finalPath);
-      const { size } = await stat(finalPath);
-      return { path: rel, location: pathToFileURL(finalPath).href, sizeBytes: size };
-    } catch (err) {
-      await rm(temporary, { force: true });
-      throw sourceFailure(body) ?? fsError(err, `writing ${finalPath}`, 'write');
-    }
+    return oneWriterPer(finalPath, async () => {
+      try {
+        await mkdir(path.dirname(finalPath), { recursive: true });
+        // 'w': a leftover of a crashed earlier attempt is overwritten.
+        await pipeline(body, createWriteStream(temporary, { flags: 'w' }));
+        await rename(temporary, finalPath);
+        const { size } = await stat(finalPath);
+        return { path: rel, location: pathToFileURL(finalPath).href, sizeBytes: size };
+      } catch (err) {
+        await rm(temporary, { force: true });
+        throw sourceFailure(body) ?? fsError(err, `writing ${finalPath}`, 'write');
+      }
+    });
   }
 
   async function get(relative: string): Promise<Readable> {

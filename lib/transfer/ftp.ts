@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
-import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const TIMEOUT_MS = 10_000;
@@ -100,16 +100,18 @@ export function openFtpTransfer(settings: DestinationSettings, secrets: Destinat
     return exclusive(async ({ client, base }) => {
       const finalPath = joinBase(base, rel);
       const temporary = joinBase(base, temporaryNameFor(rel));
-      try {
-        await client.ensureDir(posix.dirname(finalPath));
-        await client.uploadFrom(body, temporary);
-        await renameOver(client, temporary, finalPath);
-        const sizeBytes = await client.size(finalPath);
-        return { path: rel, location: `${server}${finalPath}`, sizeBytes };
-      } catch (err) {
-        await removeLeftover(client, temporary);
-        throw sourceFailure(body) ?? operationError(err, `writing ${finalPath}`, 'write');
-      }
+      return oneWriterPer(`${server}${finalPath}`, async () => {
+        try {
+          await client.ensureDir(posix.dirname(finalPath));
+          await client.uploadFrom(body, temporary);
+          await renameOver(client, temporary, finalPath);
+          const sizeBytes = await client.size(finalPath);
+          return { path: rel, location: `${server}${finalPath}`, sizeBytes };
+        } catch (err) {
+          await removeLeftover(client, temporary);
+          throw sourceFailure(body) ?? operationError(err, `writing ${finalPath}`, 'write');
+        }
+      });
     });
   }
 

@@ -27,16 +27,35 @@ export function joinBase(base: string, relative: string): string {
   return base ? posix.join(base, relative) : relative;
 }
 
-/** A sibling name in the same folder for the write-then-rename step; dot-prefixed so listings can skip it. */
+/**
+ * The sibling name in the same folder for the write-then-rename step; dot-prefixed so listings skip it.
+ * Deterministic per target, so a put retried after a crash (a worker killed mid-write) overwrites the
+ * leftover of the failed attempt and renames it away instead of leaving a stale `.part` file behind.
+ * Puts to one target in this process take turns (`oneWriterPer`), since they share this name.
+ */
 export function temporaryNameFor(finalPath: string): string {
   const dir = posix.dirname(finalPath);
-  const name = `.${posix.basename(finalPath)}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.part`;
+  const name = `.${posix.basename(finalPath)}.part`;
   return dir === '.' ? name : posix.join(dir, name);
 }
 
-/** True for names made by `temporaryNameFor`: half-written files that listings must not offer. */
+/** True for names made by `temporaryNameFor` (and the older `.<name>.<pid>-<random>.part`): half-written files. */
 export function isTemporaryName(name: string): boolean {
-  return /^\..+\.\d+-[a-z0-9]+\.part$/.test(name);
+  return /^\..+\.part$/.test(name);
+}
+
+const writers = new Map<string, Promise<unknown>>();
+
+/** Runs `write` after any earlier write to the same target (a full location: server and path) in this process. */
+export async function oneWriterPer<T>(target: string, write: () => Promise<T>): Promise<T> {
+  const current = (writers.get(target) ?? Promise.resolve()).then(write);
+  const settled = current.catch(() => undefined);
+  writers.set(target, settled);
+  try {
+    return await current;
+  } finally {
+    if (writers.get(target) === settled) writers.delete(target);
+  }
 }
 
 /** The error a source stream failed with, if it did: a put then rethrows it unchanged, because the fault is

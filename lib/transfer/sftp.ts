@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
-import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -108,17 +108,19 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
     const { client, base } = await connect();
     const finalPath = joinBase(base, rel);
     const temporary = joinBase(base, temporaryNameFor(rel));
-    try {
-      await ensureDir(client, posix.dirname(finalPath));
-      await writeStream(client, body, temporary);
-      // posix-rename@openssh.com replaces an existing file atomically; plain SFTP rename refuses to.
-      await client.posixRename(temporary, finalPath);
-      const { size } = await client.stat(finalPath);
-      return { path: rel, location: `${server}${finalPath}`, sizeBytes: size };
-    } catch (err) {
-      await client.delete(temporary, true).catch(() => {});
-      throw sourceFailure(body) ?? operationError(err, `writing ${finalPath}`, 'write');
-    }
+    return oneWriterPer(`${server}${finalPath}`, async () => {
+      try {
+        await ensureDir(client, posix.dirname(finalPath));
+        await writeStream(client, body, temporary);
+        // posix-rename@openssh.com replaces an existing file atomically; plain SFTP rename refuses to.
+        await client.posixRename(temporary, finalPath);
+        const { size } = await client.stat(finalPath);
+        return { path: rel, location: `${server}${finalPath}`, sizeBytes: size };
+      } catch (err) {
+        await client.delete(temporary, true).catch(() => {});
+        throw sourceFailure(body) ?? operationError(err, `writing ${finalPath}`, 'write');
+      }
+    });
   }
 
   async function get(relative: string): Promise<Readable> {
