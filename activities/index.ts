@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { createErasureActivities } from './erasure.js';
 import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
+import { createListImportActivities } from './list-import.js';
 import { createRunActivities } from './runs.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -10,6 +11,7 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
+    ...createListImportActivities(deps),
     ...createReportActivities(deps),
     ...createErasureActivities(deps),
     ...createRecordingExportActivities(deps),

@@ -49,6 +49,8 @@ const schema = z.object({
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).default(20),
+  // How often the campaign-lock workflow checks that the holder of a lock is still running (Job 3).
+  CAMPAIGN_LOCK_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.
   WORKFLOW_BUNDLE: z.string().optional(),
 });

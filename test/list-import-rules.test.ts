@@ -87,8 +87,8 @@ function assertRuleApplied(rule: UpdateRule | MergeRule, prefix: 'db' | 'both', 
       assert.equal(now.status, STATUS_AFTER[rule][status], `${rule}: ${status} → ${STATUS_AFTER[rule][status]}`);
       assert.equal(now.name, was.name, 'status rules do not touch the data');
       for (const phone of was.phones) {
-        const got = now.phones.find((p) => p.position === phone.position)!;
-        const expected = rule === 'activate-contact-phone' ? PHONE_AFTER_ACTIVATION[phone.state] : { state: phone.state, reset: false };
+        const got: PhoneView = now.phones.find((p) => p.position === phone.position)!;
+        const expected: { state: string; reset: boolean } = rule === 'activate-contact-phone' ? PHONE_AFTER_ACTIVATION[phone.state] : { state: phone.state, reset: false };
         assert.equal(got.state, expected.state, `${rule}: phone ${phone.state} → ${expected.state} (contact ${status})`);
         assert.equal(got.retryCount, expected.reset ? 0 : phone.retryCount, `${rule}: retry count of a ${phone.state} phone`);
       }

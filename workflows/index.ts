@@ -2,3 +2,4 @@
 export * from './recording-export.js';
 export * from './erasure.js';
 export * from './report.js';
+export * from './list-import.js';

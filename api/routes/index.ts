@@ -11,8 +11,10 @@ import * as contacts from './contacts.js';
 import * as destinations from './destinations.js';
 import * as documents from './documents.js';
 import * as erasures from './erasures.js';
+import * as imports from './imports.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
+import * as processes from './processes.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
 import * as reports from './reports.js';
 import * as metrics from './metrics.js';
@@ -39,6 +41,7 @@ export const routeModules: RouteModule[] = [
   recordingExportJobs,
   reports,
   uploads,
+  imports, processes,
   erasures, auditLog,
   codec,
 ];

@@ -24,12 +24,12 @@ export interface StagedRow {
   rejectReason: string | null;
 }
 
-export interface ColumnMap { count: number; standard: Partial<Record<Standard, number>>; custom: [string, number][] }
+export interface ColumnMap { count: number; exact: boolean; standard: Partial<Record<Standard, number>>; custom: [string, number][] }
 
 /** The column layout from the header record (or the fixed order without one); fails when it is no list. */
 export function columnMap(header: string[] | null): ColumnMap {
   const names = (header ?? HEADERLESS_COLUMNS).map((name) => name.trim());
-  const map: ColumnMap = { count: names.length, standard: {}, custom: [] };
+  const map: ColumnMap = { count: names.length, exact: header !== null, standard: {}, custom: [] };
   const seen = new Set<string>();
   names.forEach((name, index) => {
     const lower = name.toLowerCase();
@@ -52,7 +52,11 @@ export function toStagedRow(map: ColumnMap, fields: string[], line: number): Sta
   const reject = (reason: string): StagedRow => ({
     line, clientId: null, name: null, email: null, phones: [null, null, null], custom: null, rejectReason: reason,
   });
-  if (fields.length !== map.count) return reject(`expected ${map.count} columns, found ${fields.length}`);
+  // With a header every row has its columns; without one, trailing columns may be left off (client_id only).
+  if (fields.length > map.count || (map.exact && fields.length !== map.count)) {
+    return reject(`expected ${map.exact ? '' : 'at most '}${map.count} columns, found ${fields.length}`);
+  }
+  if (fields.length < map.count) fields = [...fields, ...Array<string>(map.count - fields.length).fill('')];
   const at = (column: Standard) => {
     const index = map.standard[column];
     const value = index === undefined ? '' : fields[index].trim();

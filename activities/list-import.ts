@@ -1,0 +1,213 @@
+// Activities of the calling-list import (Job 3): record the process, stage the file (fetch, detect the
+// encoding, parse, validate, COPY), apply the rules in one transaction (exactly once, even when retried
+// after a crash), write the statistics log, clean up. Each retries from its own start: staging begins by
+// deleting what an earlier attempt staged; the apply is skipped when its result is already recorded.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Readable } from 'node:stream';
+import { connect, type Sql } from '../db/sql.js';
+import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
+import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
+import { applyImportRules, type RuleCounts } from '../lib/import/rules.js';
+import { pickNewestFile, rdatetimePattern, type ImportSource } from '../lib/import/source.js';
+import { stageImportFile, type StageProgress } from '../lib/import/stage.js';
+import { statsLog } from '../lib/import/stats-log.js';
+import { TransferError, type Transfer } from '../lib/transfer/index.js';
+import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from '../workflows/list-import-shared.js';
+import { createCampaignLockActivities } from './campaign-lock.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface StageSummary { file: string; encoding: string; bytesRead: number; totalBytes: number | null; rowsRead: number; rejected: number }
+
+interface OpenedSource { file: string; totalBytes: number | null; open(): Promise<Readable>; transfer?: Transfer }
+
+/** Turns failures no retry can fix into non-retryable ApplicationFailures; everything else is retried. */
+async function classified<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ImportFileError) throw ApplicationFailure.nonRetryable(err.message, err.type);
+    if (err instanceof DestinationNotFoundError) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
+    if (err instanceof TransferError && err.permanent) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
+    throw err;
+  }
+}
+
+/** Heartbeats on a timer so cancellation reaches the activity even while it waits on I/O. */
+function keepHeartbeating(details: () => unknown): () => void {
+  const timer = setInterval(() => Context.current().heartbeat(details()), 2_000);
+  return () => clearInterval(timer);
+}
+
+export function createListImportActivities(deps: ActivityDeps) {
+  const { sql, store, keyring } = deps;
+
+  async function openSource(runId: string, source: ImportSource): Promise<OpenedSource> {
+    if ('uploadId' in source) {
+      const [upload] = await sql<{ store_key: string; size_bytes: string }[]>`select store_key, size_bytes from uploads where id = ${source.uploadId}`;
+      if (!upload) throw new ImportFileError(IMPORT_FAILURES.sourceMissing, `Upload ${source.uploadId} does not exist; upload the file again (POST /uploads).`);
+      return { file: `upload:${source.uploadId}`, totalBytes: Number(upload.size_bytes), open: () => store.get(upload.store_key) };
+    }
+    const transfer = await openDestination(sql, keyring, source.destinationId);
+    try {
+      // The file is resolved once per run and remembered, so a retry reads the same file even if a newer
+      // $rdatetime$ file has arrived since.
+      const [known] = await sql<{ file: string | null }[]>`select file from list_imports where run_id = ${runId}`;
+      const pattern = rdatetimePattern(source.path);
+      const file = known?.file ?? (pattern ? pickNewestFile(source.path, await transfer.list(pattern.dir)) : source.path);
+      const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '';
+      const listed = await transfer.list(dir).catch(() => []);
+      const totalBytes = listed.find((f) => f.path === file || f.name === file.slice(file.lastIndexOf('/') + 1))?.sizeBytes ?? null;
+      return { file, totalBytes, open: () => transfer.get(file), transfer };
+    } catch (err) {
+      await transfer.close();
+      throw err;
+    }
+  }
+
+  async function reportProgress(runId: string, progress: ImportProgressDetails): Promise<void> {
+    Context.current().heartbeat(progress);
+    await sql`update runs set progress_done = ${progress.bytesRead}, progress_total = ${progress.totalBytes}, size_bytes = ${progress.bytesRead}
+              where run_id = ${runId}`.catch(() => undefined);
+    await Context.current().client.workflow.getHandle(runId).signal(importProgressSignal, progress).catch(() => undefined);
+  }
+
+  return {
+    ...createCampaignLockActivities(deps),
+
+    async recordImportStart(runId: string, input: ListImportInput): Promise<void> {
+      const scheduled = input.scheduledAt && new Date(input.scheduledAt) > deps.clock();
+      const [campaign] = await sql<{ name: string }[]>`select name from campaigns where id = ${input.campaignId}`;
+      if (!campaign) throw ApplicationFailure.nonRetryable(`Campaign ${input.campaignId} does not exist.`, IMPORT_FAILURES.campaignMissing);
+      const options = { separator: input.separator, hasHeader: input.hasHeader, keyField: input.keyField, importRule: input.importRule,
+        updateRule: input.updateRule, mergeRule: input.mergeRule, deleteAllBeforeImport: input.deleteAllBeforeImport, wait: input.wait };
+      await sql.begin(async (tx) => {
+        await tx`
+          insert into runs (run_id, type, name, object_name, campaign_id, acting_user, status, step, scheduled_at)
+          values (${runId}, 'list-import', 'Contact list import', ${campaign.name}, ${input.campaignId}, ${input.actingUser ?? null},
+                  ${scheduled ? 'scheduled' : 'running'}, ${scheduled ? 'scheduled' : 'waiting for campaign lock'}, ${input.scheduledAt ?? null})
+          on conflict (run_id) do nothing`;
+        await tx`
+          insert into list_imports (run_id, campaign_id, acting_user, source, options, scheduled_at)
+          values (${runId}, ${input.campaignId}, ${input.actingUser ?? null}, ${tx.json(input.source as never)}, ${tx.json(options)}, ${input.scheduledAt ?? null})
+          on conflict (run_id) do nothing`;
+      });
+    },
+
+    async markImportStep(runId: string, step: string): Promise<void> {
+      await sql`update runs set status = 'running', step = ${step} where run_id = ${runId} and status in ('scheduled', 'running')`;
+    },
+
+    async stageImport(runId: string, input: ListImportInput): Promise<StageSummary> {
+      return classified(async () => {
+        const source = await openSource(runId, input.source);
+        const latest: ImportProgressDetails = { bytesRead: 0, totalBytes: source.totalBytes, rowsRead: 0, rejected: 0 };
+        const stop = keepHeartbeating(() => latest);
+        try {
+          await sql`update list_imports set file = ${source.file} where run_id = ${runId}`;
+          const staged = await stageImportFile(deps.databaseUrl, {
+            runId, separator: input.separator, hasHeader: input.hasHeader, open: source.open,
+            signal: Context.current().cancellationSignal,
+            onProgress: (progress: StageProgress) => {
+              Object.assign(latest, progress);
+              void reportProgress(runId, latest);
+            },
+          }, (url) => connect(url, { max: 1 }));
+          if (staged.rowsRead > 0 && staged.rowsRead === staged.rejected) {
+            const [first] = await sql<{ line: number; reject_reason: string }[]>`
+              select line, reject_reason from list_import_rows where run_id = ${runId} order by line limit 1`;
+            throw new ImportFileError(IMPORT_FAILURES.notAList,
+              `None of the ${staged.rowsRead} rows of ${source.file} is a valid contact (line ${first.line}: ${first.reject_reason}); check the separator, the header flag and the file.`);
+          }
+          await sql`update list_imports set encoding = ${staged.encoding} where run_id = ${runId}`;
+          return { file: source.file, encoding: staged.encoding, bytesRead: staged.bytesRead, totalBytes: source.totalBytes ?? staged.bytesRead,
+                   rowsRead: staged.rowsRead, rejected: staged.rejected };
+        } catch (err) {
+          if (Context.current().cancellationSignal.aborted) throw new CancelledFailure('import cancelled while reading the file');
+          throw err;
+        } finally {
+          stop();
+          await source.transfer?.close();
+        }
+      });
+    },
+
+    /** Applies the rules in one transaction; exactly once per run (the result row is written in it). */
+    async applyImport(runId: string, input: ListImportInput): Promise<RuleCounts> {
+      const [done] = await sql<{ counts: RuleCounts }[]>`select counts from list_import_results where run_id = ${runId}`;
+      if (done) return done.counts;
+      const signal = Context.current().cancellationSignal;
+      const stop = keepHeartbeating(() => ({ step: 'applying' }));
+      try {
+        return await sql.begin(async (tx) => {
+          const [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+          const cancelQuery = () => void sql`select pg_cancel_backend(${pid})`.catch(() => undefined);
+          signal.addEventListener('abort', cancelQuery, { once: true });
+          try {
+            await assertLockHeld(tx as unknown as Sql, input.campaignId, runId);
+            const counts = await applyImportRules(tx as unknown as Sql, input.campaignId, runId, input);
+            await tx`insert into list_import_results (run_id, counts) values (${runId}, ${tx.json(counts as never)})`;
+            await tx`update list_imports set counts = counts || ${tx.json(counts as never)} where run_id = ${runId}`;
+            return counts;
+          } finally {
+            signal.removeEventListener('abort', cancelQuery);
+          }
+        });
+      } catch (err) {
+        if (signal.aborted) throw new CancelledFailure('import cancelled while applying; the transaction was rolled back');
+        throw err;
+      } finally {
+        stop();
+      }
+    },
+
+    /** The counts if the apply committed (a cancel that came too late does not undo a committed import). */
+    async importOutcome(runId: string): Promise<RuleCounts | null> {
+      const [done] = await sql<{ counts: RuleCounts }[]>`select counts from list_import_results where run_id = ${runId}`;
+      return done?.counts ?? null;
+    },
+
+    async writeImportLog(runId: string, input: ListImportInput, staged: StageSummary, counts: RuleCounts): Promise<ListImportResult> {
+      return classified(async () => {
+        const [row] = await sql<{ started_at: Date; object_name: string }[]>`select started_at, object_name from runs where run_id = ${runId}`;
+        const finishedAt = deps.clock().toISOString();
+        const header = {
+          runId, campaign: `${row.object_name} (${input.campaignId})`, file: staged.file, encoding: staged.encoding,
+          startedAt: row.started_at.toISOString(), finishedAt, rowsRead: staged.rowsRead, counts,
+          rules: { importRule: input.importRule, updateRule: input.updateRule, mergeRule: input.mergeRule, deleteAllBeforeImport: input.deleteAllBeforeImport },
+        };
+        const stored = await store.put(statsLog(sql, header), { prefix: 'import-logs' });
+        let logLocation: string | null = null;
+        if ('destinationId' in input.source) {
+          const transfer = await openDestination(sql, keyring, input.source.destinationId);
+          try {
+            logLocation = (await transfer.put(`${staged.file}.log`, statsLog(sql, header))).location;
+          } finally {
+            await transfer.close();
+          }
+        }
+        const rejectedRows = (await sql<{ line: number; reject_reason: string }[]>`
+          select line, reject_reason from list_import_rows where run_id = ${runId} and reject_reason is not null order by line limit 50`)
+          .map((r) => ({ line: r.line, reason: r.reject_reason }));
+        const allCounts: ImportCounts = { rowsRead: staged.rowsRead, ...counts };
+        await sql`update list_imports set log_key = ${stored.key}, log_location = ${logLocation}, counts = ${sql.json(allCounts as never)} where run_id = ${runId}`;
+        return { ...allCounts, file: staged.file, encoding: staged.encoding, rejectedRows, logKey: stored.key, logLocation,
+                 startedAt: header.startedAt, finishedAt };
+      });
+    },
+
+    async cleanupImport(runId: string): Promise<void> {
+      await sql`delete from list_import_rows where run_id = ${runId}`;
+    },
+  };
+}
+
+type ImportProgressDetails = StageProgress & { totalBytes: number | null };
+
+async function assertLockHeld(tx: Sql, campaignId: string, runId: string): Promise<void> {
+  const [lock] = await tx<{ held_by: string }[]>`select held_by from campaign_locks where campaign_id = ${campaignId} for share`;
+  if (lock?.held_by !== runId) {
+    throw ApplicationFailure.nonRetryable(
+      `The campaign lock of campaign ${campaignId} is ${lock ? `held by ${lock.held_by}` : 'not held'}, not by this import; nothing was applied.`, 'CampaignLockLost');
+  }
+}

@@ -1,0 +1,106 @@
+// The Contact List Processes view of seed 001: import (and, later, export/delete) processes with their
+// scheduled time, campaign, user, status, progress, start/end, file and counts; newest first. Status
+// follows the seed's words: pending (scheduled or waiting for the campaign lock), running, finished,
+// cancelled, failed. Cancel with POST /runs/{runId}/cancel.
+import { z } from 'zod';
+import type { Sql } from '../../db/sql.js';
+import type { AppDeps } from '../app.js';
+import { defineRoute, type RouteRegistry } from '../openapi.js';
+import { notFound } from '../problem.js';
+import { decodeCursor, iso, pageOf, pageQuery, paged } from '../schemas.js';
+
+const STATUSES = ['pending', 'running', 'finished', 'cancelled', 'failed'] as const;
+
+const processRow = z.object({
+  processId: z.string(), runId: z.string(), scheduledAt: z.string().nullable(), type: z.enum(['import', 'export', 'delete']),
+  campaignId: z.string(), campaign: z.string(), user: z.string().nullable(), status: z.enum(STATUSES), step: z.string().nullable(),
+  progress: z.number().nullable(), startedAt: z.string().nullable(), endedAt: z.string().nullable(), file: z.string().nullable(),
+  details: z.object({ imported: z.number(), updated: z.number(), deleted: z.number(), rejected: z.number() }).catchall(z.number()),
+  error: z.string().nullable(),
+});
+
+interface Row {
+  id: string; run_id: string; scheduled_at: Date | null; type: 'import' | 'export' | 'delete'; campaign_id: string; campaign: string;
+  acting_user: string | null; status: string | null; step: string | null; progress_done: string | null; progress_total: string | null;
+  started_at: Date | null; ended_at: Date | null; file: string | null; counts: Record<string, number>; error: string | null; log_key: string | null;
+}
+
+/** The seed's status words from the run record. */
+export function processStatus(status: string | null, step: string | null): (typeof STATUSES)[number] {
+  switch (status) {
+    case 'completed': return 'finished';
+    case 'failed': return 'failed';
+    case 'cancelled': case 'terminated': return 'cancelled';
+    case 'running': return step === 'waiting for campaign lock' ? 'pending' : 'running';
+    default: return 'pending';
+  }
+}
+
+const statusFilter = (sql: Sql, status: (typeof STATUSES)[number]) => {
+  switch (status) {
+    case 'finished': return sql`r.status = 'completed'`;
+    case 'failed': return sql`r.status = 'failed'`;
+    case 'cancelled': return sql`r.status in ('cancelled', 'terminated')`;
+    case 'running': return sql`r.status = 'running' and r.step is distinct from 'waiting for campaign lock'`;
+    case 'pending': return sql`(r.status is null or r.status = 'scheduled' or (r.status = 'running' and r.step = 'waiting for campaign lock'))`;
+  }
+};
+
+function toProcess(row: Row): z.input<typeof processRow> {
+  const status = processStatus(row.status, row.step);
+  const done = Number(row.progress_done ?? 0), total = row.progress_total === null ? null : Number(row.progress_total);
+  const counts = row.counts ?? {};
+  return {
+    processId: row.id, runId: row.run_id, scheduledAt: iso(row.scheduled_at), type: row.type, campaignId: row.campaign_id, campaign: row.campaign,
+    user: row.acting_user, status, step: row.step,
+    progress: status === 'finished' ? 100 : total ? Math.min(100, Math.floor((done / total) * 100)) : status === 'pending' ? 0 : null,
+    startedAt: status === 'pending' ? null : iso(row.started_at), endedAt: iso(row.ended_at), file: row.file,
+    details: { ...counts, imported: counts.imported ?? 0, updated: counts.updated ?? 0, deleted: counts.deleted ?? 0, rejected: counts.rejected ?? 0 },
+    error: row.error,
+  };
+}
+
+function selectProcesses(sql: Sql) {
+  return sql`
+    select p.id, p.run_id, p.scheduled_at, p.type, p.campaign_id, c.name as campaign, p.acting_user, r.status, r.step,
+           r.progress_done, r.progress_total, r.started_at, r.ended_at, p.file, p.counts, r.error, p.log_key
+    from list_imports p join campaigns c on c.id = p.campaign_id left join runs r on r.run_id = p.run_id`;
+}
+
+export function register(r: RouteRegistry, { sql, store }: AppDeps) {
+  defineRoute(r, {
+    method: 'get', path: '/processes', role: 'viewer',
+    query: pageQuery.extend({
+      campaignId: z.string().regex(/^[1-9][0-9]{0,17}$/).optional(),
+      type: z.enum(['import', 'export', 'delete']).optional(),
+      status: z.enum(STATUSES).optional(),
+    }),
+    response: paged(processRow),
+    summary: 'Contact List Processes: import/export/delete processes, newest first',
+  }, async ({ query }) => {
+    const after = decodeCursor(query.cursor);
+    const rows = await sql<Row[]>`
+      ${selectProcesses(sql)}
+      where true
+        ${after !== '0' ? sql`and p.id < ${after}` : sql``}
+        ${query.campaignId ? sql`and p.campaign_id = ${query.campaignId}` : sql``}
+        ${query.type ? sql`and p.type = ${query.type}` : sql``}
+        ${query.status ? sql`and ${statusFilter(sql, query.status)}` : sql``}
+      order by p.id desc limit ${query.limit + 1}`;
+    const page = pageOf(rows, query.limit);
+    return { items: page.items.map(toProcess), nextCursor: page.nextCursor };
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/processes/{runId}/log', role: 'viewer',
+    params: z.object({ runId: z.string().min(1).max(400) }),
+    summary: 'The statistics log of a finished import (text/plain): times, counts, every rejected row with its reason',
+  }, async ({ params, res }) => {
+    const [row] = await sql<{ log_key: string | null }[]>`select log_key from list_imports where run_id = ${params.runId}`;
+    if (!row) throw notFound(`No list process ${params.runId}.`);
+    if (!row.log_key) throw notFound(`Process ${params.runId} has no statistics log yet (it is written when the import finishes).`);
+    const body = await store.get(row.log_key);
+    res.status(200).type('text/plain; charset=utf-8');
+    await new Promise<void>((resolve, reject) => { body.on('error', reject); res.on('finish', resolve); body.pipe(res); });
+  });
+}

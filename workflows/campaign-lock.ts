@@ -1,0 +1,80 @@
+// One workflow per campaign (`campaign-lock/<campaignId>`) that hands the campaign lock to one process at a
+// time, in request order. It writes the lock row through an activity and then watches the holder: a
+// release signal frees the lock at once, and every `checkEverySeconds` it asks Temporal whether the holder
+// is still open, so a holder that was terminated (and could run no cleanup) never keeps the campaign
+// locked. Started by signal-with-start from the requester's activity; ends when idle.
+import {
+  condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo,
+} from '@temporalio/workflow';
+import type { createCampaignLockActivities } from '../activities/campaign-lock.js';
+import {
+  acquireLockSignal, lockGrantedSignal, lockRefusedSignal, lockStateQuery, releaseLockSignal,
+  type CampaignLockInput, type LockRefusal, type LockRequest,
+} from './list-import-shared.js';
+
+const lockActivities = proxyActivities<ReturnType<typeof createCampaignLockActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '10s' },
+});
+
+const IDLE_BEFORE_EXIT = '1 minute';
+
+export async function campaignLock(input: CampaignLockInput): Promise<void> {
+  const { campaignId } = input;
+  let holder: LockRequest | null = input.state?.holder ?? null;
+  let queue: LockRequest[] = input.state?.queue ?? [];
+
+  setHandler(acquireLockSignal, (request) => {
+    if (holder?.runId === request.runId || queue.some((q) => q.runId === request.runId)) return;
+    queue.push(request);
+  });
+  setHandler(releaseLockSignal, ({ runId }) => {
+    queue = queue.filter((q) => q.runId !== runId);
+    if (holder?.runId === runId) holder = null;
+  });
+  setHandler(lockStateQuery, () => ({ holder, queue }));
+
+  const refuse = async (request: LockRequest, refusal: LockRefusal) => {
+    await getExternalWorkflowHandle(request.runId).signal(lockRefusedSignal, refusal).catch(() => undefined);
+  };
+
+  for (;;) {
+    if (holder) {
+      // No-wait requesters are told now; waiting ones stay queued in order.
+      for (const request of queue.filter((q) => !q.wait)) {
+        queue = queue.filter((q) => q !== request);
+        await refuse(request, { heldBy: holder.runId, reason: 'held' });
+      }
+      const current = holder.runId;
+      const changed = await condition(() => holder?.runId !== current || queue.some((q) => !q.wait), `${input.checkEverySeconds}s`);
+      if (!changed && !(await lockActivities.isRunOpen(current))) {
+        log.warn('campaign lock holder closed without releasing; freeing the lock', { campaignId, holder: current });
+        await lockActivities.releaseLockRow(campaignId, current);
+        if (holder?.runId === current) holder = null;
+      }
+    } else if (queue.length > 0) {
+      const next = queue.shift()!;
+      const grant = await lockActivities.grantLock(campaignId, next);
+      if (grant.status === 'granted') {
+        holder = next;
+        try {
+          await getExternalWorkflowHandle(next.runId).signal(lockGrantedSignal);
+        } catch {
+          await lockActivities.releaseLockRow(campaignId, next.runId);   // the requester has gone
+          holder = null;
+        }
+      } else if (grant.status === 'held' && next.wait) {
+        // A holder this workflow did not grant (it was restarted): watch that one, keep the requester first.
+        queue.unshift(next);
+        holder = { runId: grant.heldBy!, type: 'import', wait: true };
+      } else if (grant.status !== 'requester-closed') {
+        await refuse(next, { heldBy: grant.heldBy ?? null, reason: grant.status });
+      }
+    } else if (!(await condition(() => queue.length > 0 || holder !== null, IDLE_BEFORE_EXIT))) {
+      return;
+    }
+    if (workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof campaignLock>({ ...input, state: { holder, queue } });
+    }
+  }
+}
