@@ -97,5 +97,11 @@ export function reportRows(type: ReportType, counts: ReportCounts): number {
 
 /** The report as a CSV byte stream (header first). Parameters must be set with setReportParams first. */
 export async function streamReportCsv(tx: Tx, type: ReportType, by: RangeColumn): Promise<Readable> {
-  return (await tx`copy (${reportQuery(tx, type, by)}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
+  const csv = (await tx`copy (${reportQuery(tx, type, by)}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
+  // postgres.js 3.4.9 pauses the socket when the stream refuses a chunk and resumes it only from the stream's
+  // _read. When CopyDone arrives in the same socket read as a refused chunk, the stream ends with the socket
+  // still paused and the transaction's next query never gets its answer (porsager/postgres#499, PR #1016).
+  // Once the stream has ended, resume the socket the way its own reader would have.
+  csv.once('end', () => (csv as unknown as { _read(size: number): void })._read(0));
+  return csv;
 }
