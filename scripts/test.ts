@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../lib/tools.js';
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) return name === 'harness' || name === 'fixtures' ? [] : findTests(full);
+    if (statSync(full).isDirectory()) return name === 'harness' || name === 'fixtures' || name === 'faults' ? [] : findTests(full);
     return name.endsWith('.test.ts') ? [path.relative(PROJECT_ROOT, full)] : [];
   }).sort();
 }
