@@ -41,6 +41,8 @@ const schema = z.object({
   SMTP_FROM: z.string().default('cc-jobs@localhost'),
   ACCOUNT_NAME: z.string().default('account'),
   REPORT_TIMEZONE: z.string().default('America/New_York'),
+  // Caps how fast one report is read from PostgreSQL and stored, in KB/s, to spare the database (unset = unlimited).
+  REPORT_GENERATE_KBPS: z.coerce.number().int().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: port(9464),
   // The worker's /metrics binds here; Prometheus scrapes without credentials, so keep it private (0.0.0.0 in a container).
