@@ -3,6 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
+import type { Sql } from '../db/sql.js';
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
 import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from '../lib/reports/definition.js';
 import {
@@ -11,6 +12,7 @@ import {
 import { EmailConfigError, sendReportMail } from '../lib/reports/email.js';
 import { generateReportFile, type GeneratedReport } from '../lib/reports/generate.js';
 import { packageReport, packagedName } from '../lib/reports/package.js';
+import { lockRunObject, reportObjectKey } from '../lib/reports/run-objects.js';
 import { TransferError } from '../lib/transfer/index.js';
 import type { DeliveredFile } from '../workflows/report-shared.js';
 import type { ActivityDeps } from './deps.js';
@@ -35,11 +37,11 @@ export interface ReportPlan {
   packaged: boolean;
 }
 
-/** Heartbeats every few seconds while `work` runs (lock waits, long COPYs), with the latest detail. */
+/** Heartbeats every 3 s (the workflow's heartbeat timeout is 15 s) while `work` runs (lock waits, long COPYs), with the latest detail. */
 async function heartbeating<T>(work: (progress: (detail: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   let detail: unknown;
-  const timer = setInterval(() => ctx.heartbeat(detail), 5_000);
+  const timer = setInterval(() => ctx.heartbeat(detail), 3_000);
   try {
     ctx.heartbeat();
     return await work((d) => { detail = d; });
@@ -79,11 +81,14 @@ export function createReportActivities(deps: ActivityDeps) {
       const def = await definition(input.definitionId);
       return heartbeating((progress) => generateReportFile({ sql, store }, {
         runId: input.runId, definition: def, runTime: new Date(input.runTime), now: deps.clock(),
-        accountName: config.ACCOUNT_NAME, reportTimezone: config.REPORT_TIMEZONE,
+        accountName: config.ACCOUNT_NAME, reportTimezone: config.REPORT_TIMEZONE, kilobytesPerSecond: config.REPORT_GENERATE_KBPS,
       }, (bytes) => progress({ bytes })));
     },
 
-    /** ZIP and/or PGP-encrypt the saved CSV into a second saved file (kind 'delivery'); idempotent per run. */
+    /**
+     * ZIP and/or PGP-encrypt the saved CSV into a second saved file (kind 'delivery'); once per run: under
+     * the run's lock, a retry returns the committed file, or overwrites the object a dead attempt left.
+     */
     async packageReport(input: { runId: string; definitionId: string; fileId: string }): Promise<{ fileId: string; fileName: string; sizeBytes: number }> {
       const existing = await savedReportOfRun(sql, input.runId, 'delivery');
       if (existing) return { fileId: existing.id, fileName: existing.fileName, sizeBytes: existing.sizeBytes };
@@ -96,14 +101,20 @@ export function createReportActivities(deps: ActivityDeps) {
       }
       const options = { zip: def.config.output.zip, pgpPublicKey };
       const fileName = packagedName(csv.fileName, options);
-      const stored = await heartbeating(async () => store.put(await packageReport(await store.get(csv.storeKey), csv.fileName, options), { prefix: 'reports' }));
-      const now = deps.clock();
-      const fileId = await insertSavedReport(sql, {
-        definitionId: def.id, runId: input.runId, kind: 'delivery', fileName, storeKey: stored.key, sizeBytes: stored.sizeBytes,
-        sha256: stored.sha256, rows: csv.rows, rangeStart: csv.rangeStart, rangeEnd: csv.rangeEnd, createdAt: now,
-        expiresAt: new Date(now.getTime() + SAVED_REPORT_DAYS * 86_400_000),
+      return sql.begin(async (tx) => {
+        await lockRunObject(tx, input.runId, 'delivery');
+        const committed = await savedReportOfRun(tx as unknown as Sql, input.runId, 'delivery');
+        if (committed) return { fileId: committed.id, fileName: committed.fileName, sizeBytes: committed.sizeBytes };
+        const key = reportObjectKey(input.runId, 'delivery');
+        const stored = await heartbeating(async () => store.put(await packageReport(await store.get(csv.storeKey), csv.fileName, options), { key }));
+        const now = deps.clock();
+        const fileId = await insertSavedReport(tx as unknown as Sql, {
+          definitionId: def.id, runId: input.runId, kind: 'delivery', fileName, storeKey: stored.key, sizeBytes: stored.sizeBytes,
+          sha256: stored.sha256, rows: csv.rows, attempts: csv.attempts, contacts: csv.contacts, rangeStart: csv.rangeStart, rangeEnd: csv.rangeEnd,
+          createdAt: now, expiresAt: new Date(now.getTime() + SAVED_REPORT_DAYS * 86_400_000),
+        });
+        return { fileId, fileName, sizeBytes: stored.sizeBytes };
       });
-      return { fileId, fileName, sizeBytes: stored.sizeBytes };
     },
 
     async deliverReportToDestination(input: { fileId: string; destinationId: string }): Promise<DeliveredFile> {

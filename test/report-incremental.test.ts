@@ -2,6 +2,8 @@
 // and PostgreSQL. Run times are passed explicitly (as a schedule would fix them) except where the test is
 // about "now". Each test has its own campaign, so its watermark starts fresh.
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { COMPLETION_STATUSES } from '../lib/domain/completion-statuses.js';
 import { createReportActivities } from '../activities/report.js';
@@ -14,7 +16,7 @@ import {
 let env: TestEnv;
 let worker: RunningWorker;
 /** What the generateReport override does on its next call (crash simulations). */
-let nextGenerate: 'normal' | 'fail-after-commit' | 'fail-mid-stream' = 'normal';
+let nextGenerate: 'normal' | 'fail-after-commit' | 'fail-mid-stream' | 'fail-after-write' = 'normal';
 
 before(async () => {
   env = await createTestEnv({ env: { REPORT_TIMEZONE: 'UTC', ACCOUNT_NAME: 'Acme' } });
@@ -29,12 +31,18 @@ before(async () => {
     },
   };
   const dying = createReportActivities({ ...env.deps, store: dyingStore });
+  // A store whose put completes, then the worker "dies" before the transaction saving the report commits.
+  const dyingAfterWrite = createReportActivities({
+    ...env.deps,
+    store: { ...env.deps.store, async put(body, options) { await env.deps.store.put(body, options); throw new Error('simulated crash after the CSV was stored'); } },
+  });
   worker = await env.startWorker({
     activityOverrides: {
       async generateReport(input: Parameters<typeof real.generateReport>[0]) {
         const mode = nextGenerate;
         nextGenerate = 'normal';
         if (mode === 'fail-mid-stream') return dying.generateReport(input);
+        if (mode === 'fail-after-write') return dyingAfterWrite.generateReport(input);
         const result = await real.generateReport(input);
         if (mode === 'fail-after-commit') throw new Error('simulated crash after the report was saved');
         return result;
@@ -47,6 +55,13 @@ after(async () => {
   await worker?.stop();
   await env?.stop();
 });
+
+/** Every file under the content store's reports/ folder (objects and temp files), as store keys. */
+async function storedReportObjects(): Promise<string[]> {
+  const root = path.join(env.config.dataDir, 'content');
+  const entries = await readdir(path.join(root, 'reports'), { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+}
 
 async function setup(type: 'all-attempts' | 'best-contact' | 'summary' = 'all-attempts') {
   const campaign = await newCampaign(env.sql);
@@ -162,12 +177,17 @@ describe('incremental reports follow the seed rules', () => {
     assert.equal(windows.at(-1)!.window_end.toISOString(), minutes(T10, 1).toISOString());
   });
 
-  test('a run retried after a crash once its report was saved reuses the same window and file', async () => {
+  test('a run retried after a crash once its report was saved reuses the same window and file, with its exact counts', async () => {
     const { campaign, definitionId } = await setup();
-    await insertAttempts(env.sql, campaign.id, [{ clientId: 'x', completedAt: minutes(T10, -5), collectedAt: minutes(T10, -5) }]);
+    await insertAttempts(env.sql, campaign.id, [
+      { clientId: 'x', completedAt: minutes(T10, -5), collectedAt: minutes(T10, -5) },
+      { clientId: 'x', completedAt: minutes(T10, -4), collectedAt: minutes(T10, -4) },
+      { clientId: 'z', completedAt: minutes(T10, -3), collectedAt: minutes(T10, -3) },
+    ]);
     nextGenerate = 'fail-after-commit';
     const result = await runReport(env, { definitionId, runTime: T10.toISOString() });
-    assert.deepEqual(clients(await savedCsv(env.sql, env.deps.store, result.savedReportId)), ['x']);
+    assert.deepEqual(clients(await savedCsv(env.sql, env.deps.store, result.savedReportId)), ['x', 'x', 'z']);
+    assert.deepEqual({ rows: result.rows, attempts: result.attempts, contacts: result.contacts }, { rows: 3, attempts: 3, contacts: 2 });
     const [{ n }] = await env.sql<{ n: number }[]>`select count(*)::int as n from saved_reports s join runs r on r.run_id = s.run_id where r.definition_id = ${definitionId}`;
     assert.equal(n, 1);
     const next = await runReport(env, { definitionId, runTime: minutes(T10, 60).toISOString() });
@@ -182,6 +202,19 @@ describe('incremental reports follow the seed rules', () => {
     const result = await runReport(env, { definitionId, runTime: T10.toISOString() });
     assert.deepEqual(result.range, { start: minutes(T10, -60).toISOString(), end: T10.toISOString(), incremental: true });
     assert.deepEqual(clients(await savedCsv(env.sql, env.deps.store, result.savedReportId)), ['y']);
+  });
+
+  test('a run that dies after storing its CSV but before saving the report leaves no orphaned object: the retry rewrites the same one', async () => {
+    const { campaign, definitionId } = await setup();
+    await insertAttempts(env.sql, campaign.id, [{ clientId: 'w', completedAt: minutes(T10, -5), collectedAt: minutes(T10, -5) }]);
+    const before = await storedReportObjects();
+    nextGenerate = 'fail-after-write';
+    const result = await runReport(env, { definitionId, runTime: T10.toISOString() });
+    assert.deepEqual(clients(await savedCsv(env.sql, env.deps.store, result.savedReportId)), ['w']);
+    assert.deepEqual({ rows: result.rows, attempts: result.attempts, contacts: result.contacts }, { rows: 1, attempts: 1, contacts: 1 });
+    const [saved] = await env.sql<{ store_key: string }[]>`select store_key from saved_reports where id = ${result.savedReportId}`;
+    const added = (await storedReportObjects()).filter((f) => !before.includes(f));
+    assert.deepEqual(added, [saved.store_key], 'the one object in the store is the saved report: no orphan, no temp file');
   });
 
   test('report types keep separate watermarks for the same campaign', async () => {

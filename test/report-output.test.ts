@@ -14,7 +14,7 @@ import * as openpgp from 'openpgp';
 import { createApp } from '../api/app.js';
 import { openDestination } from '../lib/destinations.js';
 import { deleteJobSchedule } from '../lib/temporal/schedules.js';
-import { REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, SCHEDULED_START_TIME, type ReportRunResult } from '../workflows/report-shared.js';
+import { REPORT_RETENTION_WORKFLOW, SCHEDULED_START_TIME, type ReportRunResult } from '../workflows/report-shared.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startS3, startSmtp, startSshd, type S3Server, type SmtpSink, type SshdServer } from './harness/servers/index.js';
 import { insertAttempts, newCampaign, readStream } from './report-helpers.js';
@@ -40,7 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of [...schedules, REPORT_RETENTION_SCHEDULE_ID]) await deleteJobSchedule(env.client, id).catch(() => {});
+  for (const id of schedules) await deleteJobSchedule(env.client, id).catch(() => {});
   server?.close();
   await env?.stop();
   await Promise.all([sshd?.stop(), s3?.stop(), smtp?.stop()]);
@@ -201,8 +201,6 @@ describe('report output and delivery', () => {
     assert.match(download.headers.get('content-disposition') ?? '', /attachment/);
     assert.equal((parse(download.buffer, { columns: true }) as unknown[]).length, 4);
 
-    const retention = await env.client.schedule.getHandle(REPORT_RETENTION_SCHEDULE_ID).describe();
-    assert.equal(retention.action.type, 'startWorkflow');
     await env.sql`update saved_reports set expires_at = now() - interval '1 second' where id = ${first.id}`;
     const [{ store_key }] = await env.sql<{ store_key: string }[]>`select store_key from saved_reports where id = ${first.id}`;
     const removed = await env.client.workflow.execute(REPORT_RETENTION_WORKFLOW, { taskQueue: env.taskQueue, workflowId: `report/retention/test-${Date.now()}`, args: [] });

@@ -6,6 +6,7 @@ import { config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
 import { openPlatform } from '../lib/platform.js';
+import { ensureReportRetentionSchedule } from '../lib/reports/schedules.js';
 import { startRunReconciler } from '../lib/runs/reconcile.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
 import { startTracing } from '../lib/tracing.js';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     address, namespace: cfg.TEMPORAL_NAMESPACE, keyring: platform.keyring, interceptors: tracing?.clientInterceptors,
   });
   await ensureSearchAttributes(client, cfg.TEMPORAL_NAMESPACE);
+  await ensureReportRetentionSchedule(client, cfg.TEMPORAL_TASK_QUEUE); // saved reports are removed after 30 days (Job 2)
   // Metrics are secondary: a taken port is logged loudly, but the worker still does its job.
   const metrics = await startMetricsServer({ host: cfg.METRICS_HOST, port: cfg.METRICS_PORT, extra: () => fetchSdkMetrics(sdkMetricsUrl) })
     .catch((err: Error) => { log.error({ err: err.message }, 'worker metrics are not served'); return undefined; });

@@ -9,7 +9,7 @@ import { REPORT_TYPES, type ReportConfig } from '../../lib/reports/definition.js
 import { getSavedReport, listSavedReports, loadReportDefinition, REPORT_KIND } from '../../lib/reports/definitions.js';
 import { FileNameFormatError, validateFileNameFormat } from '../../lib/reports/file-name.js';
 import { PgpKeyError, readPublicKey } from '../../lib/reports/package.js';
-import { ensureReportRetentionSchedule, upsertReportSchedule } from '../../lib/reports/schedules.js';
+import { upsertReportSchedule } from '../../lib/reports/schedules.js';
 import { isValidZone, parseExplicitTime, TIMEFRAME_KINDS, TimeframeError } from '../../lib/reports/timeframes.js';
 import { deleteJobSchedule, nextRunTime } from '../../lib/temporal/schedules.js';
 import { REPORT_WORKFLOW, reportManualWorkflowId, reportScheduleId } from '../../workflows/report-shared.js';
@@ -38,16 +38,21 @@ const timeframe = z.object({
   if (tf.start && tf.end && Date.parse(tf.end) <= Date.parse(tf.start)) ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
 });
 
+const emails = z.array(z.email()).max(50)
+  .refine((list) => list.join(', ').length <= MAX_EMAIL_CHARS, `at most ${MAX_EMAIL_CHARS} characters of addresses, commas and spaces (seed 003)`);
+const fileNameFormat = z.string().max(200).superRefine((value, ctx) => {
+  try { validateFileNameFormat(value); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as FileNameFormatError).message }); }
+}).describe('tags <REPORT> <CAMPAIGN> <ACCOUNT> <REPORTID> <START:fmt> <END:fmt> <DATE:fmt>; not * ? | " / < > : in the text');
+const pgpPublicKey = z.string().max(200_000).describe('ASCII-armored PGP public key; the file is encrypted to it before sending');
+const skipIfEmpty = z.boolean().describe('do not generate or deliver the report when it has no records');
+
 const output = z.object({
   destinationIds: z.array(id).max(20).default([]),
-  emails: z.array(z.email()).max(50).default([]).refine((list) => list.join(', ').length <= MAX_EMAIL_CHARS, `at most ${MAX_EMAIL_CHARS} characters of addresses, commas and spaces (seed 003)`),
-  fileNameFormat: z.string().max(200).optional().superRefine((value, ctx) => {
-    if (value === undefined) return;
-    try { validateFileNameFormat(value); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as FileNameFormatError).message }); }
-  }).describe('tags <REPORT> <CAMPAIGN> <ACCOUNT> <REPORTID> <START:fmt> <END:fmt> <DATE:fmt>; not * ? | " / < > : in the text'),
+  emails: emails.default([]),
+  fileNameFormat: fileNameFormat.optional(),
   zip: z.boolean().default(false),
-  pgpPublicKey: z.string().max(200_000).optional().describe('ASCII-armored PGP public key; the file is encrypted to it before sending'),
-  skipIfEmpty: z.boolean().default(false).describe('do not generate or deliver the report when it has no records'),
+  pgpPublicKey: pgpPublicKey.optional(),
+  skipIfEmpty: skipIfEmpty.default(false),
 }).default({ destinationIds: [], emails: [], zip: false, skipIfEmpty: false });
 
 const schedule = z.object({
@@ -66,6 +71,26 @@ const createBody = z.object({
   enabled: z.boolean().default(true),
 });
 
+const unchangeable = (what: string) => z.never({ error: `${what} cannot change (the incremental watermark is per type and campaign); create another report instead` }).optional();
+
+/** PATCH: only the fields sent change; in `output` too. null removes the schedule, the file name format or the PGP key. */
+const patchBody = z.object({
+  name: z.string().trim().min(1).max(200).optional(),
+  timeframe: timeframe.optional(),
+  output: z.object({
+    destinationIds: z.array(id).max(20).optional(),
+    emails: emails.optional(),
+    fileNameFormat: fileNameFormat.nullable().optional().describe('null: back to the default format'),
+    zip: z.boolean().optional(),
+    pgpPublicKey: pgpPublicKey.nullable().optional().describe('null: send unencrypted'),
+    skipIfEmpty: skipIfEmpty.optional(),
+  }).strict().optional(),
+  schedule: schedule.nullable().optional().describe('null: remove the schedule (its Temporal Schedule is deleted)'),
+  enabled: z.boolean().optional().describe('false pauses the Temporal Schedule, true resumes it'),
+  type: unchangeable('The report type'),
+  campaignId: unchangeable('The campaign'),
+}).strict().refine((body) => Object.values(body).some((value) => value !== undefined), 'send at least one field to change');
+
 const savedView = z.object({
   id: z.string(), runId: z.string(), kind: z.enum(['report', 'delivery']), fileName: z.string(), sizeBytes: z.number(), rows: z.number(),
   rangeStart: z.string().nullable(), rangeEnd: z.string().nullable(), createdAt: z.string(), expiresAt: z.string(),
@@ -80,27 +105,50 @@ const reportView = z.object({
   collectedThrough: z.string().nullable().describe('incremental: attempts collected up to this time were reported (shared by the type and campaign)'),
 });
 
-async function checkReferences(sql: Sql, body: z.output<typeof createBody>): Promise<void> {
+async function checkReferences(sql: Sql, body: { campaignId?: string; output?: { destinationIds?: string[] } }): Promise<void> {
   const errors: FieldError[] = [];
-  const [campaign] = await sql`select 1 from campaigns where id = ${body.campaignId}`;
-  if (!campaign) errors.push({ path: 'campaignId', message: `campaign ${body.campaignId} does not exist` });
-  const found = await sql<{ id: string }[]>`select id::text from destinations where id = any(${body.output.destinationIds}::bigint[])`;
-  body.output.destinationIds.forEach((d, i) => {
+  if (body.campaignId !== undefined) {
+    const [campaign] = await sql`select 1 from campaigns where id = ${body.campaignId}`;
+    if (!campaign) errors.push({ path: 'campaignId', message: `campaign ${body.campaignId} does not exist` });
+  }
+  const destinationIds = body.output?.destinationIds ?? [];
+  const found = await sql<{ id: string }[]>`select id::text from destinations where id = any(${destinationIds}::bigint[])`;
+  destinationIds.forEach((d, i) => {
     if (!found.some((f) => f.id === d)) errors.push({ path: `output.destinationIds.${i}`, message: `destination ${d} does not exist` });
   });
   if (errors.length) throw badRequest('The report refers to things that do not exist.', errors);
 }
 
-async function storePgpKey(sql: Sql, armored: string | undefined): Promise<string | null> {
-  if (!armored) return null;
-  let key;
-  try { key = await readPublicKey(armored); } catch (err) {
+type PublicKey = Awaited<ReturnType<typeof readPublicKey>>;
+
+/** The key, read and checked before anything is written (400 naming output.pgpPublicKey if unusable). */
+async function parsePgpKey(armored: string): Promise<PublicKey> {
+  try { return await readPublicKey(armored); } catch (err) {
     throw badRequest('The PGP public key is not usable.', [{ path: 'output.pgpPublicKey', message: (err as PgpKeyError).message }]);
   }
+}
+
+async function storePgpKey(sql: Sql, armored: string | undefined): Promise<string | null> {
+  if (!armored) return null;
+  return savePgpKey(sql, await parsePgpKey(armored));
+}
+
+async function savePgpKey(sql: Sql, key: PublicKey): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
     insert into pgp_keys (fingerprint, user_ids, armored) values (${key.fingerprint}, ${key.userIds}, ${key.armored})
     on conflict (fingerprint) do update set armored = excluded.armored returning id`;
   return row.id;
+}
+
+/** The definition's config with a PATCH applied (the PGP key is set by the caller once stored). */
+function patchedConfig(current: ReportConfig, body: z.output<typeof patchBody>, outputChanges: Omit<NonNullable<z.output<typeof patchBody>['output']>, 'pgpPublicKey'>): ReportConfig {
+  const output = { ...current.output };
+  for (const [field, value] of Object.entries(outputChanges)) if (value !== undefined) Object.assign(output, { [field]: value });
+  if (output.fileNameFormat === null) delete output.fileNameFormat;
+  let schedule = current.schedule ?? null;
+  if (body.schedule === null) schedule = null;
+  else if (body.schedule) schedule = { cron: body.schedule.cron, temporalCron: seedCronToTemporal(body.schedule.cron) };
+  return { ...current, timeframe: body.timeframe ?? current.timeframe, output, schedule };
 }
 
 export function register(r: RouteRegistry, deps: AppDeps) {
@@ -150,7 +198,6 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       }
       return row.id;
     });
-    await ensureReportRetentionSchedule(client, taskQueue);
     if (config.schedule) return { id: reportId, scheduleId: reportScheduleId(reportId) };
     const { runId } = await startWorkflowIdempotent(sql, req, startRun(reportId, body.campaignId, actor));
     return { id: reportId, runId };
@@ -186,8 +233,39 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   }, async ({ params }) => view(params.id));
 
   defineRoute(r, {
+    method: 'patch', path: '/reports/{id}', role: 'admin', params: idParams, body: patchBody, response: reportView, errors: [409],
+    summary: 'Change a report: name, timeframe, output, schedule (null removes it), enabled (false pauses its schedule); only the fields sent change',
+    example: { body: { schedule: { cron: '0 6 * * 1-5' }, output: { zip: true }, enabled: false } },
+  }, async ({ params, body }) => {
+    const def = await load(params.id);
+    await checkReferences(sql, { output: body.output });
+    const { pgpPublicKey: armored, ...outputChanges } = body.output ?? {};
+    const key = armored ? await parsePgpKey(armored) : undefined;
+    const config = patchedConfig(def.config, body, outputChanges);
+    const name = body.name ?? def.name;
+    const enabled = body.enabled ?? def.enabled;
+    // Inside the transaction: if Temporal refuses the schedule change, the definition is left as it was.
+    await sql.begin(async (tx) => {
+      if (armored !== undefined) config.output.pgpKeyId = key ? await savePgpKey(tx as unknown as Sql, key) : null;
+      const scheduleId = config.schedule ? reportScheduleId(def.id) : null;
+      await tx`
+        update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, schedule_id = ${scheduleId}, updated_at = now()
+        where id = ${def.id}`.catch((err) => {
+        if ((err as { code?: string }).code === '23505') throw conflict(`A report named ${JSON.stringify(name)} already exists; pick another name.`);
+        throw err;
+      });
+      if (config.schedule) {
+        await upsertReportSchedule(client, { definitionId: def.id, campaignId: def.campaignId, temporalCron: config.schedule.temporalCron, enabled, taskQueue, name });
+      } else {
+        await deleteJobSchedule(client, reportScheduleId(def.id));
+      }
+    });
+    return view(def.id);
+  });
+
+  defineRoute(r, {
     method: 'delete', path: '/reports/{id}', role: 'admin', params: idParams,
-    summary: 'Delete a report and its schedule; saved files stay downloadable until they expire, the campaign data is untouched',
+    summary: 'Delete a report and its Temporal Schedule; a run in progress fails (its definition is gone). Its saved files are no longer listed and are removed when they expire; the campaign data and the incremental watermark (shared by the type and campaign) are untouched',
   }, async ({ params }) => {
     const def = await load(params.id);
     await deleteJobSchedule(client, reportScheduleId(def.id));

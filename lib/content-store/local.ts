@@ -18,11 +18,14 @@ export function createLocalContentStore(options: LocalContentStoreOptions): Cont
   const fileOf = (key: string) => path.join(root, ...checkObjectKey(key).split('/'));
 
   return {
-    async put(body: Readable, putOptions: { prefix?: string } = {}): Promise<StoredObject> {
-      const key = newObjectKey(putOptions.prefix, options.now?.());
+    async put(body: Readable, putOptions: { prefix?: string; key?: string } = {}): Promise<StoredObject> {
+      const key = putOptions.key ? checkObjectKey(putOptions.key) : newObjectKey(putOptions.prefix, options.now?.());
       const file = fileOf(key);
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      const temp = path.join(path.dirname(file), `.${randomUUID()}.tmp`);
+      // A caller-chosen key is rewritten by the retry of a job whose process died mid-write: the dead
+      // write's temp file goes now instead of staying forever.
+      if (putOptions.key) await removeUnfinishedWrites(file);
+      const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
       const meter = createMeter();
       try {
         await pipeline(
@@ -68,4 +71,12 @@ export function createLocalContentStore(options: LocalContentStoreOptions): Cont
       }
     },
   };
+}
+
+async function removeUnfinishedWrites(file: string): Promise<void> {
+  const prefix = `.${path.basename(file)}.`;
+  const names = await fs.readdir(path.dirname(file));
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await fs.rm(path.join(path.dirname(file), name), { force: true });
+  }
 }

@@ -33,8 +33,8 @@ export function createS3ContentStore(options: S3ContentStoreOptions): ContentSto
   });
 
   return {
-    async put(body: Readable, putOptions: { prefix?: string } = {}): Promise<StoredObject> {
-      const key = newObjectKey(putOptions.prefix, options.now?.());
+    async put(body: Readable, putOptions: { prefix?: string; key?: string } = {}): Promise<StoredObject> {
+      const key = putOptions.key ? checkObjectKey(putOptions.key) : newObjectKey(putOptions.prefix, options.now?.());
       const meter = createMeter();
       const encrypted = createEncryptStream(keyring);
       const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: encrypted } });

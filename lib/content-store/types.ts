@@ -5,8 +5,12 @@ import type { Readable } from 'node:stream';
 export interface StoredObject { key: string; sizeBytes: number; sha256: string }
 
 export interface ContentStore {
-  /** Encrypts and stores the stream under a new key; resolves with the plaintext size and SHA-256. */
-  put(body: Readable, options?: { prefix?: string }): Promise<StoredObject>;
+  /**
+   * Encrypts and stores the stream under a new key; resolves with the plaintext size and SHA-256. With
+   * `key` (a key this store could hand out), the object is stored under it, replacing any object there
+   * only once complete: a job retried after a crash rewrites the same key instead of orphaning an object.
+   */
+  put(body: Readable, options?: { prefix?: string; key?: string }): Promise<StoredObject>;
   /** A stream of the decrypted plaintext; fails (ContentMissingError) if the object is gone. */
   get(key: string): Promise<Readable>;
   /** Deletes the object; deleting a missing object is not an error (erasure retries). */

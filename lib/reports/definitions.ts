@@ -24,17 +24,20 @@ export async function loadPgpKey(sql: Sql, id: string): Promise<string | undefin
 
 export interface SavedReport {
   id: string; definitionId: string | null; runId: string; kind: 'report' | 'delivery'; fileName: string; storeKey: string;
-  sizeBytes: number; sha256: string; rows: number; rangeStart: Date | null; rangeEnd: Date | null; createdAt: Date; expiresAt: Date;
+  sizeBytes: number; sha256: string; rows: number;
+  /** Attempts and contacts in the report's range; null on files saved before migration 0009. */
+  attempts: number | null; contacts: number | null; rangeStart: Date | null; rangeEnd: Date | null; createdAt: Date; expiresAt: Date;
 }
 
 interface SavedRow {
   id: string; definition_id: string | null; run_id: string; kind: 'report' | 'delivery'; file_name: string; store_key: string;
-  size_bytes: string; sha256: string; row_count: string; range_start: Date | null; range_end: Date | null; created_at: Date; expires_at: Date;
+  size_bytes: string; sha256: string; row_count: string; attempt_count: string | null; contact_count: string | null; range_start: Date | null; range_end: Date | null; created_at: Date; expires_at: Date;
 }
 
 const toSaved = (r: SavedRow): SavedReport => ({
   id: r.id, definitionId: r.definition_id, runId: r.run_id, kind: r.kind, fileName: r.file_name, storeKey: r.store_key,
-  sizeBytes: Number(r.size_bytes), sha256: r.sha256, rows: Number(r.row_count), rangeStart: r.range_start, rangeEnd: r.range_end,
+  sizeBytes: Number(r.size_bytes), sha256: r.sha256, rows: Number(r.row_count),
+  attempts: r.attempt_count === null ? null : Number(r.attempt_count), contacts: r.contact_count === null ? null : Number(r.contact_count), rangeStart: r.range_start, rangeEnd: r.range_end,
   createdAt: r.created_at, expiresAt: r.expires_at,
 });
 
@@ -59,9 +62,10 @@ export async function listSavedReports(sql: Sql, definitionId: string, now: Date
 
 export async function insertSavedReport(sql: Sql, file: Omit<SavedReport, 'id'>): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
-    insert into saved_reports (definition_id, run_id, kind, file_name, store_key, size_bytes, sha256, row_count, range_start, range_end, created_at, expires_at)
+    insert into saved_reports (definition_id, run_id, kind, file_name, store_key, size_bytes, sha256, row_count, range_start, range_end,
+                               created_at, expires_at, attempt_count, contact_count)
     values (${file.definitionId}, ${file.runId}, ${file.kind}, ${file.fileName}, ${file.storeKey}, ${file.sizeBytes}, ${file.sha256},
-            ${file.rows}, ${file.rangeStart}, ${file.rangeEnd}, ${file.createdAt}, ${file.expiresAt})
+            ${file.rows}, ${file.rangeStart}, ${file.rangeEnd}, ${file.createdAt}, ${file.expiresAt}, ${file.attempts}, ${file.contacts})
     on conflict (run_id, kind) do update set run_id = excluded.run_id
     returning id`;
   return row.id;

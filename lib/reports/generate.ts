@@ -1,12 +1,16 @@
 // One report run's file: resolve the range (the watermark window for Incremental, the timeframe
 // otherwise), count what it holds, stream the CSV from PostgreSQL into the content store (encrypted), and
-// record the saved file — for Incremental in the same transaction that moves the watermark.
+// record the saved file with its counts — for Incremental in the same transaction that moves the watermark.
+// The file goes under the run's fixed key (run-objects.ts), so a retry after a crash overwrites what the
+// dead attempt wrote instead of orphaning it.
 import { pipeline, Transform, type Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql } from '../../db/sql.js';
 import type { ContentStore } from '../content-store/types.js';
 import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from './definition.js';
 import { renderFileName } from './file-name.js';
 import { countReport, reportRows, setReportParams, streamReportCsv, type RangeColumn } from './queries.js';
+import { lockRunObject, reportObjectKey } from './run-objects.js';
 import { resolveTimeframe } from './timeframes.js';
 import { claimWindow, commitWindow, committedWindow, waitForAttemptsCollectedBy, type Window } from './watermarks.js';
 
@@ -17,6 +21,8 @@ export interface GenerateInput {
   now: Date;
   accountName: string;
   reportTimezone: string;
+  /** Caps how fast the CSV is read and stored (REPORT_GENERATE_KBPS); unset = as fast as it comes. */
+  kilobytesPerSecond?: number;
 }
 
 export interface GeneratedReport {
@@ -32,29 +38,49 @@ export interface GeneratedReport {
   incremental: boolean;
 }
 
-interface SavedRow { id: string; file_name: string; size_bytes: string; row_count: string; range_start: Date; range_end: Date }
+interface SavedRow {
+  id: string; file_name: string; size_bytes: string; row_count: string; range_start: Date; range_end: Date;
+  attempt_count: string | null; contact_count: string | null;
+}
 
+/**
+ * What an earlier attempt of this run committed, if it did: its saved file, or — an incremental run that
+ * skipped an empty window — its window alone (then there were no attempts and no contacts).
+ */
 async function previousResult(sql: Sql, runId: string, incremental: boolean): Promise<GeneratedReport | undefined> {
   const [saved] = await sql<SavedRow[]>`
-    select id, file_name, size_bytes, row_count, range_start, range_end from saved_reports where run_id = ${runId} and kind = 'report'`;
+    select id, file_name, size_bytes, row_count, range_start, range_end, attempt_count, contact_count
+    from saved_reports where run_id = ${runId} and kind = 'report'`;
   const window = incremental ? await committedWindow(sql, runId) : undefined;
   if (!saved && !window) return undefined;
-  const rows = saved ? Number(saved.row_count) : 0;
+  if (!saved) {
+    return {
+      skipped: true, fileId: null, fileName: null, sizeBytes: 0, rows: 0, attempts: 0, contacts: 0, incremental,
+      start: window!.start.toISOString(), end: window!.end.toISOString(),
+    };
+  }
   return {
-    skipped: !saved, fileId: saved?.id ?? null, fileName: saved?.file_name ?? null, sizeBytes: saved ? Number(saved.size_bytes) : 0,
-    rows, attempts: -1, contacts: -1, incremental,
-    start: (saved?.range_start ?? window!.start).toISOString(), end: (saved?.range_end ?? window!.end).toISOString(),
+    skipped: false, fileId: saved.id, fileName: saved.file_name, sizeBytes: Number(saved.size_bytes), rows: Number(saved.row_count),
+    // -1: a file saved before the counts were kept (migration 0009).
+    attempts: Number(saved.attempt_count ?? -1), contacts: Number(saved.contact_count ?? -1), incremental,
+    start: saved.range_start.toISOString(), end: saved.range_end.toISOString(),
   };
 }
 
-/** Counts bytes as they pass (a transform, so it never switches the stream to flowing on its own). */
-function meter(onBytes: (total: number) => void): Transform {
+/**
+ * Counts bytes as they pass and, with a rate, holds each chunk until the rate allows it (a transform, so it
+ * never switches the stream to flowing on its own, and back-pressure slows the COPY itself).
+ */
+function meter(onBytes: (total: number) => void, kilobytesPerSecond?: number): Transform {
   let total = 0;
+  const started = Date.now();
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       total += chunk.length;
       onBytes(total);
-      done(null, chunk);
+      const due = kilobytesPerSecond ? started + (total / (kilobytesPerSecond * 1024)) * 1000 - Date.now() : 0;
+      if (due <= 0) done(null, chunk);
+      else delay(due).then(() => done(null, chunk), done);
     },
   });
 }
@@ -71,7 +97,13 @@ export async function generateReportFile(
   if (incremental) await waitForAttemptsCollectedBy(deps.sql, input.runTime, { onWait: () => onProgress(0) });
 
   const mode = incremental ? 'isolation level read committed' : 'isolation level repeatable read';
+  const objectKey = reportObjectKey(runId, 'report');
   return deps.sql.begin(mode, async (tx) => {
+    // Another attempt of this run may have committed while this one waited for the lock: read through the
+    // pool (the latest committed state, not this transaction's snapshot) and return its result.
+    await lockRunObject(tx, runId, 'report');
+    const committed = await previousResult(deps.sql, runId, incremental);
+    if (committed) return committed;
     const key = { type: def.config.type, campaignId: def.campaignId, runId, runTime: input.runTime };
     let window: Window;
     let by: RangeColumn;
@@ -87,6 +119,9 @@ export async function generateReportFile(
     const rows = reportRows(def.config.type, counts);
     const base = { rows, attempts: counts.attempts, contacts: counts.contacts, start: window.start.toISOString(), end: window.end.toISOString(), incremental };
     if (counts.attempts === 0 && def.config.output.skipIfEmpty) {
+      // A dead attempt may have written a file for a window that has since become empty (another run
+      // committed it first): nothing refers to that object, so it goes.
+      await deps.store.remove(objectKey);
       if (incremental) await commitWindow(tx, key, window);
       return { ...base, skipped: true, fileId: null, fileName: null, sizeBytes: 0 };
     }
@@ -96,14 +131,15 @@ export async function generateReportFile(
     });
     const csv: Readable = await streamReportCsv(tx, def.config.type, by);
     // pipeline (not pipe) so a failing COPY fails the store's write instead of ending the file early.
-    const metered = meter(onProgress);
+    const metered = meter(onProgress, input.kilobytesPerSecond);
     pipeline(csv, metered, () => {});
-    const stored = await deps.store.put(metered, { prefix: 'reports' });
+    const stored = await deps.store.put(metered, { key: objectKey });
     const expires = new Date(input.now.getTime() + SAVED_REPORT_DAYS * 24 * 3600 * 1000);
     const [saved] = await tx<{ id: string }[]>`
-      insert into saved_reports (definition_id, run_id, kind, file_name, store_key, size_bytes, sha256, row_count, range_start, range_end, created_at, expires_at)
+      insert into saved_reports (definition_id, run_id, kind, file_name, store_key, size_bytes, sha256, row_count, range_start, range_end,
+                                 created_at, expires_at, attempt_count, contact_count)
       values (${def.id}, ${runId}, 'report', ${fileName}, ${stored.key}, ${stored.sizeBytes}, ${stored.sha256}, ${rows},
-              ${window.start}, ${window.end}, ${input.now}, ${expires})
+              ${window.start}, ${window.end}, ${input.now}, ${expires}, ${counts.attempts}, ${counts.contacts})
       returning id`;
     if (incremental) await commitWindow(tx, key, window);
     return { ...base, skipped: false, fileId: saved.id, fileName, sizeBytes: stored.sizeBytes };

@@ -1,6 +1,6 @@
 // The Temporal Schedules of reports: one per scheduled report definition (the seed crontab converted to
 // Temporal's convention), and one daily schedule removing saved reports older than 30 days.
-import type { Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { upsertJobSchedule } from '../temporal/schedules.js';
 import {
   REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, REPORT_WORKFLOW, reportScheduleId, reportScheduledWorkflowIdPrefix,
@@ -28,18 +28,47 @@ export async function upsertReportSchedule(client: Client, input: {
   return scheduleId;
 }
 
-/** Creates (or refreshes) the daily removal of expired saved reports. */
+const RETENTION_CRON = '17 3 * * *';
+
+/**
+ * Makes sure the daily removal of expired saved reports exists and starts on `taskQueue`; run at every
+ * worker start, so it exists on every installation. Idempotent and safe when several workers start at
+ * once (one creates, the others find it). An existing schedule keeps its paused state: an operator who
+ * paused it from Temporal UI is not overruled by a restart.
+ */
 export async function ensureReportRetentionSchedule(client: Client, taskQueue: string): Promise<void> {
-  await upsertJobSchedule(client, {
-    scheduleId: REPORT_RETENTION_SCHEDULE_ID,
-    workflowType: REPORT_RETENTION_WORKFLOW,
-    workflowIdPrefix: REPORT_RETENTION_SCHEDULE_ID,
-    args: [],
-    taskQueue,
-    spec: { cron: '17 3 * * *' },
-    paused: false,
-    note: 'removes saved reports older than 30 days',
-    overlap: 'skip',
-    searchAttributes: runSearchAttributes({ kind: 'report', triggeredBy: 'schedule' }),
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await putRetentionSchedule(client, taskQueue);
+      return;
+    } catch (err) {
+      // Another worker created or changed it between our read and our write: read again.
+      if (attempt >= 3 || !(err instanceof ScheduleAlreadyRunning || /conflict/i.test(String(err)))) throw err;
+    }
+  }
+}
+
+async function putRetentionSchedule(client: Client, taskQueue: string): Promise<void> {
+  const handle = client.schedule.getHandle(REPORT_RETENTION_SCHEDULE_ID);
+  const action = {
+    type: 'startWorkflow' as const, workflowType: REPORT_RETENTION_WORKFLOW, workflowId: REPORT_RETENTION_SCHEDULE_ID, args: [],
+    taskQueue, typedSearchAttributes: runSearchAttributes({ kind: 'report', triggeredBy: 'schedule' }),
+  };
+  const spec = { cronExpressions: [RETENTION_CRON] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const };
+  let current;
+  try {
+    current = await handle.describe();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    await client.schedule.create({
+      scheduleId: REPORT_RETENTION_SCHEDULE_ID, spec, action, policies,
+      state: { paused: false, note: 'removes saved reports older than 30 days' },
+    });
+    return;
+  }
+  const upToDate = current.action.type === 'startWorkflow' && current.action.taskQueue === taskQueue
+    && current.action.workflowType === REPORT_RETENTION_WORKFLOW;
+  if (upToDate) return;
+  await handle.update((previous) => ({ ...previous, spec, action, policies }));
 }
