@@ -79,7 +79,7 @@ export function createReportActivities(deps: ActivityDeps) {
 
     async generateReport(input: { runId: string; definitionId: string; runTime: string }): Promise<GeneratedReport> {
       const def = await definition(input.definitionId);
-      return heartbeating((progress) => generateReportFile({ sql, store }, {
+      return heartbeating((progress) => generateReportFile({ sql, store, databaseUrl: deps.databaseUrl }, {
         runId: input.runId, definition: def, runTime: new Date(input.runTime), now: deps.clock(),
         accountName: config.ACCOUNT_NAME, reportTimezone: config.REPORT_TIMEZONE, kilobytesPerSecond: config.REPORT_GENERATE_KBPS,
       }, (bytes) => progress({ bytes })));

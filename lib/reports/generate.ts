@@ -86,7 +86,7 @@ function meter(onBytes: (total: number) => void, kilobytesPerSecond?: number): T
 }
 
 export async function generateReportFile(
-  deps: { sql: Sql; store: ContentStore },
+  deps: { sql: Sql; store: ContentStore; databaseUrl: string },
   input: GenerateInput,
   onProgress: (bytes: number) => void = () => {},
 ): Promise<GeneratedReport> {
@@ -114,7 +114,8 @@ export async function generateReportFile(
       window = resolveTimeframe(def.config.timeframe, input.runTime, { reportTimezone: input.reportTimezone, campaignCreatedAt: def.campaignCreatedAt });
       by = 'completed';
     }
-    await setReportParams(tx, { campaignId: def.campaignId, from: window.start, to: window.end, by, timezone: input.reportTimezone });
+    const params = { campaignId: def.campaignId, from: window.start, to: window.end, by, timezone: input.reportTimezone };
+    await setReportParams(tx, params);
     const counts = await countReport(tx, by);
     const rows = reportRows(def.config.type, counts);
     const base = { rows, attempts: counts.attempts, contacts: counts.contacts, start: window.start.toISOString(), end: window.end.toISOString(), incremental };
@@ -129,7 +130,7 @@ export async function generateReportFile(
       report: REPORT_TITLES[def.config.type], campaign: def.campaignName, account: input.accountName, reportId: runId,
       start: window.start, end: window.end, date: input.now, timezone: input.reportTimezone,
     });
-    const csv: Readable = await streamReportCsv(tx, def.config.type, by);
+    const csv: Readable = await streamReportCsv(tx, deps.databaseUrl, def.config.type, by, params);
     // pipeline (not pipe) so a failing COPY fails the store's write instead of ending the file early.
     const metered = meter(onProgress, input.kilobytesPerSecond);
     pipeline(csv, metered, () => {});

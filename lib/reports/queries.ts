@@ -6,7 +6,7 @@
 // Best contact: the attempt with the highest rank in the completion-status table (unknown statuses rank
 // 0); ties go to the most recent attempt (completion time, then id). Times are ISO 8601 in the report zone.
 import type { Readable } from 'node:stream';
-import type postgres from 'postgres';
+import postgres from 'postgres';
 import type { ReportType } from './definition.js';
 
 type Tx = postgres.TransactionSql<Record<string, never>>;
@@ -95,13 +95,30 @@ export function reportRows(type: ReportType, counts: ReportCounts): number {
   return type === 'all-attempts' ? counts.attempts : type === 'best-contact' ? counts.contacts : counts.statuses + 1;
 }
 
-/** The report as a CSV byte stream (header first). Parameters must be set with setReportParams first. */
-export async function streamReportCsv(tx: Tx, type: ReportType, by: RangeColumn): Promise<Readable> {
-  const csv = (await tx`copy (${reportQuery(tx, type, by)}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
-  // postgres.js 3.4.9 pauses the socket when the stream refuses a chunk and resumes it only from the stream's
-  // _read. When CopyDone arrives in the same socket read as a refused chunk, the stream ends with the socket
-  // still paused and the transaction's next query never gets its answer (porsager/postgres#499, PR #1016).
-  // Once the stream has ended, resume the socket the way its own reader would have.
-  csv.once('end', () => (csv as unknown as { _read(size: number): void })._read(0));
-  return csv;
+/**
+ * The report as a CSV byte stream (header first), read with COPY on a dedicated connection that imports the
+ * calling transaction's snapshot: the file holds exactly the rows `countReport` saw, while the transaction's
+ * own connection never carries a COPY. postgres.js can leave a connection waiting forever after a readable
+ * COPY TO STDOUT (porsager/postgres#499); here that connection is read-only and is closed once the stream
+ * ends or fails, so nothing waits on it. Parameters are those given to setReportParams.
+ */
+export async function streamReportCsv(tx: Tx, databaseUrl: string, type: ReportType, by: RangeColumn, params: ReportQueryParams): Promise<Readable> {
+  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
+  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
+  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
+  try {
+    const conn = await copySql.reserve();
+    await conn`begin isolation level repeatable read read only`;
+    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
+    await setReportParams(conn as unknown as Tx, params);
+    const query = reportQuery(conn as unknown as Tx, type, by);
+    const csv = (await conn`copy (${query}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
+    csv.once('end', close);
+    csv.once('error', close);
+    csv.once('close', close);
+    return csv;
+  } catch (err) {
+    close();
+    throw err;
+  }
 }
