@@ -79,6 +79,10 @@ export function problemHandler(log?: Logger): ErrorRequestHandler {
     if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendProblem(res, new Problem(415, 'The request body uses an unsupported encoding or charset; send UTF-8.'));
     }
+    // PostgreSQL text cannot hold NUL (U+0000; SQLSTATE 22021): a field carrying one is the client's to fix.
+    if ((err as { code?: string }).code === '22021') {
+      return sendProblem(res, badRequest('A text field contains a NUL character (\\u0000), which cannot be stored; remove it and send the request again.'));
+    }
     log?.error({ err: errorForLog(err), method: req.method, path: req.path }, 'request failed');
     sendProblem(res, new Problem(500, 'The request failed on the server; it has been logged. Try again, and report it if it persists.'));
   };
