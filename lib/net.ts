@@ -13,17 +13,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once host:port accepts TCP connections, or rejects after `timeoutMs`. */
-export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 30_000): Promise<void> {
+function accepts(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+/** Resolves once host:port accepts connections; rejects after `timeoutMs` or as soon as `failed()` says so
+ *  (e.g. the server process exited). */
+export async function waitForPort(port: number, { host = '127.0.0.1', timeoutMs = 30_000, failed = (): Error | undefined => undefined } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ port, host });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => { socket.destroy(); resolve(false); });
-    });
-    if (ok) return;
+    const failure = failed();
+    if (failure) throw failure;
+    if (await accepts(port, host)) return;
     if (Date.now() > deadline) throw new Error(`nothing is listening on ${host}:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

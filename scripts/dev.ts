@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     stops.push(() => stopChild(api));
     const worker = startChild('worker', ['worker/main.ts'], childEnv);
     stops.push(() => stopChild(worker));
-    await waitForPort(cfg.API_PORT, '127.0.0.1', 120_000);
+    await waitForPort(cfg.API_PORT, { timeoutMs: 120_000 });
 
     const apiUrl = `http://127.0.0.1:${cfg.API_PORT}`;
     const adminKey = cfg.ADMIN_API_KEY ?? (await readAdminKey(cfg.dataDir));

@@ -46,7 +46,7 @@ export async function startTemporalDevServer(options: {
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`temporal server exited early with code ${code}; run \`${cli} ${args.join(' ')}\` by hand to see why`))));
   exited.catch(() => {});
-  await Promise.race([waitForPort(port, '127.0.0.1', 60_000), exited]);
+  await Promise.race([waitForPort(port, { timeoutMs: 60_000 }), exited]);
   return {
     address: `127.0.0.1:${port}`,
     uiUrl,
