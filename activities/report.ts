@@ -37,7 +37,7 @@ export interface ReportPlan {
   packaged: boolean;
 }
 
-/** Heartbeats every 3 s (the workflow's heartbeat timeout is 15 s) while `work` runs (lock waits, long COPYs), with the latest detail. */
+/** Heartbeats every 3 s (the workflow's heartbeat timeout is 10 s) while `work` runs (lock waits, long COPYs), with the latest detail. */
 async function heartbeating<T>(work: (progress: (detail: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   let detail: unknown;

@@ -21,8 +21,8 @@ const quick = proxyActivities<ReportActivities>({
 });
 const long = proxyActivities<ReportActivities>({
   startToCloseTimeout: '2h',
-  // Activities heartbeat every 3 s: a worker that dies is noticed, and its work retried, within 15 s.
-  heartbeatTimeout: '15s',
+  // Activities heartbeat every 3 s: a worker that dies is noticed, and its work retried, within 10 s.
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
 });
 
