@@ -10,7 +10,7 @@ import { createCampaign } from '../lib/generator/index.js';
 import { createTestEnv, type TestEnv } from '../test/harness/env.js';
 import { startApi } from '../test/erasure-fixtures.js';
 import { runProfile } from './profile.js';
-import { count, fmt, scaled, timeFigure, timed, workerReady, type BenchContext, type Figure } from './lib.js';
+import { count, fmt, scaled, timeFigure, timed, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 
 const FULL_INTERACTIONS = 100_000;
 const UNLINK_CONCURRENCY = 16;
@@ -68,6 +68,7 @@ async function baseline(env: TestEnv, campaignId: string): Promise<number> {
 export async function erasureBenchmark(ctx: BenchContext): Promise<Figure[]> {
   const n = scaled(ctx, FULL_INTERACTIONS, 100);
   const env = await createTestEnv();
+  await distinctCampaignIds(env.sql);
   const api = await startApi(env);
   try {
     ctx.log(`erasure: seeding 2 × ${count(n)} calls with their files`);

@@ -12,7 +12,7 @@ import { createTestEnv, type TestEnv } from '../test/harness/env.js';
 import type { S3Server, SshdServer } from '../test/harness/servers/index.js';
 import { createDestination, createJob, insertRecordings, newCampaign, startExport } from '../test/recording-export-helpers.js';
 import type { RecordingExportResult } from '../workflows/recording-export-shared.js';
-import { count, fmt, MB, peakRss, plainFigure, scaled, throughputFigure, timed, workerReady, type BenchContext, type Figure } from './lib.js';
+import { count, fmt, MB, peakRss, plainFigure, scaled, throughputFigure, timed, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 import { sftpBatch } from './sftp.js';
 
 const FULL_RECORDINGS = 2000;
@@ -81,6 +81,7 @@ async function s3Baseline(s3: S3Server, bucket: string, files: string[]): Promis
 export async function exportBenchmark(ctx: BenchContext, sshd: SshdServer, s3: S3Server): Promise<Figure[]> {
   const recordings = scaled(ctx, FULL_RECORDINGS, 20);
   const env = await createTestEnv();
+  await distinctCampaignIds(env.sql);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-export-'));
   try {
     const wavs = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => makeWav({ seed, durationMs: WAV_MS }));

@@ -16,7 +16,7 @@ import { createDestination } from '../test/recording-export-helpers.js';
 import { listImportWorkflowId, type ListImportInput, type ListImportResult } from '../workflows/list-import-shared.js';
 import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
 import { runProfile } from './profile.js';
-import { count, fmt, MB, peakRss, psql, scaled, sh, timeFigure, plainFigure, timed, workerReady, type BenchContext, type Figure } from './lib.js';
+import { count, fmt, MB, peakRss, psql, scaled, sh, timeFigure, plainFigure, timed, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 import { sftpBatch } from './sftp.js';
 
 const FULL_ROWS = 1_000_000;
@@ -108,6 +108,7 @@ commit;
 export async function importBenchmark(ctx: BenchContext, sshd: SshdServer): Promise<Figure[]> {
   const rows = scaled(ctx, FULL_ROWS, 100);
   const env = await createTestEnv();
+  await distinctCampaignIds(env.sql);
   try {
     const file = `list-${ctx.size}-${randomBytes(3).toString('hex')}.csv`;
     await pipeline(csvRows(rows), createWriteStream(path.join(sshd.rootDir, file)));

@@ -93,3 +93,13 @@ export function throughputFigure(input: Omit<Figure, 'ratio' | 'met' | 'unit'> &
 export function plainFigure(input: Omit<Figure, 'ratio' | 'baseline'> & { baseline?: number | null }): Figure {
   return { ...input, baseline: input.baseline ?? null, ratio: null };
 }
+
+/**
+ * Starts this database's campaign ids at a random offset. Campaign-lock workflows are named
+ * `campaign-lock/<campaignId>` in the one Temporal namespace every test database shares, so two fresh
+ * databases would otherwise both have campaign 1 and signal each other's lock workflow.
+ */
+export async function distinctCampaignIds(sql: import('../db/sql.js').Sql): Promise<void> {
+  const start = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  await sql`select setval(pg_get_serial_sequence('campaigns', 'id'), ${start})`;
+}

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi } from '../test/erasure-fixtures.js';
 import { createTestEnv } from '../test/harness/env.js';
 import { createReportDefinition, newCampaign } from '../test/report-helpers.js';
-import { count, fmt, plainFigure, scaled, workerReady, type BenchContext, type Figure } from './lib.js';
+import { count, fmt, plainFigure, scaled, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 
 const FULL_RUNS = 1000;
 const IN_FLIGHT = 8;
@@ -19,6 +19,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 export async function orchestrationBenchmark(ctx: BenchContext): Promise<Figure[]> {
   const runs = scaled(ctx, FULL_RUNS, 20);
   const env = await createTestEnv();
+  await distinctCampaignIds(env.sql);
   const api = await startApi(env);
   try {
     const campaign = await newCampaign(env.sql);

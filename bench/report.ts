@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createTestEnv } from '../test/harness/env.js';
 import { createReportDefinition, newCampaign, runReport } from '../test/report-helpers.js';
 import { runProfile } from './profile.js';
-import { count, fmt, MB, plainFigure, psql, scaled, timeFigure, timed, type BenchContext, type Figure } from './lib.js';
+import { count, fmt, MB, plainFigure, psql, scaled, timeFigure, timed, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 
 const FULL_ATTEMPTS = 5_000_000;
 
@@ -30,6 +30,7 @@ function baselineQuery(campaignId: number): string {
 export async function reportBenchmark(ctx: BenchContext): Promise<Figure[]> {
   const attempts = scaled(ctx, FULL_ATTEMPTS, 1000);
   const env = await createTestEnv({ env: { REPORT_TIMEZONE: 'UTC' } });
+  await distinctCampaignIds(env.sql);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-report-'));
   try {
     const campaign = await newCampaign(env.sql, new Date('2025-01-01T00:00:00Z'));

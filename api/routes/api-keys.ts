@@ -28,6 +28,15 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/api-keys', role: 'admin', query: pageQuery, response: paged(apiKey),
     summary: 'List API keys (never the keys or their hashes)',
+    example: {
+      response: {
+        items: [
+          { id: '1', name: 'ops', role: 'admin', erase: true, createdAt: '2025-01-15T09:00:00.000Z', revokedAt: null },
+          { id: '2', name: 'reporting', role: 'viewer', erase: false, createdAt: '2025-02-03T14:12:09.000Z', revokedAt: '2025-02-20T08:00:00.000Z' },
+        ],
+        nextCursor: null,
+      },
+    },
   }, async ({ query }) => {
     const rows = await sql<{ id: string; name: string; role: (typeof ROLES)[number]; erase: boolean; created_at: Date; revoked_at: Date | null }[]>`
       select id, name, role, erase, created_at, revoked_at from api_keys

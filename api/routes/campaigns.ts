@@ -35,7 +35,7 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
     }),
     response: campaign,
     summary: 'Create a campaign',
-    example: { body: { name: 'Spring renewals', timezone: 'America/Chicago' } },
+    example: { body: { name: 'Spring renewals', timezone: 'America/Chicago' }, response: { id: '1', name: 'Spring renewals', timezone: 'America/Chicago', state: 'running', lock: null, createdAt: '2025-03-01T09:00:00.000Z' } },
   }, async ({ body }) => {
     try {
       const [row] = await sql<CampaignRow[]>`
@@ -51,6 +51,7 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/campaigns', role: 'viewer', query: pageQuery, response: paged(campaign),
     summary: 'List campaigns',
+    example: { response: { items: [{ id: '1', name: 'Spring renewals', timezone: 'America/Chicago', state: 'running', lock: null, createdAt: '2025-03-01T09:00:00.000Z' }], nextCursor: 'MQ' } },
   }, async ({ query }) => {
     const rows = await sql<CampaignRow[]>`
       ${selectCampaigns(sql)} where c.id > ${decodeCursor(query.cursor)} order by c.id limit ${query.limit + 1}`;
@@ -61,6 +62,12 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/campaigns/{id}', role: 'viewer', params: idParams, response: campaign,
     summary: 'A campaign with its lock (null when no process holds it)',
+    example: {
+      response: {
+        id: '1', name: 'Spring renewals', timezone: 'America/Chicago', state: 'running', createdAt: '2025-03-01T09:00:00.000Z',
+        lock: { heldBy: 'list-import/1/2025-03-01T10:15:00.000Z', type: 'list-import', since: '2025-03-01T10:15:02.000Z' },
+      },
+    },
   }, async ({ params }) => {
     const [row] = await sql<CampaignRow[]>`${selectCampaigns(sql)} where c.id = ${params.id}`;
     if (!row) throw notFound(`Campaign ${params.id} does not exist.`);

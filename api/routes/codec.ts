@@ -62,7 +62,9 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       method: 'post', path: `/codec/${direction}`, role: 'viewer', loopbackWithoutKey: true, jsonLimit: '16mb',
       body: payloads, response: payloads,
       summary: `Remote codec for Temporal UI: ${direction} payloads (loopback callers need no key)`,
-      example: { body: { payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA==' }, data: '…' }] } },
+      example: direction === 'decode'
+        ? { body: { payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA==' }, data: '…' }] }, response: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJkZWZpbml0aW9uSWQiOiI0In0=' }] } }
+        : { body: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJkZWZpbml0aW9uSWQiOiI0In0=' }] }, response: { payloads: [{ metadata: { encoding: 'YmluYXJ5L2VuY3J5cHRlZA==' }, data: '…' }] } },
     }, async ({ body }) => {
       try {
         const result = await codec[direction](body.payloads.map(fromJson));

@@ -56,6 +56,12 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
     query: pageQuery.extend({ clientId: z.string().max(200).optional(), status: z.enum(CONTACT_STATUSES).optional() }),
     response: paged(contact),
     summary: "A campaign's contacts with phones and custom fields, in id order",
+    example: { response: { items: [{
+        id: '1042', campaignId: '1', listId: '3', clientId: 'C-88123', name: 'Dana Whitfield', email: 'dana.whitfield@example.com',
+        status: 'Callback', priority: 5, customFields: { tier: 'gold', region: 'TX' },
+        phones: [{ position: 1, number: '+15125550142', state: 'Active', retryCount: 1 }, { position: 2, number: '+15125550199', state: 'Active', retryCount: 0 }],
+        updatedAt: '2025-03-01T10:02:11.000Z',
+      }], nextCursor: 'MTA0Mg' } },
   }, async ({ params, query }) => {
     const [campaign] = await sql`select 1 from campaigns where id = ${params.id}`;
     if (!campaign) throw notFound(`Campaign ${params.id} does not exist.`);
@@ -72,6 +78,12 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/contacts/{id}', role: 'viewer', params: idParams, response: contact,
     summary: 'One contact with phones and custom fields',
+    example: { response: {
+        id: '1042', campaignId: '1', listId: '3', clientId: 'C-88123', name: 'Dana Whitfield', email: 'dana.whitfield@example.com',
+        status: 'Callback', priority: 5, customFields: { tier: 'gold', region: 'TX' },
+        phones: [{ position: 1, number: '+15125550142', state: 'Active', retryCount: 1 }, { position: 2, number: '+15125550199', state: 'Active', retryCount: 0 }],
+        updatedAt: '2025-03-01T10:02:11.000Z',
+      } },
   }, async ({ params }) => {
     const [row] = await sql<ContactRow[]>`${selectContacts(sql)} where c.id = ${params.id}`;
     if (!row) throw notFound(`Contact ${params.id} does not exist.`);
@@ -81,7 +93,15 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
     method: 'patch', path: '/contacts/{id}', role: 'operator', params: z.object({ id }), body: contactPatch, response: contact,
     errors: [409], summary: "Edit a contact (409 while its campaign is locked by an import or another process)",
-    example: { body: { status: 'Callback', customFields: { tier: 'gold' } } },
+    example: {
+      body: { status: 'Callback', customFields: { tier: 'gold' } },
+      response: {
+        id: '1042', campaignId: '1', listId: '3', clientId: 'C-88123', name: 'Dana Whitfield', email: 'dana.whitfield@example.com',
+        status: 'Callback', priority: 5, customFields: { tier: 'gold', region: 'TX' },
+        phones: [{ position: 1, number: '+15125550142', state: 'Active', retryCount: 1 }, { position: 2, number: '+15125550199', state: 'Active', retryCount: 0 }],
+        updatedAt: '2025-03-01T10:02:11.000Z',
+      },
+    },
   }, async ({ params, body }) => {
     await sql.begin(async (tx) => {
       const [existing] = await tx<{ campaign_id: string }[]>`select campaign_id from contacts where id = ${params.id}`;

@@ -104,6 +104,18 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/destinations', role: 'viewer', query: pageQuery, response: paged(destinationView),
     summary: 'List destinations (credentials masked)',
+    example: {
+      response: {
+        items: [
+          {
+            id: '2', name: 'Provider SFTP', protocol: 'sftp', host: 'sftp.example.com', port: 22, path: '/incoming', username: 'cc',
+            password: '••••', createdAt: '2025-02-10T08:30:00.000Z', updatedAt: '2025-02-10T08:30:00.000Z',
+          },
+          { id: '3', name: 'Archive bucket', protocol: 's3', bucket: 'cc-archive', region: 'us-east-1', path: 'recordings/', username: 'AKIAEXAMPLE', password: '••••', createdAt: '2025-02-11T12:00:00.000Z', updatedAt: '2025-02-11T12:00:00.000Z' },
+        ],
+        nextCursor: null,
+      },
+    },
   }, async ({ query }) => {
     const ids = await sql<{ id: string }[]>`
       select id from destinations where id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
@@ -115,11 +127,22 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/destinations/{id}', role: 'viewer', params: idParams, response: destinationView,
     summary: 'A destination (credentials masked)',
+    example: { response: {
+        id: '2', name: 'Provider SFTP', protocol: 'sftp', host: 'sftp.example.com', port: 22, path: '/incoming', username: 'cc',
+        password: '••••', createdAt: '2025-02-10T08:30:00.000Z', updatedAt: '2025-02-10T08:30:00.000Z',
+      } },
   }, async ({ params }) => view(await load(params.id)));
 
   defineRoute(r, {
     method: 'patch', path: '/destinations/{id}', role: 'admin', params: idParams, body: patchBody, response: destinationView, errors: [409],
     summary: 'Change a destination; send only what changes (null clears a field, a new password replaces the old)',
+    example: {
+      body: { host: 'sftp2.example.com', port: 2222, password: 'n3w-s3cret' },
+      response: {
+        id: '2', name: 'Provider SFTP', protocol: 'sftp', host: 'sftp2.example.com', port: 2222, path: '/incoming', username: 'cc',
+        password: '••••', createdAt: '2025-02-10T08:30:00.000Z', updatedAt: '2025-03-01T09:45:00.000Z',
+      },
+    },
   }, async ({ params, body }) => {
     const current = await load(params.id);
     const merged = { name: current.name, ...current.settings, ...current.secrets, ...body } as Record<string, unknown> & DestinationFields;

@@ -31,6 +31,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/openapi.json', role: 'public', response: z.record(z.string(), z.unknown()),
     summary: 'This OpenAPI 3.1 document',
+    example: { response: { openapi: '3.1.0', info: { title: 'cc-jobs API', version: '1' }, paths: { '/healthz': { get: { summary: 'Health of the API and what it depends on (503 naming the failing part)' } } } } },
   }, async () => {
     document ??= openApiDocument(r.routes, { title: 'cc-jobs API', version: '1' });
     return document as Record<string, unknown>;

@@ -38,6 +38,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     body: rawBody({ contentTypes: WAV_TYPES, maxBytes: MAX_CONTENT_BYTES, description: 'The recording of agent segment n (WAV).' }),
     response: stored, errors: [413, 415],
     summary: 'Upload (or replace) the recording of agent segment n (0-based); it completed at the segment end',
+    example: { response: { sizeBytes: 4000044, sha256: '9a4e77d2…' } },
   }, async ({ params, body }) => {
     const [row] = await sql<{ ended_at: Date }[]>`
       select ended_at from interaction_segments where interaction_id = ${params.id} and n = ${params.n}`;
@@ -51,6 +52,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     body: rawBody({ maxBytes: MAX_CONTENT_BYTES, contentTypes: undefined, description: 'The content, any media type.' }),
     response: stored, errors: [413],
     summary: 'Upload (or replace) a transcript, chat transcript, e-mail message or screen recording',
+    example: { response: { sizeBytes: 18231, sha256: 'c0ffee42…' } },
   }, async ({ params, body }) => {
     const [row] = await sql<{ ended_at: Date }[]>`select ended_at from interactions where id = ${params.id}`;
     if (!row) throw notFound(`Interaction ${params.id} does not exist.`);

@@ -94,6 +94,23 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/interactions/{id}', role: 'viewer', params: idParams, response: interaction,
     summary: 'An interaction: metadata, segments, and the state of each content item',
+    example: {
+      response: {
+        id: '5120', campaignId: '1', channel: 'voice', direction: 'outbound', startedAt: '2025-03-01T19:00:00.000Z', endedAt: '2025-03-01T19:06:30.000Z',
+        customerPhone: '+15125550142', customerAddress: null, agents: ['jsmith', 'mlee'], disposition: 'Sale', voiceSignature: true,
+        content: {
+          'voice-recording': { present: true, sizeBytes: 6240044, sha256: '3b1f0c5e…', completedAt: '2025-03-01T19:06:30.000Z', exportedTo: 'Provider SFTP:/incoming/recordings/2025-03-01/19/2025-03-01_190000_15125550142_jsmith_5120.wav' },
+          'voice-transcript': { present: false, sizeBytes: null, sha256: null, completedAt: null },
+          'chat-transcript': { present: false, sizeBytes: null, sha256: null, completedAt: null },
+          'email-message': { present: false, sizeBytes: null, sha256: null, completedAt: null },
+          'screen-recording': { present: false, sizeBytes: null, sha256: null, completedAt: null },
+        },
+        segments: [
+          { n: 0, agent: 'jsmith', startedAt: '2025-03-01T19:00:00.000Z', endedAt: '2025-03-01T19:04:10.000Z', recording: { present: true, sizeBytes: 4000044, sha256: '9a4e77d2…', completedAt: '2025-03-01T19:04:10.000Z' } },
+          { n: 1, agent: 'mlee', startedAt: '2025-03-01T19:04:10.000Z', endedAt: '2025-03-01T19:06:30.000Z', recording: { present: false, sizeBytes: null, sha256: null, completedAt: null } },
+        ],
+      },
+    },
   }, async ({ params }) => {
     const [row] = await sql<{
       id: string; campaign_id: string; channel: string; direction: string; started_at: Date; ended_at: Date; customer_phone: string | null;

@@ -77,6 +77,17 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
     }),
     response: paged(processRow),
     summary: 'Contact List Processes: import/export/delete processes, newest first',
+    example: {
+      response: {
+        items: [{
+          processId: '12', runId: 'list-import/1/2025-03-01T10:15:00.000Z', scheduledAt: null, type: 'import', campaignId: '1', campaign: 'Spring renewals',
+          user: 'key:ops', status: 'finished', step: 'done', progress: 100, startedAt: '2025-03-01T10:15:00.000Z', endedAt: '2025-03-01T10:16:12.000Z',
+          file: 'upload:8', fileUrl: '/processes/list-import%2F1%2F2025-03-01T10%3A15%3A00.000Z/file',
+          details: { imported: 1180, updated: 35, deleted: 0, rejected: 4 }, error: null,
+        }],
+        nextCursor: null,
+      },
+    },
   }, async ({ query }) => {
     const after = decodeCursor(query.cursor);
     const rows = await sql<Row[]>`

@@ -94,6 +94,13 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/recording-export-jobs', role: 'viewer', query: pageQuery, response: paged(jobView),
     summary: 'List recording export jobs',
+    example: { response: { items: [{
+        id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete',
+        voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-03-01T09:58:41.000Z', destinationId: '2',
+        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav',
+        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv', useForPlayback: false, schedule: { every: '1h' },
+        exportWindow: '22:00-06:00 America/New_York', nextRunAt: '2025-03-01T11:00:00.000Z',
+      }], nextCursor: null } },
   }, async ({ query }) => {
     const ids = await sql<{ id: string }[]>`
       select id from job_definitions where kind = ${RECORDING_EXPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
@@ -104,11 +111,28 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/recording-export-jobs/{id}', role: 'viewer', params: idParams, response: jobView,
     summary: 'A recording export job, with its current watermark (completedAfter) and the provider window',
+    example: { response: {
+        id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete',
+        voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-03-01T09:58:41.000Z', destinationId: '2',
+        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav',
+        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv', useForPlayback: false, schedule: { every: '1h' },
+        exportWindow: '22:00-06:00 America/New_York', nextRunAt: '2025-03-01T11:00:00.000Z',
+      } },
   }, async ({ params }) => view(await load(params.id)));
 
   defineRoute(r, {
     method: 'patch', path: '/recording-export-jobs/{id}', role: 'admin', params: idParams, body: patchBody, response: jobView, errors: [409, 422],
     summary: 'Change a job; enabling/disabling resumes/pauses its schedule, completedAfter resets the watermark',
+    example: {
+      body: { enabled: false, schedule: { every: '30m' } },
+      response: {
+        id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: false, campaignId: '1', contentType: 'complete',
+        voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-03-01T09:58:41.000Z', destinationId: '2',
+        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav',
+        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv', useForPlayback: false, schedule: { every: '30m' },
+        exportWindow: '22:00-06:00 America/New_York', nextRunAt: null,
+      },
+    },
   }, async ({ params, body }) => {
     const job = await load(params.id);
     const { name = job.name, enabled = job.enabled, completedAfter, ...changes } = body;

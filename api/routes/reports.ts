@@ -220,6 +220,12 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 
   defineRoute(r, {
     method: 'get', path: '/reports', role: 'viewer', query: pageQuery, response: paged(reportView), summary: 'List report definitions',
+    example: { response: { items: [{
+        id: '4', name: 'Hourly attempts', enabled: true, type: 'all-attempts', campaignId: '1', timeframe: { kind: 'incremental' },
+        output: { destinationIds: ['2'], emails: ['ops@example.com'], fileNameFormat: '<REPORT>_<CAMPAIGN>_<END:yyyyMMdd_HHmm>', zip: true, pgpKeyFingerprint: null, skipIfEmpty: true },
+        schedule: { cron: '0 * * * 1-5', temporalCron: '0 * * * 1-5' }, scheduleId: 'report/4', nextRunAt: '2025-03-01T11:00:00.000Z',
+        collectedThrough: '2025-03-01T10:00:00.000Z',
+      }], nextCursor: null } },
   }, async ({ query }) => {
     const ids = await sql<{ id: string }[]>`
       select id from job_definitions where kind = ${REPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
@@ -230,12 +236,26 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/reports/{id}', role: 'viewer', params: idParams, response: reportView,
     summary: 'A report definition, its next scheduled run and, for incremental reports, how far the data was reported',
+    example: { response: {
+        id: '4', name: 'Hourly attempts', enabled: true, type: 'all-attempts', campaignId: '1', timeframe: { kind: 'incremental' },
+        output: { destinationIds: ['2'], emails: ['ops@example.com'], fileNameFormat: '<REPORT>_<CAMPAIGN>_<END:yyyyMMdd_HHmm>', zip: true, pgpKeyFingerprint: null, skipIfEmpty: true },
+        schedule: { cron: '0 * * * 1-5', temporalCron: '0 * * * 1-5' }, scheduleId: 'report/4', nextRunAt: '2025-03-01T11:00:00.000Z',
+        collectedThrough: '2025-03-01T10:00:00.000Z',
+      } },
   }, async ({ params }) => view(params.id));
 
   defineRoute(r, {
     method: 'patch', path: '/reports/{id}', role: 'admin', params: idParams, body: patchBody, response: reportView, errors: [409],
     summary: 'Change a report: name, timeframe, output, schedule (null removes it), enabled (false pauses its schedule); only the fields sent change',
-    example: { body: { schedule: { cron: '0 6 * * 1-5' }, output: { zip: true }, enabled: false } },
+    example: {
+      body: { schedule: { cron: '0 6 * * 1-5' }, output: { zip: true }, enabled: false },
+      response: {
+        id: '4', name: 'Hourly attempts', enabled: false, type: 'all-attempts', campaignId: '1', timeframe: { kind: 'incremental' },
+        output: { destinationIds: ['2'], emails: ['ops@example.com'], fileNameFormat: '<REPORT>_<CAMPAIGN>_<END:yyyyMMdd_HHmm>', zip: true, pgpKeyFingerprint: null, skipIfEmpty: true },
+        schedule: { cron: '0 6 * * 1-5', temporalCron: '0 6 * * 1-5' }, scheduleId: 'report/4', nextRunAt: null,
+        collectedThrough: '2025-03-01T10:00:00.000Z',
+      },
+    },
   }, async ({ params, body }) => {
     const def = await load(params.id);
     await checkReferences(sql, { output: body.output });
@@ -285,6 +305,15 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/reports/{id}/saved', role: 'viewer', params: idParams, query: pageQuery, response: paged(savedView),
     summary: 'Saved report files of the last 30 days, newest first (kind report = the CSV, delivery = the zip/pgp file sent)',
+    example: {
+      response: {
+        items: [
+          { id: '31', runId: 'report/4/2025-03-01T10:00:00.000Z', kind: 'delivery', fileName: 'Hourly attempts_Spring renewals_20250301_1000.zip', sizeBytes: 4812, rows: 120, rangeStart: '2025-03-01T09:00:00.000Z', rangeEnd: '2025-03-01T10:00:00.000Z', createdAt: '2025-03-01T10:00:04.000Z', expiresAt: '2025-03-31T10:00:04.000Z' },
+          { id: '30', runId: 'report/4/2025-03-01T10:00:00.000Z', kind: 'report', fileName: 'Hourly attempts_Spring renewals_20250301_1000.csv', sizeBytes: 20544, rows: 120, rangeStart: '2025-03-01T09:00:00.000Z', rangeEnd: '2025-03-01T10:00:00.000Z', createdAt: '2025-03-01T10:00:03.000Z', expiresAt: '2025-03-31T10:00:03.000Z' },
+        ],
+        nextCursor: null,
+      },
+    },
   }, async ({ params, query }) => {
     await load(params.id);
     const after = decodeCursor(query.cursor);

@@ -38,6 +38,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'post', path: '/runs/{runId}/cancel', role: 'operator', status: 202, params: runParams, response: runAccepted, errors: [409],
     summary: 'Ask a running run to cancel; it ends cancelled with its data consistent',
+    example: { response: { runId: 'list-import/3/2025-03-01T10:15:00.000Z' } },
   }, async ({ params }) => {
     const execution = await describeExecution(deps, params.runId);
     if (!execution) throw notFound(`Run ${params.runId} does not exist in Temporal.`);

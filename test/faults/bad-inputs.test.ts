@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startApi, type Api } from '../erasure-fixtures.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from '../harness/env.js';
+import { distinctCampaignIds } from './crash-helpers.js';
 
 let env: TestEnv;
 let api: Api;
@@ -15,6 +16,7 @@ let destinationId: string;
 
 before(async () => {
   env = await createTestEnv({ env: { CAMPAIGN_LOCK_CHECK_SECONDS: '1' } });
+  await distinctCampaignIds(env.sql);
   api = await startApi(env);
   worker = await env.startWorker();
   const campaign = await api.call('POST', '/campaigns', { body: { name: `bad-inputs-${randomBytes(3).toString('hex')}`, timezone: 'UTC' } });

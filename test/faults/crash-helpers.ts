@@ -58,3 +58,12 @@ export async function crashLoop(env: TestEnv, rng: Rng, loop: CrashLoop, options
   }
   return landed;
 }
+
+/**
+ * Starts this database's campaign ids at a random offset: campaign-lock workflows are named
+ * `campaign-lock/<campaignId>` in the Temporal namespace all test databases share, so two fresh databases
+ * would otherwise both lock "campaign 1" through the same workflow.
+ */
+export async function distinctCampaignIds(sql: TestEnv['sql']): Promise<void> {
+  await sql`select setval(pg_get_serial_sequence('campaigns', 'id'), ${1_000_000 + Math.floor(Math.random() * 1_000_000_000)})`;
+}

@@ -16,12 +16,13 @@ import { addInteraction, auditOf, startApi, type Api } from '../erasure-fixtures
 import { createTestEnv, type TestEnv } from '../harness/env.js';
 import { createDestination, createJob, filesUnder, insertRecordings, newCampaign, startExport } from '../recording-export-helpers.js';
 import { createReportDefinition, newCampaign as newReportCampaign, startReport } from '../report-helpers.js';
-import { crashLoop, kill, rngFor, TRIALS } from './crash-helpers.js';
+import { crashLoop, distinctCampaignIds, kill, rngFor, TRIALS } from './crash-helpers.js';
 
 let env: TestEnv;
 let api: Api;
 before(async () => {
   env = await createTestEnv({ env: { REPORT_TIMEZONE: 'UTC' } });
+  await distinctCampaignIds(env.sql);
   api = await startApi(env);
 });
 after(async () => {
