@@ -62,6 +62,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = withDatabase(server.url, name);
   const sql = connect(url, { max: 10 });
+  // Every test database shares one Temporal server, where campaign-lock workflows are named by campaign id
+  // (one Temporal namespace per installation): start each database's campaign ids at a random offset so two
+  // test files never share a lock workflow.
+  await sql`select setval(pg_get_serial_sequence('campaigns', 'id'), ${1_000_000 + Math.floor(Math.random() * 1_000_000_000)})`;
   return {
     url,
     sql,
