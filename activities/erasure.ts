@@ -21,7 +21,8 @@ export interface AuditedRun { runId: string; previewId: string; actor: string; r
 
 interface Target {
   content_id: string; id: string | null; interaction_id: string; kind: string; segment: number | null;
-  store_key: string | null; exported_to: string | null; size_bytes: string | null;
+  store_key: string | null; exported_to: string | null; exported_dest: string | null; exported_path: string | null;
+  size_bytes: string | null;
 }
 
 function heartbeat(details?: unknown): void {
@@ -59,11 +60,11 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       await eachLimit(targets, REMOVE_CONCURRENCY, async (t) => {
         if (t.exported_to) {
           try {
-            await exported.remove(t.exported_to);
+            await exported.remove({ location: t.exported_to, destinationId: t.exported_dest, path: t.exported_path });
           } catch (err) {
             if (!(err instanceof ExportedCopyUnreachableError) && !(err instanceof TransferError && err.permanent)) throw err;
             // Locations can hold customer phone numbers (file-name templates): report the item, not the path.
-            unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${err instanceof TransferError ? err.stage : 'no S3 destination holds it'})`);
+            unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${err instanceof TransferError ? err.stage : 'no destination holds it'})`);
             return;
           }
         }
@@ -95,7 +96,8 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
           select content_id from erasure_preview_items
           where preview_id = ${input.previewId} and content_id > ${input.afterContentId}
           order by content_id limit ${input.limit})
-        select page.content_id, c.id, c.interaction_id, c.kind, c.segment, c.store_key, c.exported_to, c.size_bytes
+        select page.content_id, c.id, c.interaction_id, c.kind, c.segment, c.store_key, c.exported_to, c.exported_dest,
+               c.exported_path, c.size_bytes
         from page left join interaction_content c on c.id = page.content_id and c.erased_at is null
         order by page.content_id`;
       const result: EraseBatchResult = {
@@ -112,22 +114,24 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       // this batch has not removed yet, so the batch fails and its retry removes them.
       const rows = done.map((t) => ({
         id: t.id, interaction_id: t.interaction_id, kind: t.kind, segment: t.segment, store_key: t.store_key,
-        exported_to: t.exported_to, size_bytes: t.size_bytes === null ? null : Number(t.size_bytes),
+        exported_to: t.exported_to, exported_dest: t.exported_dest, exported_path: t.exported_path,
+        size_bytes: t.size_bytes === null ? null : Number(t.size_bytes),
       }));
       const cleared = await sql<{ kind: string; size_bytes: string | null }[]>`
         with targets as (
           select * from jsonb_to_recordset(${sql.json(rows as never)}) as t(
-            id bigint, interaction_id bigint, kind text, segment integer, store_key text, exported_to text, size_bytes bigint)),
+            id bigint, interaction_id bigint, kind text, segment integer, store_key text, exported_to text,
+            exported_dest bigint, exported_path text, size_bytes bigint)),
         cleared as (
           update interaction_content c
-          set store_key = null, size_bytes = null, sha256 = null, exported_to = null,
+          set store_key = null, size_bytes = null, sha256 = null, exported_to = null, exported_dest = null, exported_path = null,
               erased_at = now(), erased_by = ${input.actor}, erased_run = ${input.runId}
           from targets t
           where c.id = t.id and c.erased_at is null
             and c.store_key is not distinct from t.store_key and c.exported_to is not distinct from t.exported_to
           returning c.id)
-        insert into erasure_journal (run_id, content_id, interaction_id, kind, segment, store_key, exported_to, size_bytes)
-        select ${input.runId}, t.id, t.interaction_id, t.kind, t.segment, t.store_key, t.exported_to, t.size_bytes
+        insert into erasure_journal (run_id, content_id, interaction_id, kind, segment, store_key, exported_to, exported_dest, exported_path, size_bytes)
+        select ${input.runId}, t.id, t.interaction_id, t.kind, t.segment, t.store_key, t.exported_to, t.exported_dest, t.exported_path, t.size_bytes
         from targets t join cleared using (id)
         returning kind, size_bytes`;
       for (const row of cleared) {
@@ -151,16 +155,21 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       const exported = openExportedCopies(sql, keyring);
       let checked = 0;
       try {
-        await sql<{ content_id: string; store_key: string | null; exported_to: string | null }[]>`
-          select content_id, store_key, exported_to from erasure_journal where run_id = ${input.runId} order by id
-        `.cursor(VERIFY_PAGE, async (rows) => {
+        // Iterated, not a cursor callback: postgres.js does not await the callback of the last page, so
+        // the check could end (and close the destinations) before that page was read back.
+        const journal = sql<{ content_id: string; store_key: string | null; exported_to: string | null; exported_dest: string | null; exported_path: string | null }[]>`
+          select content_id, store_key, exported_to, exported_dest, exported_path from erasure_journal where run_id = ${input.runId} order by id
+        `.cursor(VERIFY_PAGE);
+        for await (const rows of journal) {
           await eachLimit(rows, REMOVE_CONCURRENCY, async (row) => {
             if (row.store_key && await storeStillHolds(row.store_key)) remaining.push(`${row.content_id} (content store)`);
-            if (row.exported_to && await exported.remains(row.exported_to)) remaining.push(`${row.content_id} (exported copy)`);
+            if (row.exported_to && await exported.remains({ location: row.exported_to, destinationId: row.exported_dest, path: row.exported_path })) {
+              remaining.push(`${row.content_id} (exported copy)`);
+            }
           });
           checked += rows.length;
           heartbeat({ checked });
-        });
+        }
       } finally {
         await exported.close();
       }

@@ -53,6 +53,8 @@ const schema = z.object({
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).default(20),
   // How often the campaign-lock workflow checks that the holder of a lock is still running (Job 3).
   CAMPAIGN_LOCK_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+  // How often the worker deletes campaign locks whose holder run has closed (holder and lock workflow both terminated).
+  CAMPAIGN_LOCK_REAP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.
   WORKFLOW_BUNDLE: z.string().optional(),
 });

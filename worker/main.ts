@@ -7,6 +7,7 @@ import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
 import { openPlatform } from '../lib/platform.js';
 import { ensureReportRetentionSchedule } from '../lib/reports/schedules.js';
+import { startCampaignLockReaper } from '../lib/campaign-lock-reaper.js';
 import { startRunReconciler } from '../lib/runs/reconcile.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
 import { startTracing } from '../lib/tracing.js';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
     ...tracing?.workerOptions({ bundlesWorkflows: !cfg.WORKFLOW_BUNDLE }),
   });
   const reconciler = startRunReconciler({ sql: platform.sql, client, log }, { intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000 });
+  // Campaign locks whose holder closed with no workflow left to free them (Job 3).
+  const lockReaper = startCampaignLockReaper({ sql: platform.sql, client, log }, { intervalMs: cfg.CAMPAIGN_LOCK_REAP_SECONDS * 1000 });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping: no new tasks; in-flight work finishes or is handed back');
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   log.info({ address, taskQueue: cfg.TEMPORAL_TASK_QUEUE, metrics: metrics?.url ?? null, tracing: !!tracing }, 'worker polling');
   await worker.run();
   await reconciler.stop();
+  await lockReaper.stop();
   await metrics?.close();
   await tracing?.shutdown();
   await connection.close();

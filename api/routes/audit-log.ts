@@ -1,7 +1,7 @@
 // The audit log (append-only, hash-chained): list entries and verify the chain. Admins only: entries
 // carry the reasons given for erasures.
 import { z } from 'zod';
-import { entryOf, verifyAuditChain, type AuditRow } from '../../lib/audit/index.js';
+import { auditHead, entryOf, verifyAuditChain, type AuditRow } from '../../lib/audit/index.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest } from '../problem.js';
@@ -24,8 +24,21 @@ const listQuery = z.object({
 
 const verdict = z.union([
   z.object({ ok: z.literal(true), entries: z.number().int(), headHash: z.string() }),
-  z.object({ ok: z.literal(false), entries: z.number().int(), firstBadSeq: z.number().int(), problem: z.string() }),
+  z.object({
+    ok: z.literal(false), entries: z.number().int(), problem: z.string(),
+    firstBadSeq: z.number().int().nullable().describe('null only when an expectHead without expectSeq is missing: the rewrite cannot be located'),
+  }),
 ]);
+
+const head = z.object({
+  seq: z.number().int().describe('0 while the log is empty'), hash: z.string(), at: z.string().nullable(),
+});
+
+const verifyQuery = z.object({
+  expectHead: z.string().regex(/^[0-9a-f]{64}$/, 'the 64 hex digits of a hash from GET /audit-log/head').optional()
+    .describe('a head recorded earlier (GET /audit-log/head): the chain must still contain this hash'),
+  expectSeq: z.coerce.number().int().min(0).optional().describe('the seq recorded with expectHead: the hash must be at this seq'),
+}).refine((q) => q.expectSeq === undefined || q.expectHead !== undefined, { path: ['expectHead'], message: 'expectSeq needs expectHead' });
 
 export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {
@@ -60,8 +73,16 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'get', path: '/audit-log/verify', role: 'admin', response: verdict,
+    method: 'get', path: '/audit-log/verify', role: 'admin', query: verifyQuery, response: verdict,
     summary: 'Walk the hash chain; report the first entry that was altered, inserted or removed',
+    description: 'With expectHead (and expectSeq) from an earlier GET /audit-log/head, also checks that the chain still holds that '
+      + 'hash at that seq: a tail rewritten consistently by someone with database superuser rights passes the walk but not this.',
     example: { response: { ok: false, entries: 7, firstBadSeq: 7, problem: 'the content of seq 7 does not match its hash: it was altered' } },
-  }, async () => verifyAuditChain(sql));
+  }, async ({ query }) => verifyAuditChain(sql, query.expectHead ? { hash: query.expectHead, seq: query.expectSeq } : undefined));
+
+  defineRoute(r, {
+    method: 'get', path: '/audit-log/head', role: 'admin', response: head,
+    summary: 'The last entry of the chain (seq, hash, time): record it outside the database, then pass it to verify',
+    example: { response: { seq: 42, hash: '5f1c0d…', at: '2025-03-02T10:05:00.120Z' } },
+  }, async () => auditHead(sql));
 }

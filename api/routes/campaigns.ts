@@ -2,6 +2,7 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
+import { reapCampaignLock } from '../../lib/campaign-lock-reaper.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';
@@ -26,7 +27,7 @@ function selectCampaigns(sql: Sql) {
     from campaigns c left join campaign_locks l on l.campaign_id = c.id`;
 }
 
-export function register(r: RouteRegistry, { sql }: AppDeps) {
+export function register(r: RouteRegistry, { sql, client }: AppDeps) {
   defineRoute(r, {
     method: 'post', path: '/campaigns', role: 'admin', status: 201, errors: [409],
     body: z.object({
@@ -69,8 +70,10 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
       },
     },
   }, async ({ params }) => {
-    const [row] = await sql<CampaignRow[]>`${selectCampaigns(sql)} where c.id = ${params.id}`;
+    let [row] = await sql<CampaignRow[]>`${selectCampaigns(sql)} where c.id = ${params.id}`;
     if (!row) throw notFound(`Campaign ${params.id} does not exist.`);
+    // A lock whose holder has closed (terminated with its lock workflow) is freed, never shown as held.
+    if (row.held_by && await reapCampaignLock(sql, client, params.id)) [row] = await sql<CampaignRow[]>`${selectCampaigns(sql)} where c.id = ${params.id}`;
     return toCampaign(row);
   });
 }

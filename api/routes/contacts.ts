@@ -3,6 +3,7 @@
 // lock being taken concurrently (its holder locks the campaign row FOR UPDATE) is seen, never raced.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
+import { runOpenIn } from '../../lib/campaign-lock-reaper.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';
@@ -50,7 +51,7 @@ const contactPatch = z.object({
     .describe('replaces the phone list; position follows the array order (1 = phone, 2 = phone2, ...)'),
 }).refine((patch) => Object.values(patch).some((value) => value !== undefined), 'send at least one field to change');
 
-export function register(r: RouteRegistry, { sql }: AppDeps) {
+export function register(r: RouteRegistry, { sql, client }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/campaigns/{id}/contacts', role: 'viewer', params: idParams,
     query: pageQuery.extend({ clientId: z.string().max(200).optional(), status: z.enum(CONTACT_STATUSES).optional() }),
@@ -109,7 +110,10 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
       await tx`select id from campaigns where id = ${existing.campaign_id} for share`;
       const [lock] = await tx<{ held_by: string; type: string; since: Date }[]>`
         select held_by, type, since from campaign_locks where campaign_id = ${existing.campaign_id}`;
-      if (lock) {
+      // A holder that closed without releasing (terminated with its lock workflow) loses the lock here.
+      if (lock && !(await runOpenIn(client)(lock.held_by).catch(() => true))) {
+        await tx`delete from campaign_locks where campaign_id = ${existing.campaign_id} and held_by = ${lock.held_by}`;
+      } else if (lock) {
         throw conflict(
           `Campaign ${existing.campaign_id} is locked by ${lock.type} run ${lock.held_by} since ${iso(lock.since)}; contact edits wait until it finishes.`,
           { lock: { heldBy: lock.held_by, type: lock.type, since: iso(lock.since) } },

@@ -14,7 +14,6 @@ import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, Problem, unprocessable } from '../problem.js';
 import { id, iso, runAccepted } from '../schemas.js';
 
-const DEFAULT_BATCH_SIZE = 200;
 const day = z.iso.date().describe('YYYY-MM-DD, a day in the campaign\'s timezone');
 
 const previewInput = z.object({
@@ -47,7 +46,7 @@ const previewOutput = z.object({
 const confirmInput = z.object({
   previewId: z.string().min(1).max(100),
   confirm: z.literal(true, { error: 'confirm must be true: the erasure is irrevocable' }),
-  batchSize: z.number().int().min(1).max(5000).optional().describe(`items per batch (default ${DEFAULT_BATCH_SIZE}); a cancel takes effect between batches`),
+  batchSize: z.number().int().min(1).max(5000).optional().describe('items per batch (default ERASURE_BATCH_SIZE, 200 unless configured); a cancel takes effect between batches'),
 });
 
 function scopeOf(campaignId: string, body: { items: PreviewScope['items']; date?: string; from?: string; to?: string; interactionIds?: string[] }): PreviewScope {
@@ -62,7 +61,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 
   defineRoute(r, {
     method: 'post', path: '/erasures/preview', role: 'operator', privilege: 'erase', body: previewInput, response: previewOutput,
-    summary: 'Preview an erasure: exactly what would be destroyed, frozen for 15 minutes under a preview id',
+    summary: 'Preview an erasure: exactly what would be destroyed, frozen under a preview id for ERASURE_PREVIEW_TTL_MINUTES (default 15)',
     example: {
       body: { campaignId: '1', items: ['voice-recording', 'voice-transcript'], date: '2025-03-01', reason: 'GDPR erasure request #4711' },
       response: {
@@ -84,7 +83,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const request = { campaignId: body.campaignId, items: body.items, date: body.date, from: body.from, to: body.to, interactionIds: body.interactionIds, timezone: campaign.timezone };
     const preview = await createPreview(sql, {
       scope: scopeOf(body.campaignId, body), timezone: campaign.timezone, request, reason: body.reason,
-      actor: caller.actor, apiKeyId: caller.keyId, now: new Date(),
+      actor: caller.actor, apiKeyId: caller.keyId, now: new Date(), ttlMinutes: deps.config.ERASURE_PREVIEW_TTL_MINUTES,
     });
     return {
       previewId: preview.id, ...preview.summary, campaignId: body.campaignId, timezone: campaign.timezone,
@@ -102,7 +101,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   }, async ({ body, req }) => {
     const caller = callerOf(req);
     const { runId } = await startWorkflowIdempotent(sql, req, async () => {
-      const { input, workflowId } = await claimPreview(deps, body.previewId, caller.keyId, body.batchSize ?? DEFAULT_BATCH_SIZE);
+      const { input, workflowId } = await claimPreview(deps, body.previewId, caller.keyId, body.batchSize ?? deps.config.ERASURE_BATCH_SIZE);
       try {
         await deps.client.workflow.start<typeof erasure>('erasure', {
           workflowId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input],
@@ -135,7 +134,7 @@ async function claimPreview(deps: AppDeps, previewId: string, keyId: string, bat
     if (preview.run_id) throw conflict(`Erasure preview ${previewId} was already confirmed by run ${preview.run_id}.`, { runId: preview.run_id });
     const now = new Date();
     if (preview.expires_at <= now) {
-      throw unprocessable(`Erasure preview ${previewId} expired at ${iso(preview.expires_at)}; make a new preview and confirm it within 15 minutes.`);
+      throw unprocessable(`Erasure preview ${previewId} expired at ${iso(preview.expires_at)}; make a new preview and confirm it within ${deps.config.ERASURE_PREVIEW_TTL_MINUTES} minutes.`);
     }
     const [campaign] = await tx<{ name: string; timezone: string }[]>`select name, timezone from campaigns where id = ${preview.campaign_id}`;
     const request = preview.scope as { date?: string; from?: string; to?: string; interactionIds?: string[]; timezone: string };

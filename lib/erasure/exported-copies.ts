@@ -1,11 +1,15 @@
-// Exported copies registered for playback (interaction_content.exported_to): the S3 location a recording
-// export wrote, `s3://<bucket>/<key>` (PutResult.location). Erasure removes them through the stored
-// destination that holds that bucket and key prefix, so the credentials are the export's own.
+// Exported copies registered for playback (interaction_content.exported_to, with exported_dest and
+// exported_path since migration 0008): erasure removes each through the stored destination that wrote it,
+// so the credentials are the export's own. Any protocol a recording export writes is supported (s3, file,
+// sftp, ftp; see locations.ts for how a location is matched to a destination).
 import type { Readable } from 'node:stream';
 import type { Sql } from '../../db/sql.js';
 import type { Keyring } from '../crypto/keys.js';
-import { loadDestination } from '../destinations.js';
+import { loadDestination, type StoredDestination } from '../destinations.js';
 import { openTransfer, TransferError, type Transfer } from '../transfer/index.js';
+import { placesAt, protocolOf, relativePathIn } from './locations.js';
+
+export { parseS3Location } from './locations.js';
 
 export class ExportedCopyUnreachableError extends Error {
   constructor(readonly location: string, why: string) {
@@ -14,49 +18,60 @@ export class ExportedCopyUnreachableError extends Error {
   }
 }
 
+/** Where a copy is: its location, and the destination and relative path that wrote it when recorded. */
+export interface ExportedCopy { location: string; destinationId?: string | null; path?: string | null }
+
 interface Resolved { transfer: Transfer; path: string }
 
 export interface ExportedCopies {
-  remove(location: string): Promise<void>;
+  remove(copy: ExportedCopy): Promise<void>;
   /** Reads the copy back: true when any of it can still be read. */
-  remains(location: string): Promise<boolean>;
+  remains(copy: ExportedCopy): Promise<boolean>;
   close(): Promise<void>;
-}
-
-export function parseS3Location(location: string): { bucket: string; key: string } | undefined {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  return match ? { bucket: match[1], key: match[2] } : undefined;
 }
 
 /** Opens destinations lazily, one connection per destination, for the lifetime of one batch. */
 export function openExportedCopies(sql: Sql, keyring: Keyring): ExportedCopies {
   const transfers = new Map<string, Promise<Transfer>>();
+  const loaded = new Map<string, Promise<StoredDestination | undefined>>();
+  const byProtocol = new Map<string, Promise<string[]>>();
 
-  async function transferOf(id: string): Promise<Transfer> {
-    let opening = transfers.get(id);
-    if (!opening) {
-      opening = loadDestination(sql, keyring, id).then((d) => openTransfer(d!.settings, d!.secrets));
-      transfers.set(id, opening);
-    }
-    return opening;
+  const destination = (id: string) => {
+    if (!loaded.has(id)) loaded.set(id, loadDestination(sql, keyring, id));
+    return loaded.get(id)!;
+  };
+
+  function transferOf(d: StoredDestination): Promise<Transfer> {
+    if (!transfers.has(d.id)) transfers.set(d.id, Promise.resolve(openTransfer(d.settings, d.secrets)));
+    return transfers.get(d.id)!;
   }
 
-  async function resolve(location: string): Promise<Resolved[]> {
-    const parsed = parseS3Location(location);
-    if (!parsed) throw new ExportedCopyUnreachableError(location, 'only s3:// locations are registered for playback.');
-    const rows = await sql<{ id: string; prefix: string | null }[]>`
-      select id, settings->>'path' as prefix from destinations
-      where protocol = 's3' and settings->>'bucket' = ${parsed.bucket} order by id`;
+  function idsOf(protocol: string): Promise<string[]> {
+    if (!byProtocol.has(protocol)) {
+      byProtocol.set(protocol, sql<{ id: string }[]>`select id from destinations where protocol = ${protocol} order by id`
+        .then((rows) => rows.map((r) => r.id)));
+    }
+    return byProtocol.get(protocol)!;
+  }
+
+  async function resolve(copy: ExportedCopy): Promise<Resolved[]> {
+    // The destination that wrote it, if it still puts that path at that location.
+    if (copy.destinationId && copy.path) {
+      const d = await destination(copy.destinationId);
+      if (d && placesAt(d.settings, copy.path, copy.location)) return [{ transfer: await transferOf(d), path: copy.path }];
+    }
+    // Otherwise every destination that could hold it is asked; deleting an absent file is a no-op.
+    const protocol = protocolOf(copy.location);
+    if (!protocol) throw new ExportedCopyUnreachableError(copy.location, 'its location is not one a destination writes (s3://, file://, sftp://, ftp://).');
     const resolved: Resolved[] = [];
-    for (const row of rows) {
-      const prefix = (row.prefix ?? '').split('/').filter(Boolean).join('/');
-      if (prefix && !parsed.key.startsWith(`${prefix}/`)) continue;
-      const rel = prefix ? parsed.key.slice(prefix.length + 1) : parsed.key;
-      resolved.push({ transfer: await transferOf(row.id), path: rel });
+    for (const id of await idsOf(protocol)) {
+      const d = await destination(id);
+      const rel = d && relativePathIn(d.settings, copy.location);
+      if (d && rel) resolved.push({ transfer: await transferOf(d), path: rel });
     }
     if (resolved.length === 0) {
-      throw new ExportedCopyUnreachableError(location,
-        `no S3 destination holds bucket ${parsed.bucket} with a matching path; restore the destination the export used (POST /destinations), then run the erasure again.`);
+      throw new ExportedCopyUnreachableError(copy.location,
+        `no ${protocol} destination holds it (the destination that exported it was deleted or now points elsewhere); restore that destination (POST /destinations), then erase again with a new preview.`);
     }
     return resolved;
   }
@@ -74,14 +89,13 @@ export function openExportedCopies(sql: Sql, keyring: Keyring): ExportedCopies {
   }
 
   return {
-    async remove(location) {
-      // Every destination that could hold the copy is asked; deleting an absent object is a no-op.
-      for (const target of await resolve(location)) {
+    async remove(copy) {
+      for (const target of await resolve(copy)) {
         if (await readable(target)) await target.transfer.remove(target.path);
       }
     },
-    async remains(location) {
-      for (const target of await resolve(location)) {
+    async remains(copy) {
+      for (const target of await resolve(copy)) {
         if (await readable(target)) return true;
       }
       return false;
@@ -91,4 +105,3 @@ export function openExportedCopies(sql: Sql, keyring: Keyring): ExportedCopies {
     },
   };
 }
-

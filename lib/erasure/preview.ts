@@ -7,8 +7,6 @@ import type { TransactionSql } from 'postgres';
 import type { Sql } from '../../db/sql.js';
 import type { ErasableItem } from '../../workflows/erasure-shared.js';
 
-export const PREVIEW_TTL_MS = 15 * 60_000;
-
 export interface PreviewScope {
   campaignId: string;
   items: ErasableItem[];
@@ -51,9 +49,11 @@ export async function foreignInteractions(sql: Db, campaignId: string, ids: stri
 
 export async function createPreview(sql: Sql, input: {
   scope: PreviewScope; timezone: string; request: Record<string, unknown>; reason: string; actor: string; apiKeyId: string; now: Date;
+  /** How long the preview may be confirmed (ERASURE_PREVIEW_TTL_MINUTES). */
+  ttlMinutes: number;
 }): Promise<{ id: string; expiresAt: Date; summary: PreviewSummary }> {
   const id = `ep_${randomBytes(12).toString('base64url')}`;
-  const expiresAt = new Date(input.now.getTime() + PREVIEW_TTL_MS);
+  const expiresAt = new Date(input.now.getTime() + input.ttlMinutes * 60_000);
   return sql.begin(async (tx) => {
     // Unconfirmed previews are of no use a day after they expire.
     await tx`delete from erasure_previews where run_id is null and expires_at < ${input.now}::timestamptz - interval '1 day'`;

@@ -99,8 +99,8 @@ export async function commitBatch(
         where recording_exports.result = 'failed'`;
     if (playback) {
       await tx`
-        update interaction_content ic set exported_to = r.location
-        from jsonb_to_recordset(${tx.json(records as never)}) as r(content_id bigint, location text, result text)
+        update interaction_content ic set exported_to = r.location, exported_dest = ${job.config.destinationId}, exported_path = r.path
+        from jsonb_to_recordset(${tx.json(records as never)}) as r(content_id bigint, path text, location text, result text)
         where ic.id = r.content_id and r.result = 'exported'`;
     }
   });
