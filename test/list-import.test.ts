@@ -123,8 +123,13 @@ describe('importing', () => {
     assert.deepEqual({ ...processes[0], processId: undefined, scheduledAt: undefined, startedAt: undefined, endedAt: undefined }, {
       processId: undefined, runId: res.json.runId, scheduledAt: undefined, type: 'import', campaignId, campaign: processes[0].campaign,
       user: 'key:ADMIN_API_KEY', status: 'finished', step: 'finished', progress: 100, startedAt: undefined, endedAt: undefined,
-      file: processes[0].file, details: { rowsRead: 3, imported: 2, updated: 0, deleted: 0, replaced: 0, rejected: 1 }, error: null,
+      file: processes[0].file, fileUrl: `/processes/${encodeURIComponent(res.json.runId)}/file`,
+      details: { rowsRead: 3, imported: 2, updated: 0, deleted: 0, replaced: 0, rejected: 1 }, error: null,
     });
+    assert.match(processes[0].file, /^upload:upl_/);
+    const file = await call('GET', processes[0].fileUrl);
+    assert.equal(file.status, 200);
+    assert.equal(file.text, LIST, 'the source upload is downloadable as it was uploaded');
     const log = await call('GET', `/processes/${encodeURIComponent(res.json.runId)}/log`);
     assert.equal(log.status, 200);
     assert.match(log.text, /Imported: {3}2\n/);
@@ -134,8 +139,9 @@ describe('importing', () => {
 
   test('a list on SFTP: $rdatetime$ picks the newest file and the statistics log is uploaded next to it', async () => {
     const campaignId = await seeded();
+    const destinationName = `sftp-${randomBytes(3).toString('hex')}`;
     const destination = await call('POST', '/destinations', {
-      name: `sftp-${randomBytes(3).toString('hex')}`, protocol: 'sftp', host: sshd.host, port: sshd.port, username: sshd.username,
+      name: destinationName, protocol: 'sftp', host: sshd.host, port: sshd.port, username: sshd.username,
       privateKey: sshd.privateKey, path: sshd.rootDir,
     });
     assert.equal(destination.status, 201, JSON.stringify(destination.json));
@@ -155,6 +161,12 @@ describe('importing', () => {
     assert.match(log, /File: {7}calls_20250301080000.txt/);
     assert.match(log, /Updated: {4}2/);
     assert.match(run.result.logLocation, /^sftp:\/\//);
+    const [listed] = (await call('GET', `/processes?campaignId=${campaignId}`)).json.items;
+    assert.equal(listed.file, `${destinationName}:calls_20250301080000.txt`, 'a remote source shows its destination and path');
+    assert.equal(listed.fileUrl, null);
+    const remote = await call('GET', `/processes/${encodeURIComponent(res.json.runId)}/file`);
+    assert.equal(remote.status, 404);
+    assert.match(remote.json.detail, /calls_20250301080000\.txt on destination/);
   });
 
   test('a file that is not a list fails cleanly, changes nothing and frees the lock', async () => {
@@ -254,6 +266,27 @@ describe('the campaign lock', () => {
     gates.get(campaignId)!.open = true;
     const next = (await startImport(campaignId, { source: { uploadId: await upload(LIST) }, wait: false })).json.runId;
     assert.equal((await finished(next)).status, 'completed');
+  });
+
+  test('a holder terminated together with the lock workflow: GET /campaigns/{id} and a contact edit free the lock at once', async () => {
+    for (const via of ['get', 'patch'] as const) {
+      const campaignId = await seeded();
+      gates.set(campaignId, { open: false });
+      const runId = (await startImport(campaignId, { source: { uploadId: await upload(LIST) } })).json.runId;
+      await lockHeldBy(campaignId, runId);
+      await env.client.workflow.getHandle(`campaign-lock/${campaignId}`).terminate('test: lock workflow terminated');
+      await env.client.workflow.getHandle(runId).terminate('test: holder terminated');
+      gates.get(campaignId)!.open = true;
+      assert.equal((await env.sql`select count(*)::int as n from campaign_locks where campaign_id = ${campaignId}`)[0].n, 1, 'no workflow is left to free it');
+      if (via === 'get') {
+        assert.equal(await lockOf(campaignId), null);
+      } else {
+        const [{ id: contactId }] = await env.sql`select id from contacts where campaign_id = ${campaignId} order by id limit 1`;
+        const edit = await call('PATCH', `/contacts/${contactId}`, { status: 'Closed' });
+        assert.equal(edit.status, 200, JSON.stringify(edit.json));
+      }
+      assert.equal((await env.sql`select count(*)::int as n from campaign_locks where campaign_id = ${campaignId}`)[0].n, 0);
+    }
   });
 });
 

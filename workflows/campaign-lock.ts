@@ -73,7 +73,9 @@ export async function campaignLock(input: CampaignLockInput): Promise<void> {
     } else if (!(await condition(() => queue.length > 0 || holder !== null, IDLE_BEFORE_EXIT))) {
       return;
     }
-    if (workflowInfo().continueAsNewSuggested) {
+    // The holder and the queue carry over; signals that arrive meanwhile reach the new run (same workflow id).
+    const { continueAsNewSuggested, historyLength } = workflowInfo();
+    if (continueAsNewSuggested || (input.maxHistoryEvents !== undefined && historyLength >= input.maxHistoryEvents)) {
       await continueAsNew<typeof campaignLock>({ ...input, state: { holder, queue } });
     }
   }

@@ -38,7 +38,13 @@ export const importProgressSignal = defineSignal<[ImportProgress]>('importProgre
 export interface LockRequest { runId: string; type: 'import' | 'export' | 'delete'; actingUser?: string | null; wait: boolean }
 export interface LockRefusal { heldBy: string | null; reason: string }
 export interface CampaignLockState { holder: LockRequest | null; queue: LockRequest[] }
-export interface CampaignLockInput { campaignId: string; checkEverySeconds: number; state?: CampaignLockState }
+export interface CampaignLockInput {
+  campaignId: string;
+  checkEverySeconds: number;
+  state?: CampaignLockState;
+  /** Continue as new once the history has this many events (default: when Temporal suggests it). */
+  maxHistoryEvents?: number;
+}
 
 export const acquireLockSignal = defineSignal<[LockRequest]>('acquireCampaignLock');
 export const releaseLockSignal = defineSignal<[{ runId: string }]>('releaseCampaignLock');

@@ -1,7 +1,8 @@
 // The Contact List Processes view of seed 001: import (and, later, export/delete) processes with their
 // scheduled time, campaign, user, status, progress, start/end, file and counts; newest first. Status
 // follows the seed's words: pending (scheduled or waiting for the campaign lock), running, finished,
-// cancelled, failed. Cancel with POST /runs/{runId}/cancel.
+// cancelled, failed. Cancel with POST /runs/{runId}/cancel. The file column names the file read: an upload
+// is downloadable from GET /processes/{runId}/file; a remote file is shown as its destination and path.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import type { AppDeps } from '../app.js';
@@ -14,7 +15,9 @@ const STATUSES = ['pending', 'running', 'finished', 'cancelled', 'failed'] as co
 const processRow = z.object({
   processId: z.string(), runId: z.string(), scheduledAt: z.string().nullable(), type: z.enum(['import', 'export', 'delete']),
   campaignId: z.string(), campaign: z.string(), user: z.string().nullable(), status: z.enum(STATUSES), step: z.string().nullable(),
-  progress: z.number().nullable(), startedAt: z.string().nullable(), endedAt: z.string().nullable(), file: z.string().nullable(),
+  progress: z.number().nullable(), startedAt: z.string().nullable(), endedAt: z.string().nullable(),
+  file: z.string().nullable().describe('the file read: "upload:<uploadId>", or "<destination name>:<path>" ($rdatetime$ resolved once read)'),
+  fileUrl: z.string().nullable().describe('an uploaded source: where to download it (GET /processes/{runId}/file); null for a remote source'),
   details: z.object({ imported: z.number(), updated: z.number(), deleted: z.number(), rejected: z.number() }).catchall(z.number()),
   error: z.string().nullable(),
 });
@@ -23,6 +26,14 @@ interface Row {
   id: string; run_id: string; scheduled_at: Date | null; type: 'import' | 'export' | 'delete'; campaign_id: string; campaign: string;
   acting_user: string | null; status: string | null; step: string | null; progress_done: string | null; progress_total: string | null;
   started_at: Date | null; ended_at: Date | null; file: string | null; counts: Record<string, number>; error: string | null; log_key: string | null;
+  source: { uploadId: string } | { destinationId: string; path: string }; destination_name: string | null;
+}
+
+/** The file column: an upload by id, a remote file as "<destination>:<path>" (the path as requested until the
+ *  run has resolved $rdatetime$). */
+function fileOf(row: Row): { file: string; fileUrl: string | null } {
+  if ('uploadId' in row.source) return { file: `upload:${row.source.uploadId}`, fileUrl: `/processes/${encodeURIComponent(row.run_id)}/file` };
+  return { file: `${row.destination_name ?? `destination ${row.source.destinationId}`}:${row.file ?? row.source.path}`, fileUrl: null };
 }
 
 /** The seed's status words from the run record. */
@@ -54,7 +65,7 @@ function toProcess(row: Row): z.input<typeof processRow> {
     processId: row.id, runId: row.run_id, scheduledAt: iso(row.scheduled_at), type: row.type, campaignId: row.campaign_id, campaign: row.campaign,
     user: row.acting_user, status, step: row.step,
     progress: status === 'finished' ? 100 : total ? Math.min(100, Math.floor((done / total) * 100)) : status === 'pending' ? 0 : null,
-    startedAt: status === 'pending' ? null : iso(row.started_at), endedAt: iso(row.ended_at), file: row.file,
+    startedAt: status === 'pending' ? null : iso(row.started_at), endedAt: iso(row.ended_at), ...fileOf(row),
     details: { ...counts, imported: counts.imported ?? 0, updated: counts.updated ?? 0, deleted: counts.deleted ?? 0, rejected: counts.rejected ?? 0 },
     error: row.error,
   };
@@ -63,8 +74,9 @@ function toProcess(row: Row): z.input<typeof processRow> {
 function selectProcesses(sql: Sql) {
   return sql`
     select p.id, p.run_id, p.scheduled_at, p.type, p.campaign_id, c.name as campaign, p.acting_user, r.status, r.step,
-           r.progress_done, r.progress_total, r.started_at, r.ended_at, p.file, p.counts, r.error, p.log_key
-    from list_imports p join campaigns c on c.id = p.campaign_id left join runs r on r.run_id = p.run_id`;
+           r.progress_done, r.progress_total, r.started_at, r.ended_at, p.file, p.counts, r.error, p.log_key, p.source, d.name as destination_name
+    from list_imports p join campaigns c on c.id = p.campaign_id left join runs r on r.run_id = p.run_id
+      left join destinations d on d.id = (p.source->>'destinationId')::bigint`;
 }
 
 export function register(r: RouteRegistry, { sql, store }: AppDeps) {
@@ -112,6 +124,28 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
     if (!row.log_key) throw notFound(`Process ${params.runId} has no statistics log yet (it is written when the import finishes).`);
     const body = await store.get(row.log_key);
     res.status(200).type('text/plain; charset=utf-8');
+    await new Promise<void>((resolve, reject) => { body.on('error', reject); res.on('finish', resolve); body.pipe(res); });
+  });
+
+  defineRoute(r, {
+    method: 'get', path: '/processes/{runId}/file', role: 'viewer',
+    params: z.object({ runId: z.string().min(1).max(400) }),
+    summary: 'The source file of an import that read an upload, as uploaded (application/octet-stream); '
+      + 'a file read from a destination stays there (404 naming the destination and path)',
+  }, async ({ params, res }) => {
+    const [row] = await sql<{ source: Row['source']; file: string | null; destination_name: string | null; store_key: string | null }[]>`
+      select p.source, p.file, d.name as destination_name, u.store_key
+      from list_imports p left join uploads u on u.id = p.source->>'uploadId'
+        left join destinations d on d.id = (p.source->>'destinationId')::bigint
+      where p.run_id = ${params.runId}`;
+    if (!row) throw notFound(`No list process ${params.runId}.`);
+    if (!('uploadId' in row.source)) {
+      throw notFound(`Process ${params.runId} read ${row.file ?? row.source.path} on destination ${row.destination_name ?? row.source.destinationId} `
+        + `(id ${row.source.destinationId}); the platform keeps no copy of it — fetch it from there.`);
+    }
+    if (!row.store_key) throw notFound(`Upload ${row.source.uploadId} of process ${params.runId} no longer exists.`);
+    const body = await store.get(row.store_key);
+    res.status(200).type('application/octet-stream').attachment(row.source.uploadId);
     await new Promise<void>((resolve, reject) => { body.on('error', reject); res.on('finish', resolve); body.pipe(res); });
   });
 }

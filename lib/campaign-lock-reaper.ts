@@ -1,0 +1,52 @@
+// The last line of defence of the campaign lock (Job 3): a lock row whose holder run is closed in Temporal
+// is deleted. The lock workflow normally does this itself, but when both the holder and the lock workflow
+// were terminated (from Temporal UI, say) no workflow code is left to run, so the worker process sweeps
+// every CAMPAIGN_LOCK_REAP_SECONDS, and the API checks the one campaign it is asked about (GET
+// /campaigns/{id}, before refusing a contact edit). "Closed" comes from Temporal's describe of the holder.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Sql } from '../db/sql.js';
+import { reapCampaignLocks, type IsRunOpen } from './campaign-lock.js';
+
+/** Open = running in Temporal (a run that continued as new is followed to its latest execution). */
+export function runOpenIn(client: Client): IsRunOpen {
+  return async (runId) => {
+    try {
+      return (await client.workflow.getHandle(runId).describe()).status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  };
+}
+
+/** Frees the lock of one campaign if its holder has closed. Temporal being unreachable is not this
+ *  caller's failure: the lock is then left as it is (the worker's sweep frees it later). */
+export async function reapCampaignLock(sql: Sql, client: Client, campaignId: string): Promise<boolean> {
+  try {
+    return (await reapCampaignLocks(sql, runOpenIn(client), campaignId)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Sweeps every `intervalMs` until stopped; a pass still busy when the next is due is not doubled up. */
+export function startCampaignLockReaper(deps: { sql: Sql; client: Client; log?: Logger }, { intervalMs }: { intervalMs: number }): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const pass = async () => {
+    try {
+      const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));
+      for (const campaignId of freed) deps.log?.warn({ campaignId }, 'campaign lock freed: its holder run closed without releasing it');
+    } catch (err) {
+      deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'campaign lock sweep failed; retrying at the next interval');
+    }
+  };
+  const timer = setInterval(() => { running ??= pass().finally(() => { running = undefined; }); }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
