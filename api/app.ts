@@ -7,6 +7,7 @@ import type { Config } from '../lib/config.js';
 import type { ContentStore } from '../lib/content-store/types.js';
 import type { Keyring } from '../lib/crypto/keys.js';
 import type { Sql } from '../db/sql.js';
+import { httpMetricsMiddleware } from '../lib/metrics.js';
 import { createAuthenticator } from './auth.js';
 import { RouteRegistry } from './openapi.js';
 import { problemHandler, unknownRoute } from './problem.js';
@@ -24,6 +25,7 @@ export function createApp(deps: AppDeps): express.Application & { registry: Rout
     validateResponses: deps.config.NODE_ENV !== 'production',
     log: deps.log,
   });
+  app.use(httpMetricsMiddleware()); // ccjobs_http_request_duration_seconds{method,route,status} on GET /metrics
   for (const module of routeModules) module.register(registry, deps);
   app.use(registry.router);
   app.use(unknownRoute);

@@ -43,6 +43,36 @@ export function recordRunEnded(type: string, result: string, seconds: number): v
   runDuration.observe({ type, result }, Math.max(0, seconds));
 }
 
+const httpDuration = new Histogram({
+  name: 'ccjobs_http_request_duration_seconds',
+  help: 'API request duration, by method, route template (e.g. /runs/{runId}, never the raw path) and status',
+  labelNames: ['method', 'route', 'status'], registers: [registry],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+/** The route template a request matched, in the OpenAPI `{name}` syntax; 'unmatched' for a path no route
+ *  declares (a 404), so scanners probing random paths cannot grow the series count. */
+export function routeTemplate(route: { path?: unknown } | undefined): string {
+  return typeof route?.path === 'string' ? route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : 'unmatched';
+}
+
+/** Express middleware timing every request until its response is finished (or the client went away). */
+export function httpMetricsMiddleware() {
+  return (req: { method: string; route?: { path?: unknown } }, res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown }, next: () => void): void => {
+    const start = process.hrtime.bigint();
+    let done = false;
+    const observe = () => {
+      if (done) return;
+      done = true;
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      httpDuration.observe({ method: req.method, route: routeTemplate(req.route), status: String(res.statusCode) }, seconds);
+    };
+    res.once('finish', observe);
+    res.once('close', observe);
+    next();
+  };
+}
+
 export const PROMETHEUS_CONTENT_TYPE = registry.contentType;
 
 /** This process's metrics in the Prometheus text format, followed by `extra` exposition texts (e.g. the

@@ -7,7 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { randomInt } from 'node:crypto';
+import { ScheduleNotFoundError } from '@temporalio/client';
 import { stopChild } from '../lib/temporal/dev-server.js';
+import { upsertJobSchedule } from '../lib/temporal/schedules.js';
 import { freePort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
@@ -123,6 +126,36 @@ test('the worker reconciles a run terminated in Temporal into the task log by it
   assert.match(row.error ?? '', /engineer stopped it/);
   const text = await (await fetch(metricsUrl)).text();
   assert.match(text, /^ccjobs_runs_ended_total\{type="report",result="terminated"\} 1$/m);
+});
+
+test('the worker puts drifted schedules back: paused behind its back, running while disabled, left by a deleted definition', async () => {
+  // Definition ids far from other test databases' (they share this Temporal server and its schedule ids).
+  const base = randomInt(1_000_000, 900_000_000);
+  const schedule = (id: number, paused: boolean, taskQueue = env.taskQueue) => upsertJobSchedule(env.client, {
+    scheduleId: `report/${id}`, workflowType: 'notHostedHere', workflowIdPrefix: `report/${id}`, args: [], taskQueue,
+    spec: { every: '1h' }, paused,
+  });
+  const define = async (id: number, enabled: boolean) => {
+    await env.sql`insert into job_definitions (id, kind, name, enabled, config, schedule_id) overriding system value
+      values (${id}, 'report', ${`drift ${id}`}, ${enabled}, '{}', ${`report/${id}`})`;
+    await schedule(id, !enabled);
+  };
+  const [enabled, disabled, deleted, foreign] = [base, base + 1, base + 2, base + 3];
+  await define(enabled, true);
+  await define(disabled, false);
+  await schedule(deleted, false);                      // its definition is gone
+  await schedule(foreign, false, `${env.taskQueue}-another-installation`);
+  // Behind the platform's back, as from Temporal UI:
+  await env.client.schedule.getHandle(`report/${enabled}`).pause('paused in Temporal UI');
+  await env.client.schedule.getHandle(`report/${disabled}`).unpause('unpaused in Temporal UI');
+
+  const paused = async (id: number) => (await env.client.schedule.getHandle(`report/${id}`).describe()).state.paused;
+  const gone = async (id: number) => env.client.schedule.getHandle(`report/${id}`).describe().then(() => false, (err) => err instanceof ScheduleNotFoundError);
+  await until('the sync restores every schedule', async () => !(await paused(enabled)) && (await paused(disabled)) && (await gone(deleted)), 30_000);
+  assert.equal(await paused(foreign), false, 'a schedule on another task queue is not this installation\'s to touch');
+  assert.equal(await gone(foreign), false);
+  assert.match(output, new RegExp(`"scheduleId":"report/${enabled}".*unpaused it`));
+  for (const id of [enabled, disabled, foreign]) await env.client.schedule.getHandle(`report/${id}`).delete();
 });
 
 test('with OTEL_EXPORTER_OTLP_ENDPOINT set the worker exports activity spans', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
+import { ensureReportRetentionSchedule } from '../lib/reports/schedules.js';
 import { reconcileOpenRuns } from '../lib/runs/reconcile.js';
 import { formatDuration } from '../lib/runs/task-log.js';
 import { upsertJobSchedule } from '../lib/temporal/schedules.js';
@@ -267,6 +268,51 @@ describe('task log', () => {
     const doc = await call('GET', '/openapi.json', null);
     for (const p of ['/tasks', '/tasks/{definitionId}/run', '/task-log', '/metrics']) assert.ok(doc.json.paths[p], p);
     assert.ok(doc.json.paths['/tasks'].get.responses['200'].content['application/json'].example);
+  });
+});
+
+describe('maintenance schedules and API request metrics', () => {
+  test('the saved-report retention schedule, tied to no job definition, is a scheduled task of type maintenance', async () => {
+    await ensureReportRetentionSchedule(env.client, env.taskQueue);
+    const tasks = await call('GET', '/tasks?state=scheduled');
+    assert.equal(tasks.status, 200, tasks.text);
+    const item = tasks.json.items.find((t: { scheduleId?: string }) => t.scheduleId === 'report/retention');
+    assert.ok(item, 'the retention schedule is listed');
+    assert.equal(item.type, 'maintenance');
+    assert.equal(item.definitionId, null);
+    assert.equal(item.runNow, undefined, 'no definition, so no run-now path');
+    assert.equal(item.taskName, 'Remove saved reports older than 30 days');
+    // The schedule is shared by every test database on this Temporal server: paused or not, its time is sane.
+    assert.ok(item.nextRunAt === null || Date.parse(item.nextRunAt) <= Date.now() + 25 * 3_600_000, item.nextRunAt);
+    const onlyMaintenance = await call('GET', '/tasks?type=maintenance');
+    assert.ok(onlyMaintenance.json.items.length >= 1 && onlyMaintenance.json.items.every((t: { type: string }) => t.type === 'maintenance'));
+    const reports = await call('GET', '/tasks?type=report');
+    assert.ok(!reports.json.items.some((t: { scheduleId?: string }) => t.scheduleId === 'report/retention'));
+    const running = await call('GET', '/tasks?state=in%20progress');
+    assert.ok(!running.json.items.some((t: { type: string }) => t.type === 'maintenance'));
+  });
+
+  test('GET /metrics has a request-duration histogram by method, route template and status, never the raw path', async () => {
+    const before = await metrics();
+    const labels = { method: 'GET', route: '/campaigns/{id}', status: '200' };
+    assert.equal((await call('GET', `/campaigns/${campaign.id}`)).status, 200);
+    assert.equal((await call('GET', `/campaigns/${campaign.id}`)).status, 200);
+    assert.equal((await call('GET', '/campaigns/999999999')).status, 404);
+    assert.equal((await call('GET', '/campaigns/abc')).status, 400);
+    assert.equal((await call('GET', '/tasks', null)).status, 401);
+    assert.equal((await call('GET', '/no/such/path/4711')).status, 404);
+    const after = await metrics();
+    const delta = (l: Record<string, string>) =>
+      sample(after, 'ccjobs_http_request_duration_seconds_count', l) - sample(before, 'ccjobs_http_request_duration_seconds_count', l);
+    assert.equal(delta(labels), 2);
+    assert.equal(delta({ ...labels, status: '404' }), 1);
+    assert.equal(delta({ ...labels, status: '400' }), 1);
+    assert.equal(delta({ method: 'GET', route: '/tasks', status: '401' }), 1);
+    assert.equal(delta({ method: 'GET', route: 'unmatched', status: '404' }), 1);
+    assert.ok(sample(after, 'ccjobs_http_request_duration_seconds_sum', labels) > 0);
+    assert.match(after, /^ccjobs_http_request_duration_seconds_bucket\{le="0\.1",method="GET",route="\/campaigns\/\{id\}",status="200"\} \d+$/m);
+    const routes = [...after.matchAll(/^ccjobs_http_request_duration_seconds_count\{[^}]*route="([^"]*)"/gm)].map((m) => m[1]);
+    assert.ok(routes.every((route) => !/\d{3,}|abc|4711/.test(route)), `route labels are templates: ${[...new Set(routes)].join(', ')}`);
   });
 });
 

@@ -3,7 +3,8 @@
 // now" for a scheduled one. Reading the view also reconciles runs Temporal says are closed (api/run-view.ts).
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import { nextRunTime, triggerJobSchedule } from '../../lib/temporal/schedules.js';
+import { MAINTENANCE_SCHEDULES, MAINTENANCE_TYPE } from '../../lib/runs/maintenance.js';
+import { triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import { JOB_KIND } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
@@ -25,7 +26,7 @@ export const taskItem = z.object({
   taskName: z.string(),
   attempts: z.number().int().describe('execution attempts of the run (0 for a task not started yet)'),
   progress: progress.nullable(),
-  type: z.string().describe('job kind: recording-export, report, list-import, erasure, ...'),
+  type: z.string().describe('job kind: recording-export, report, list-import, erasure, ...; maintenance for the platform\'s own schedules'),
   step: z.string().nullable(),
   runId: z.string().optional(),
   scheduleId: z.string().optional(),
@@ -49,7 +50,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/tasks', role: 'viewer', query: tasksQuery, response: z.object({ items: z.array(taskItem) }),
     summary: 'Scheduled and in-progress tasks: next run of every enabled schedule, every running run with step and progress',
-    description: 'Scheduled items come from the enabled job definitions (their Temporal Schedule\'s next action time) and runs waiting '
+    description: 'Scheduled items come from the enabled job definitions (their Temporal Schedule\'s next action time), the platform\'s '
+      + 'own schedules tied to no definition (type `maintenance`, e.g. the saved-report retention; `nextRunAt` null while paused), and runs waiting '
       + 'for a one-off time; in-progress items from the runs table, with step and progress from the live `runStatus` query, plus '
       + 'open executions on the task queue that have not recorded themselves yet. Runs Temporal reports closed are reconciled '
       + 'into the task log while this view is read. Sorted by time (in progress first, then the next scheduled).',
@@ -66,16 +68,21 @@ export function register(r: RouteRegistry, deps: AppDeps) {
             state: 'scheduled', nextRunAt: '2025-03-01T11:00:00.000Z', objectName: 'Spring renewals', taskName: 'Hourly best contact',
             attempts: 0, progress: null, type: 'report', step: null, scheduleId: 'report/7', definitionId: '7', runNow: '/tasks/7/run',
           },
+          {
+            state: 'scheduled', nextRunAt: '2025-03-02T03:17:00.000Z', objectName: 'Saved reports', taskName: 'Remove saved reports older than 30 days',
+            attempts: 0, progress: null, type: 'maintenance', step: null, scheduleId: 'report/retention', definitionId: null,
+          },
         ],
       },
     },
   }, async ({ query }) => {
-    const [scheduled, waiting, running] = await Promise.all([
+    const [scheduled, maintenance, waiting, running] = await Promise.all([
       query.state === 'in progress' ? [] : scheduledTasks(deps, query.type),
+      query.state === 'in progress' || (query.type && query.type !== MAINTENANCE_TYPE) ? [] : maintenanceTasks(deps),
       query.state === 'in progress' ? [] : waitingRuns(deps, query.type),
       query.state === 'scheduled' ? [] : runsInProgress(deps, query.type),
     ]);
-    const items = [...running, ...waiting, ...scheduled].sort((a, b) => timeOf(a) - timeOf(b));
+    const items = [...running, ...waiting, ...scheduled, ...maintenance].sort((a, b) => timeOf(a) - timeOf(b));
     return { items };
   });
 
@@ -110,10 +117,34 @@ async function scheduledTasks(deps: AppDeps, type: string | undefined): Promise<
     order by d.id`;
   return mapLimit(rows, TEMPORAL_CONCURRENCY, async (row) => ({
     state: 'scheduled' as const,
-    nextRunAt: iso(await nextRunTime(deps.client, row.schedule_id)),
+    nextRunAt: iso((await scheduleState(deps.client, row.schedule_id))?.nextRunAt),
     objectName: row.object_name ?? row.name, taskName: row.name, attempts: 0, progress: null, type: row.kind, step: null,
     scheduleId: row.schedule_id, definitionId: row.id, runNow: `/tasks/${row.id}/run`,
   }));
+}
+
+/** The platform's own schedules (lib/runs/maintenance.ts) that exist in Temporal. */
+async function maintenanceTasks(deps: AppDeps): Promise<TaskItem[]> {
+  const found = await mapLimit([...MAINTENANCE_SCHEDULES], TEMPORAL_CONCURRENCY, async (m) => {
+    const schedule = await scheduleState(deps.client, m.scheduleId);
+    if (!schedule) return undefined;
+    return {
+      state: 'scheduled' as const, nextRunAt: iso(schedule.nextRunAt), objectName: m.objectName, taskName: m.taskName, attempts: 0,
+      progress: null, type: MAINTENANCE_TYPE, step: null, scheduleId: m.scheduleId, definitionId: null,
+    };
+  });
+  return found.filter((item) => item !== undefined);
+}
+
+/** A schedule's next run (null while paused), or undefined when it does not exist. */
+async function scheduleState(client: Client, scheduleId: string): Promise<{ nextRunAt: Date | null } | undefined> {
+  try {
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    return { nextRunAt: d.state.paused ? null : d.info.nextActionTimes[0] ?? null };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /** Runs recorded as waiting for a one-off time (e.g. an import with `scheduledAt`). */
