@@ -1,7 +1,8 @@
 // The worker process: hosts workflows and activities. On SIGTERM/SIGINT it stops polling and lets
 // in-flight activities finish (or hands them back to Temporal after the grace time). Beside the worker it
 // runs the run reconciler (runs Temporal closed without the workflow recording it: terminated from
-// Temporal UI, timed out) and serves /metrics on METRICS_HOST:METRICS_PORT.
+// Temporal UI, timed out) and the schedule sync (job definitions' Temporal Schedules paused exactly when
+// disabled, none left for deleted ones), and serves /metrics on METRICS_HOST:METRICS_PORT.
 import { config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
@@ -9,6 +10,7 @@ import { openPlatform } from '../lib/platform.js';
 import { ensureReportRetentionSchedule } from '../lib/reports/schedules.js';
 import { startCampaignLockReaper } from '../lib/campaign-lock-reaper.js';
 import { startRunReconciler } from '../lib/runs/reconcile.js';
+import { startScheduleSync } from '../lib/runs/schedule-sync.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
 import { startTracing } from '../lib/tracing.js';
 import { createWorker } from './create-worker.js';
@@ -41,6 +43,11 @@ async function main(): Promise<void> {
     ...tracing?.workerOptions({ bundlesWorkflows: !cfg.WORKFLOW_BUNDLE }),
   });
   const reconciler = startRunReconciler({ sql: platform.sql, client, log }, { intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000 });
+  // Schedules changed behind the platform's back (Temporal UI, tctl) are put back to match their definitions.
+  const scheduleSync = startScheduleSync({ sql: platform.sql, client, log }, {
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE, intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000,
+    settleMs: Math.max(5_000, 2 * cfg.RECONCILE_INTERVAL_SECONDS * 1000),
+  });
   // Campaign locks whose holder closed with no workflow left to free them (Job 3).
   const lockReaper = startCampaignLockReaper({ sql: platform.sql, client, log }, { intervalMs: cfg.CAMPAIGN_LOCK_REAP_SECONDS * 1000 });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -52,6 +59,7 @@ async function main(): Promise<void> {
   log.info({ address, taskQueue: cfg.TEMPORAL_TASK_QUEUE, metrics: metrics?.url ?? null, tracing: !!tracing }, 'worker polling');
   await worker.run();
   await reconciler.stop();
+  await scheduleSync.stop();
   await lockReaper.stop();
   await metrics?.close();
   await tracing?.shutdown();
