@@ -62,10 +62,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = withDatabase(server.url, name);
   const sql = connect(url, { max: 10 });
-  // Every test database shares one Temporal server, where campaign-lock workflows are named by campaign id
-  // (one Temporal namespace per installation): start each database's campaign ids at a random offset so two
-  // test files never share a lock workflow.
-  await sql`select setval(pg_get_serial_sequence('campaigns', 'id'), ${1_000_000 + Math.floor(Math.random() * 1_000_000_000)})`;
+  // Every test database shares one Temporal server, where campaign-lock workflows and job schedules are
+  // named by campaign and definition id (one Temporal namespace per installation): start each database's ids
+  // at a random offset so two test files never share a lock workflow or a schedule.
+  const offset = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  await sql`select setval(pg_get_serial_sequence('campaigns', 'id'), ${offset})`;
+  await sql`select setval(pg_get_serial_sequence('job_definitions', 'id'), ${offset})`;
   return {
     url,
     sql,
