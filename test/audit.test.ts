@@ -3,7 +3,7 @@
 // behind its back, verify names the first entry that no longer holds.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { appendAudit, appendAuditOnce, canonicalJson, GENESIS_HASH, hashAuditEntry, verifyAuditChain } from '../lib/audit/index.js';
+import { appendAudit, appendAuditOnce, auditHead, canonicalJson, GENESIS_HASH, hashAuditEntry, verifyAuditChain } from '../lib/audit/index.js';
 import { createTestDatabase, type TestDatabase } from './harness/db.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startApi, type Api } from './erasure-fixtures.js';
@@ -159,5 +159,59 @@ describe('GET /audit-log/verify', () => {
     assert.equal(tampered.json.ok, false);
     assert.equal(tampered.json.firstBadSeq, 2);
     assert.equal((await api.call('GET', '/audit-log/verify', { key: await api.newKey('operator', true) })).status, 403);
+  });
+
+  test('GET /audit-log/head gives seq, hash and time; verify?expectHead= holds while that hash stays at that seq', async () => {
+    const head = await api.call('GET', '/audit-log/head');
+    assert.equal(head.status, 200);
+    const [last] = await env.sql`select seq, hash, at from audit_log order by seq desc limit 1`;
+    assert.deepEqual(head.json, { seq: Number(last.seq), hash: last.hash, at: last.at.toISOString() });
+    const expect = (q: string) => api.call('GET', `/audit-log/verify?${q}`);
+    // The chain of this database was tampered with at seq 2 by the test above: verify names that first.
+    assert.equal((await expect(`expectHead=${head.json.hash}&expectSeq=${head.json.seq}`)).json.firstBadSeq, 2);
+    await asSuperuser(env.sql, (tx) => tx`update audit_log set counts = '{"voice-recording": 2}' where seq = 2`); // put back
+    assert.deepEqual((await expect(`expectHead=${head.json.hash}&expectSeq=${head.json.seq}`)).json.ok, true);
+    const elsewhere = await expect(`expectHead=${'e'.repeat(64)}&expectSeq=${head.json.seq}`);
+    assert.deepEqual([elsewhere.json.ok, elsewhere.json.firstBadSeq], [false, head.json.seq]);
+    assert.equal((await expect('expectHead=not-a-hash')).status, 400);
+    assert.equal((await expect('expectSeq=3')).status, 400);
+    assert.equal((await api.call('GET', '/audit-log/head', { key: await api.newKey('operator', true) })).status, 403);
+  });
+});
+
+describe('the chain head recorded outside the database', () => {
+  test('verify with a recorded head catches a tail rewritten consistently, and tail entries removed', async () => {
+    const sql = await freshDatabase();
+    assert.deepEqual(await auditHead(sql), { seq: 0, hash: GENESIS_HASH, at: null });
+    await appendSome(sql, 4);
+    const head = await auditHead(sql);
+    const [tail] = await sql`select hash, at from audit_log where seq = 4`;
+    assert.deepEqual(head, { seq: 4, hash: tail.hash, at: tail.at.toISOString() });
+    await appendAudit(sql, { actor: 'key:officer', action: 'erasure.completed', runId: 'erasure/4/t' });
+    assert.equal((await verifyAuditChain(sql, { hash: head.hash, seq: head.seq })).ok, true, 'appending keeps an older head in the chain');
+
+    // A superuser rewrites entries 3.. and recomputes every hash after them: the walk alone passes.
+    await asSuperuser(sql, async (tx) => {
+      const rows = await tx`select * from audit_log where seq >= 3 order by seq`;
+      let [{ hash: prevHash }] = await tx`select hash from audit_log where seq = 2`;
+      for (const row of rows) {
+        const content = { seq: Number(row.seq), at: row.at.toISOString(), actor: row.actor, action: row.action, reason: 'rewritten', scope: row.scope, counts: row.counts, runId: row.run_id, prevHash };
+        const hash = hashAuditEntry(content);
+        await tx`update audit_log set reason = 'rewritten', prev_hash = ${prevHash}, hash = ${hash} where seq = ${row.seq}`;
+        prevHash = hash;
+      }
+    });
+    assert.equal((await verifyAuditChain(sql)).ok, true, 'a consistent rewrite passes the walk');
+    const withSeq = await verifyAuditChain(sql, { hash: head.hash, seq: head.seq });
+    assert.deepEqual(withSeq.ok === false && withSeq.firstBadSeq, 4);
+    const hashOnly = await verifyAuditChain(sql, { hash: head.hash });
+    assert.deepEqual(hashOnly.ok === false && hashOnly.firstBadSeq, null);
+
+    const shortened = await freshDatabase();
+    await appendSome(shortened, 3);
+    const before = await auditHead(shortened);
+    await asSuperuser(shortened, (tx) => tx`delete from audit_log where seq = 3`);
+    const cut = await verifyAuditChain(shortened, { hash: before.hash, seq: before.seq });
+    assert.deepEqual(cut.ok === false && [cut.firstBadSeq, /removed/.test(cut.problem)], [3, true]);
   });
 });
