@@ -19,7 +19,9 @@ export async function openPlatform(config: Config, options: { migrate?: boolean 
     masterKeyId: config.MASTER_KEY_ID,
     previousKeys: config.MASTER_KEY_PREVIOUS,
   });
-  const sql = connect(config.DATABASE_URL);
+  // An activity may hold a transaction while it also reads through the pool (reports do): with fewer
+  // connections than twice the concurrent activities, a full worker could wait on itself forever.
+  const sql = connect(config.DATABASE_URL, { max: Math.max(10, 2 * config.WORKER_MAX_ACTIVITIES + 4) });
   if (options.migrate) await migrate(sql);
   const store = openContentStore(config, keyring);
   return {

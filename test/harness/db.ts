@@ -61,7 +61,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   const url = withDatabase(server.url, name);
-  const sql = connect(url, { max: 10 });
+  const sql = connect(url, { max: 30 });
   // Every test database shares one Temporal server, where campaign-lock workflows and job schedules are
   // named by campaign and definition id (one Temporal namespace per installation): start each database's ids
   // at a random offset so two test files never share a lock workflow or a schedule.
