@@ -21,6 +21,14 @@ import { createTestDatabase } from './harness/db.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 let env: TestEnv;
+
+/** A run that stays open (its task queue has no worker), to hold a campaign lock: locks whose holder run is
+ *  closed or unknown to Temporal are freed on sight. Returns its workflow id and a way to end it. */
+async function openHolderRun(name: string): Promise<{ runId: string; end(): Promise<void> }> {
+  const runId = `${name}-${randomBytes(3).toString('hex')}`;
+  const handle = await env.client.workflow.start('listImport', { taskQueue: `unpolled-${runId}`, workflowId: runId, args: [] });
+  return { runId, end: () => handle.terminate('test done') };
+}
 let deps: AppDeps;
 let base: string;
 let server: Server;
@@ -189,10 +197,12 @@ describe('campaigns and contact-center data', () => {
     const got = await call('GET', `/campaigns/${campaignId}`);
     assert.deepEqual({ ...got.json, createdAt: undefined }, { id: campaignId, name: 'Spring renewals', timezone: 'America/Chicago', state: 'running', lock: null, createdAt: undefined });
     assertProblem(await call('POST', '/campaigns', { body: { name: 'Spring renewals', timezone: 'UTC' } }), 409);
-    await env.sql`insert into campaign_locks (campaign_id, held_by, type) values (${campaignId}, 'list-import-x', 'import')`;
+    const holder = await openHolderRun('list-import-x');
+    await env.sql`insert into campaign_locks (campaign_id, held_by, type) values (${campaignId}, ${holder.runId}, 'import')`;
     const locked = await call('GET', `/campaigns/${campaignId}`);
-    assert.equal(locked.json.lock.heldBy, 'list-import-x');
+    assert.equal(locked.json.lock.heldBy, holder.runId);
     await env.sql`delete from campaign_locks where campaign_id = ${campaignId}`;
+    await holder.end();
     const list = await call('GET', '/campaigns?limit=1');
     assert.equal(list.json.items.length, 1);
     assertProblem(await call('GET', '/campaigns/424242'), 404);
@@ -292,15 +302,17 @@ describe('campaigns and contact-center data', () => {
     assert.deepEqual(edit.json.customFields, { tier: 'gold' });
     assert.equal(edit.json.phones[0].number, '+15550009999');
 
-    await env.sql`insert into campaign_locks (campaign_id, held_by, type) values (${campaignId}, 'list-import-7', 'import')`;
+    const holder = await openHolderRun('list-import-7');
+    await env.sql`insert into campaign_locks (campaign_id, held_by, type) values (${campaignId}, ${holder.runId}, 'import')`;
     const refused = await call('PATCH', `/contacts/${contact.id}`, { body: { status: 'Closed' } });
     assertProblem(refused, 409);
-    assert.match(refused.json.detail, /list-import-7/);
+    assert.ok(refused.json.detail.includes(holder.runId), refused.json.detail);
     assert.equal(refused.json.type, 'urn:cc-jobs:problem:campaign-locked');
-    assert.equal(refused.json.lock.heldBy, 'list-import-7');
+    assert.equal(refused.json.lock.heldBy, holder.runId);
     const [after] = await env.sql`select status from contacts where id = ${contact.id}`;
     assert.equal(after.status, 'Callback');
     await env.sql`delete from campaign_locks where campaign_id = ${campaignId}`;
+    await holder.end();
     assertProblem(await call('PATCH', '/contacts/999999', { body: { status: 'Closed' } }), 404);
   });
 });
