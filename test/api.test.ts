@@ -27,7 +27,7 @@ let env: TestEnv;
 async function openHolderRun(name: string): Promise<{ runId: string; end(): Promise<void> }> {
   const runId = `${name}-${randomBytes(3).toString('hex')}`;
   const handle = await env.client.workflow.start('listImport', { taskQueue: `unpolled-${runId}`, workflowId: runId, args: [] });
-  return { runId, end: () => handle.terminate('test done') };
+  return { runId, end: async () => { await handle.terminate('test done'); } };
 }
 let deps: AppDeps;
 let base: string;

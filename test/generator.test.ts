@@ -24,8 +24,10 @@ const storeIn = (name: string): ContentStore => createLocalContentStore({ dir: p
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'ccj-generator-'));
-  first = await createTestDatabase();
-  second = await createTestDatabase();
+  // The same ids in both, so their rows can be compared as they are.
+  const idOffset = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  first = await createTestDatabase({ idOffset });
+  second = await createTestDatabase({ idOffset });
 });
 
 after(async () => {

@@ -313,7 +313,7 @@ describe('a worker killed mid-import', () => {
     }, 90_000);
     child.kill('SIGKILL');
     worker = await startGatedWorker();
-    const run = await finished(runId, 150_000);
+    const run = await finished(runId, 300_000);
     assert.equal(run.status, 'completed', run.error);
     assert.equal(run.result.imported, rows);
     assert.equal(run.result.rowsRead, rows);

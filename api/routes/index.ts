@@ -14,10 +14,10 @@ import * as erasures from './erasures.js';
 import * as imports from './imports.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
+import * as metrics from './metrics.js';
 import * as processes from './processes.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
 import * as reports from './reports.js';
-import * as metrics from './metrics.js';
 import * as runs from './runs.js';
 import * as taskLog from './task-log.js';
 import * as tasks from './tasks.js';
@@ -35,11 +35,11 @@ export const routeModules: RouteModule[] = [
   attempts,
   destinations,
   runs,
+  recordingExportJobs,
+  reports,
   tasks,
   taskLog,
   metrics,
-  recordingExportJobs,
-  reports,
   uploads,
   imports, processes,
   erasures, auditLog,

@@ -47,7 +47,8 @@ export async function prepareTemplate(serverUrl: string): Promise<void> {
 
 let templateReady: Promise<void> | undefined;
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `idOffset`: where campaign and job definition ids start (random unless given, e.g. to compare two databases). */
+export async function createTestDatabase(options: { idOffset?: number } = {}): Promise<TestDatabase> {
   const server = await testServerUrl();
   if (!process.env.CCJ_TEST_TEMPLATE_READY) {
     templateReady ??= prepareTemplate(server.url);
@@ -65,7 +66,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   // Every test database shares one Temporal server, where campaign-lock workflows and job schedules are
   // named by campaign and definition id (one Temporal namespace per installation): start each database's ids
   // at a random offset so two test files never share a lock workflow or a schedule.
-  const offset = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  const offset = options.idOffset ?? 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
   await sql`select setval(pg_get_serial_sequence('campaigns', 'id'), ${offset})`;
   await sql`select setval(pg_get_serial_sequence('job_definitions', 'id'), ${offset})`;
   return {
