@@ -4,7 +4,7 @@
 // is still open, so a holder that was terminated (and could run no cleanup) never keeps the campaign
 // locked. Started by signal-with-start from the requester's activity; ends when idle.
 import {
-  condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo,
+  condition, continueAsNew, getExternalWorkflowHandle, log, patched, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
 import type { createCampaignLockActivities } from '../activities/campaign-lock.js';
 import {
@@ -34,12 +34,24 @@ export async function campaignLock(input: CampaignLockInput): Promise<void> {
   });
   setHandler(lockStateQuery, () => ({ holder, queue }));
 
+  /** Frees the lock when its holder run is closed; true while the holder is still open. */
+  const freeIfHolderClosed = async (runId: string): Promise<boolean> => {
+    if (await lockActivities.isRunOpen(runId)) return true;
+    log.warn('campaign lock holder closed without releasing; freeing the lock', { campaignId, holder: runId });
+    await lockActivities.releaseLockRow(campaignId, runId);
+    if (holder?.runId === runId) holder = null;
+    return false;
+  };
+
   const refuse = async (request: LockRequest, refusal: LockRefusal) => {
     await getExternalWorkflowHandle(request.runId).signal(lockRefusedSignal, refusal).catch(() => undefined);
   };
 
   for (;;) {
     if (holder) {
+      // Before telling a no-wait requester "held", make sure the holder still exists: it may have been
+      // terminated since the last periodic check (and its lock row already swept by the API or worker).
+      if (patched('check-holder-before-refusing') && queue.some((q) => !q.wait) && !(await freeIfHolderClosed(holder.runId))) continue;
       // No-wait requesters are told now; waiting ones stay queued in order.
       for (const request of queue.filter((q) => !q.wait)) {
         queue = queue.filter((q) => q !== request);
@@ -47,11 +59,7 @@ export async function campaignLock(input: CampaignLockInput): Promise<void> {
       }
       const current = holder.runId;
       const changed = await condition(() => holder?.runId !== current || queue.some((q) => !q.wait), `${input.checkEverySeconds}s`);
-      if (!changed && !(await lockActivities.isRunOpen(current))) {
-        log.warn('campaign lock holder closed without releasing; freeing the lock', { campaignId, holder: current });
-        await lockActivities.releaseLockRow(campaignId, current);
-        if (holder?.runId === current) holder = null;
-      }
+      if (!changed) await freeIfHolderClosed(current);
     } else if (queue.length > 0) {
       const next = queue.shift()!;
       const grant = await lockActivities.grantLock(campaignId, next);
