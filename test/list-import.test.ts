@@ -211,9 +211,11 @@ describe('the campaign lock', () => {
     assert.match(edit.json.detail, new RegExp(first.replaceAll('/', '\\/')));
 
     const second = (await startImport(campaignId, { source: { uploadId: await upload(LIST) }, mergeRule: 'activate-contact' })).json.runId;
-    const pending = await waitFor('second import pending', async () => {
+    // The refused (wait: false) import may still show as pending for a moment until its run records the
+    // refusal; the waiting one is then the only pending process.
+    const pending = await waitFor('the second import to be the only pending one', async () => {
       const items = (await call('GET', `/processes?campaignId=${campaignId}&status=pending`)).json.items;
-      return items.length > 0 && items;
+      return items.length === 1 && items[0].runId === second && items;
     });
     assert.deepEqual(pending.map((p: any) => p.runId), [second]);
 
