@@ -7,6 +7,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Sql } from '../db/sql.js';
 import { reapCampaignLocks, type IsRunOpen } from './campaign-lock.js';
+import { startPeriodic, type Periodic } from './periodic.js';
 
 /** Open = running in Temporal (a run that continued as new is followed to its latest execution). */
 export function runOpenIn(client: Client): IsRunOpen {
@@ -30,23 +31,10 @@ export async function reapCampaignLock(sql: Sql, client: Client, campaignId: str
   }
 }
 
-/** Sweeps every `intervalMs` until stopped; a pass still busy when the next is due is not doubled up. */
-export function startCampaignLockReaper(deps: { sql: Sql; client: Client; log?: Logger }, { intervalMs }: { intervalMs: number }): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const pass = async () => {
-    try {
-      const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));
-      for (const campaignId of freed) deps.log?.warn({ campaignId }, 'campaign lock freed: its holder run closed without releasing it');
-    } catch (err) {
-      deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'campaign lock sweep failed; retrying at the next interval');
-    }
-  };
-  const timer = setInterval(() => { running ??= pass().finally(() => { running = undefined; }); }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+/** Sweeps every `intervalMs` until stopped. */
+export function startCampaignLockReaper(deps: { sql: Sql; client: Client; log?: Logger }, { intervalMs }: { intervalMs: number }): Periodic {
+  return startPeriodic('campaign lock sweep', async () => {
+    const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));
+    for (const campaignId of freed) deps.log?.warn({ campaignId }, 'campaign lock freed: its holder run closed without releasing it');
+  }, intervalMs, deps.log);
 }

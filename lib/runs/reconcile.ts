@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
 import type { RunState } from '../../workflows/shared/runs.js';
 import { recordRunEnded } from '../metrics.js';
+import { startPeriodic, type Periodic } from '../periodic.js';
 
 const { HistoryEventFilterType } = proto.temporal.api.enums.v1;
 
@@ -120,22 +121,6 @@ async function recordMissingRun(sql: Sql, runId: string) {
 /** Runs `reconcileOpenRuns` every `intervalMs` until stopped; a failed pass is logged and retried next time. */
 export function startRunReconciler(
   deps: { sql: Sql; client: Client; log?: Logger }, options: ReconcileOptions & { intervalMs: number },
-): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const pass = async () => {
-    try {
-      await reconcileOpenRuns(deps, options);
-    } catch (err) {
-      deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'run reconciliation failed; retrying at the next interval');
-    }
-  };
-  // A pass still busy when the next one is due is not doubled up.
-  const timer = setInterval(() => { running ??= pass().finally(() => { running = undefined; }); }, options.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+): Periodic {
+  return startPeriodic('run reconciliation', () => reconcileOpenRuns(deps, options).then(() => {}), options.intervalMs, deps.log);
 }

@@ -13,6 +13,7 @@ import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@t
 import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { startPeriodic, type Periodic } from '../periodic.js';
 
 const JOB_SCHEDULE_ID = new RegExp(`^(${Object.values(JOB_KINDS).map((k) => k.replace(/[^a-z0-9-]/g, '')).join('|')})/([1-9][0-9]{0,17})$`);
 const SYNC_NOTE = 'restored by the schedule sync: the job definition is the truth';
@@ -119,21 +120,6 @@ function recentlyChanged(schedule: ScheduleDescription, settleMs: number): boole
 /** Runs `syncJobSchedules` every `intervalMs` until stopped; a failed pass is logged and retried next time. */
 export function startScheduleSync(
   deps: { sql: Sql; client: Client; log?: Logger }, options: ScheduleSyncOptions & { intervalMs: number },
-): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const pass = async () => {
-    try {
-      await syncJobSchedules(deps, options);
-    } catch (err) {
-      deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'schedule sync failed; retrying at the next interval');
-    }
-  };
-  const timer = setInterval(() => { running ??= pass().finally(() => { running = undefined; }); }, options.intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+): Periodic {
+  return startPeriodic('schedule sync', () => syncJobSchedules(deps, options).then(() => {}), options.intervalMs, deps.log);
 }
