@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { randomInt } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { stopChild } from '../lib/temporal/dev-server.js';
+import { upsertReportSchedule } from '../lib/reports/schedules.js';
 import { upsertJobSchedule } from '../lib/temporal/schedules.js';
 import { freePort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
@@ -156,6 +157,29 @@ test('the worker puts drifted schedules back: paused behind its back, running wh
   assert.equal(await gone(foreign), false);
   assert.match(output, new RegExp(`"scheduleId":"report/${enabled}".*unpaused it`));
   for (const id of [enabled, disabled, foreign]) await env.client.schedule.getHandle(`report/${id}`).delete();
+});
+
+test('the worker makes a job definition\'s missing schedule again from the definition, and logs one it cannot make', async () => {
+  const base = randomInt(1_000_000, 900_000_000);
+  const [report, bare] = [base, base + 1];
+  const cron = '15 3 * * 1-5';
+  await env.sql`insert into job_definitions (id, kind, name, enabled, config, schedule_id) overriding system value values
+    (${report}, 'report', ${`lost ${report}`}, false, ${env.sql.json({ schedule: { cron, temporalCron: cron } })}, ${`report/${report}`}),
+    (${bare}, 'report', ${`lost ${bare}`}, true, '{}', ${`report/${bare}`})`;
+  // As if deleted from Temporal UI, or lost with the server's data: no schedule exists for either.
+  const described = await until('the sync creates the schedule again', () =>
+    env.client.schedule.getHandle(`report/${report}`).describe().catch((err) => { if (err instanceof ScheduleNotFoundError) return undefined; throw err; }));
+  // The same spec as the API gives a report with that cron (Temporal stores a cron as calendar ranges).
+  await upsertReportSchedule(env.client, { definitionId: String(base + 2), campaignId: '', temporalCron: cron, enabled: false, taskQueue: env.taskQueue, name: 'reference' });
+  const reference = await env.client.schedule.getHandle(`report/${base + 2}`).describe();
+  await env.client.schedule.getHandle(`report/${base + 2}`).delete();
+  assert.deepEqual(described.spec, reference.spec);
+  assert.equal(described.state.paused, true, 'the definition is disabled, so its schedule is paused');
+  assert.equal(described.action.type === 'startWorkflow' && described.action.taskQueue, env.taskQueue);
+  assert.equal(described.action.type === 'startWorkflow' && described.action.workflowType, 'reportRun');
+  await until('the unmakeable one is logged', async () => output.includes(`"scheduleId":"report/${bare}"`) && output.includes('save the definition again'));
+  await env.client.schedule.getHandle(`report/${report}`).delete();
+  await env.sql`delete from job_definitions where id in (${report}, ${bare})`;
 });
 
 test('with OTEL_EXPORTER_OTLP_ENDPOINT set the worker exports activity spans', async () => {

@@ -8,9 +8,8 @@ import { exportJobConfigSchema, scheduleSchema, type ExportJobConfig } from '../
 import { MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate } from '../../lib/export/file-names.js';
 import { exportScheduleId, initialWatermark, insertExportJob } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
-import { deleteJobSchedule, nextRunTime, triggerJobSchedule, upsertJobSchedule } from '../../lib/temporal/schedules.js';
-import { RECORDING_EXPORT_WORKFLOW } from '../../workflows/recording-export-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { upsertExportSchedule } from '../../lib/export/schedules.js';
+import { deleteJobSchedule, nextRunTime, triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { startWorkflowIdempotent } from '../idempotency.js';
@@ -65,11 +64,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null,
     nextRunAt: iso(await nextRunTime(client, exportScheduleId(job.id)).catch(() => null)),
   });
-  const schedule = (jobId: string, config: ExportJobConfig, enabled: boolean, campaignId: string) => upsertJobSchedule(client, {
-    scheduleId: exportScheduleId(jobId), workflowType: RECORDING_EXPORT_WORKFLOW, workflowIdPrefix: `${RECORDING_EXPORT_KIND}/${jobId}`,
-    args: [{ definitionId: jobId, triggeredBy: 'schedule' }], taskQueue: deps.config.TEMPORAL_TASK_QUEUE, spec: config.schedule,
-    paused: !enabled, overlap: 'skip',
-    searchAttributes: runSearchAttributes({ kind: 'recording-export', campaignId, definitionId: jobId, triggeredBy: 'schedule' }),
+  const schedule = (jobId: string, config: ExportJobConfig, enabled: boolean, campaignId: string) => upsertExportSchedule(client, {
+    definitionId: jobId, campaignId, schedule: config.schedule, enabled, taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
   });
 
   defineRoute(r, {
