@@ -154,6 +154,25 @@ for (const protocol of cases) {
       if (baseDir) assert.deepEqual(await readdir(path.join(baseDir, 'failing')), ['after.txt']);
     });
 
+    it('parallel puts into one new folder all land whole, and a folder removed between puts is created again', async () => {
+      const sizes = Array.from({ length: 16 }, (_, i) => (i % 4) * 300 * 1024 + i * 1000 + 4); // generatedBody needs multiples of 4
+      const bodies = sizes.map((size, i) => generatedBody(size, i + 7));
+      await open(async (transfer) => {
+        const results = await Promise.all(bodies.map((body, i) => transfer.put(`parallel/a/b/${i}.wav`, body.stream)));
+        assert.deepEqual(results.map((r) => r.sizeBytes), sizes);
+        for (const [i, body] of bodies.entries()) assert.equal(await sha256Of(await transfer.get(`parallel/a/b/${i}.wav`)), body.sha256, `file ${i}`);
+        const baseDir = protocol.baseDir?.();
+        if (baseDir) {
+          assert.equal((await readdir(path.join(baseDir, 'parallel/a/b'))).length, sizes.length, 'no temporary file is left');
+          // Removed behind the open session's back (by an operator, say): the next put makes it again.
+          await rm(path.join(baseDir, 'parallel'), { recursive: true });
+          const again = generatedBody(100 * 1024, 99);
+          await transfer.put('parallel/a/b/again.wav', again.stream);
+          assert.equal(await sha256Of(await transfer.get('parallel/a/b/again.wav')), again.sha256);
+        }
+      });
+    });
+
     it('list returns the files of a folder with size and time, without sub-folders; a missing folder lists empty', async () => {
       await open(async (transfer) => {
         await transfer.put('listing/a.csv', Readable.from([Buffer.from('a,b\n')]));
