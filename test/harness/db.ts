@@ -46,11 +46,16 @@ export async function prepareTemplate(serverUrl: string): Promise<void> {
 }
 
 let templateReady: Promise<void> | undefined;
+const ownServerTemplates = new Map<string, Promise<void>>();
 
-/** `idOffset`: where campaign and job definition ids start (random unless given, e.g. to compare two databases). */
-export async function createTestDatabase(options: { idOffset?: number } = {}): Promise<TestDatabase> {
-  const server = await testServerUrl();
-  if (!process.env.CCJ_TEST_TEMPLATE_READY) {
+/** `idOffset`: where campaign and job definition ids start (random unless given, e.g. to compare two databases).
+ *  `serverUrl`: a server of the test's own (admin URL) instead of the suite's, e.g. one the test restarts. */
+export async function createTestDatabase(options: { idOffset?: number; serverUrl?: string } = {}): Promise<TestDatabase> {
+  const server = options.serverUrl ? { url: options.serverUrl, stop: async () => {} } : await testServerUrl();
+  if (options.serverUrl) {
+    if (!ownServerTemplates.has(server.url)) ownServerTemplates.set(server.url, prepareTemplate(server.url));
+    await ownServerTemplates.get(server.url);
+  } else if (!process.env.CCJ_TEST_TEMPLATE_READY) {
     templateReady ??= prepareTemplate(server.url);
     await templateReady;
   }

@@ -42,12 +42,14 @@ try {
 
 export interface RunningWorker { worker: Worker; stop(): Promise<void> }
 
-export async function createTestEnv(options: { env?: Record<string, string> } = {}): Promise<TestEnv> {
+/** `servers`: a PostgreSQL (admin URL) and a Temporal server of the test's own instead of the suite's, e.g.
+ *  ones the test restarts; the test starts and stops them. */
+export async function createTestEnv(options: { env?: Record<string, string>; servers?: { pgUrl: string; temporalAddress: string } } = {}): Promise<TestEnv> {
   const id = randomBytes(4).toString('hex');
   const dataDir = path.join(testScratchDir(), `env-${process.pid}-${id}`);
   await mkdir(dataDir, { recursive: true });
-  const db = await createTestDatabase();
-  const temporal = await testTemporalAddress();
+  const db = await createTestDatabase({ serverUrl: options.servers?.pgUrl });
+  const temporal = options.servers ? { address: options.servers.temporalAddress, stop: async () => {} } : await testTemporalAddress();
   const taskQueue = `test-${id}`;
   const masterKey = randomBytes(32).toString('base64');
   const processEnv: Record<string, string> = {
