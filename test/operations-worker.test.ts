@@ -15,6 +15,7 @@ import { upsertJobSchedule } from '../lib/temporal/schedules.js';
 import { freePort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
+import { until } from './harness/wait.js';
 import { startFtp, type FtpServer } from './harness/servers/index.js';
 import { testWorkflowBundle } from './harness/temporal.js';
 import { createDestination, createJob, newCampaign, seedCalls, startExport } from './recording-export-helpers.js';
@@ -46,16 +47,6 @@ async function startCollector(): Promise<{ server: Server; url: string }> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 before(async () => {

@@ -16,6 +16,7 @@ import { upsertJobSchedule } from '../lib/temporal/schedules.js';
 import { RECORDING_EXPORT_WORKFLOW } from '../workflows/recording-export-shared.js';
 import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
+import { until } from './harness/wait.js';
 import { createDestination, createJob, newCampaign, seedCalls, startExport } from './recording-export-helpers.js';
 
 const ADMIN = 'ops-test-admin-key-0123456789';
@@ -30,16 +31,6 @@ async function call(method: string, url: string, key: string | null = ADMIN) {
   const res = await fetch(`${base}${url}`, { method, headers: key ? { authorization: `Bearer ${key}` } : {} });
   const text = await res.text();
   return { status: res.status, text, json: /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** The value of one sample in a Prometheus exposition, 0 when absent. */

@@ -14,6 +14,7 @@ import { reportObjectKey } from '../lib/reports/run-objects.js';
 import { deleteJobSchedule } from '../lib/temporal/schedules.js';
 import { REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, type ReportRunResult } from '../workflows/report-shared.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
+import { until } from './harness/wait.js';
 import { freePort } from './harness/servers/index.js';
 import { createReportDefinition, insertAttempts, minutes, newCampaign, startReport } from './report-helpers.js';
 
@@ -23,14 +24,6 @@ after(async () => {
   await deleteJobSchedule(env.client, REPORT_RETENTION_SCHEDULE_ID).catch(() => {});
   await env?.stop();
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -64,7 +57,7 @@ test('a worker killed mid-report: after restart the run completes once, the wate
   const runId = `report/${definitionId}/${runTime.toISOString()}`;
   const handle = await startReport(env, { definitionId, runTime: runTime.toISOString(), triggeredBy: 'test' }, runId);
   const objectDir = path.join(env.config.dataDir, 'content', path.dirname(reportObjectKey(runId, 'report')));
-  await until(async () => (await filesUnder(objectDir)).some((f) => f.endsWith('.tmp')), 60_000, 'the report to be written');
+  await until('the report to be written', async () => (await filesUnder(objectDir)).some((f) => f.endsWith('.tmp')), 60_000, 50);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   worker.kill('SIGKILL');
   await new Promise((resolve) => worker.once('exit', resolve));
@@ -73,7 +66,7 @@ test('a worker killed mid-report: after restart the run completes once, the wate
   assert.ok(retention, 'the worker created the retention schedule when it started');
   assert.equal(retention.action.type === 'startWorkflow' && retention.action.workflowType, REPORT_RETENTION_WORKFLOW);
   assert.equal(retention.action.type === 'startWorkflow' && retention.action.taskQueue, env.taskQueue);
-  await until(async () => (await env.sql`select 1 from pg_stat_activity where query ilike 'copy%' and state = 'active'`).length === 0, 10_000, 'the dead worker\'s COPY to end');
+  await until('the dead worker\'s COPY to end', async () => (await env.sql`select 1 from pg_stat_activity where query ilike 'copy%' and state = 'active'`).length === 0, 10_000, 50);
   assert.equal((await env.sql`select 1 from saved_reports where run_id = ${runId}`).length, 0, 'nothing was saved before the kill');
   assert.equal((await env.sql`select 1 from report_watermarks where last_run_id = ${runId}`).length, 0, 'the watermark did not move');
   assert.deepEqual(await filesUnder(outDir), [], 'nothing was delivered before the kill');
