@@ -9,9 +9,7 @@ import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from '../lib/
 import {
   getSavedReport, insertSavedReport, loadPgpKey, loadReportDefinition, removeExpiredSavedReports, savedReportOfRun, type SavedReport,
 } from '../lib/reports/definitions.js';
-import { EmailConfigError, sendReportMail } from '../lib/reports/email.js';
 import { generateReportFile, type GeneratedReport } from '../lib/reports/generate.js';
-import { packageReport, packagedName } from '../lib/reports/package.js';
 import { lockRunObject, reportObjectKey } from '../lib/reports/run-objects.js';
 import { TransferError } from '../lib/transfer/index.js';
 import type { DeliveredFile } from '../workflows/report-shared.js';
@@ -36,6 +34,11 @@ export interface ReportPlan {
   emails: string[];
   packaged: boolean;
 }
+
+// Packaging (archiver, openpgp) and e-mail (nodemailer) are loaded on first use, not at worker start: a
+// worker that never packages or mails a report (every import and export) does not carry them in memory.
+const packaging = () => import('../lib/reports/package.js');
+const mail = () => import('../lib/reports/email.js');
 
 /** Heartbeats every 3 s (the workflow's heartbeat timeout is 10 s) while `work` runs (lock waits, long COPYs), with the latest detail. */
 async function heartbeating<T>(work: (progress: (detail: unknown) => void) => Promise<T>): Promise<T> {
@@ -100,6 +103,7 @@ export function createReportActivities(deps: ActivityDeps) {
         if (!pgpPublicKey) throw ApplicationFailure.nonRetryable(`The PGP public key ${def.config.output.pgpKeyId} of report ${def.id} is gone; upload it again with the report.`, REPORT_FAILURES.pgpKeyMissing);
       }
       const options = { zip: def.config.output.zip, pgpPublicKey };
+      const { packageReport, packagedName } = await packaging();
       const fileName = packagedName(csv.fileName, options);
       return sql.begin(async (tx) => {
         await lockRunObject(tx, input.runId, 'delivery');
@@ -143,6 +147,7 @@ export function createReportActivities(deps: ActivityDeps) {
       const def = await definition(input.definitionId);
       const file = await savedFile(input.fileId);
       const title = REPORT_TITLES[def.config.type];
+      const { EmailConfigError, sendReportMail } = await mail();
       const content: Readable = await store.get(file.storeKey);
       try {
         await sendReportMail({

@@ -12,7 +12,6 @@ import { startCampaignLockReaper } from '../lib/campaign-lock-reaper.js';
 import { startRunReconciler } from '../lib/runs/reconcile.js';
 import { startScheduleSync } from '../lib/runs/schedule-sync.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
-import { startTracing } from '../lib/tracing.js';
 import { createWorker } from './create-worker.js';
 import { installWorkerRuntime } from './runtime.js';
 
@@ -22,7 +21,8 @@ async function main(): Promise<void> {
   const cfg = config();
   const address = cfg.TEMPORAL_ADDRESS ?? `127.0.0.1:${cfg.TEMPORAL_PORT}`;
   const { sdkMetricsUrl } = await installWorkerRuntime(log);
-  const tracing = startTracing(cfg, 'cc-jobs-worker');
+  // OpenTelemetry is loaded only when tracing is configured: unused, it would only add to the worker's memory.
+  const tracing = cfg.OTEL_EXPORTER_OTLP_ENDPOINT ? (await import('../lib/tracing.js')).startTracing(cfg, 'cc-jobs-worker') : undefined;
   const platform = await openPlatform(cfg, { migrate: true });
   const client = await connectClient({
     address, namespace: cfg.TEMPORAL_NAMESPACE, keyring: platform.keyring, interceptors: tracing?.clientInterceptors,
