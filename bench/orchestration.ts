@@ -2,10 +2,20 @@
 // skip-if-empty, the cheapest real run: start, count, skip, record its end), a few requests in flight at a
 // time. Measures API latency p50/p99 and completed runs per second (first request to last run recorded
 // completed in the runs table), with the worker in a child process.
+//
+// Baseline, in the same run and before the worker starts: the same number of bare `client.workflow.start`
+// calls of the same workflow (same arguments, search attributes and payload codec), as many in flight, on a
+// task queue no worker polls: what the Temporal server alone takes to accept a start. And where the CPU
+// went: CPU seconds per run of the Temporal server, the worker, PostgreSQL and this process (the API and
+// its Temporal client), read from /proc, so the bound is visible even on a loaded machine.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi } from '../test/erasure-fixtures.js';
 import { createTestEnv } from '../test/harness/env.js';
 import { createReportDefinition, newCampaign } from '../test/report-helpers.js';
+import { REPORT_WORKFLOW } from '../workflows/report-shared.js';
+import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
 import { count, fmt, plainFigure, scaled, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 
 const FULL_RUNS = 1000;
@@ -15,6 +25,50 @@ const IN_FLIGHT = 8;
 const DEFINITIONS = IN_FLIGHT * 2;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+/** Runs `call(i)` for i < n, `inFlight` at a time; the latency of each call in ms, sorted. */
+async function latencies(n: number, inFlight: number, call: (i: number) => Promise<void>): Promise<{ sorted: number[]; seconds: number }> {
+  const all: number[] = [];
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < n) {
+      const i = next++;
+      const t0 = performance.now();
+      await call(i);
+      all.push(performance.now() - t0);
+    }
+  }));
+  return { sorted: all.sort((a, b) => a - b), seconds: (performance.now() - started) / 1000 };
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) so far of this process and of its descendants, by kind. */
+async function cpuSeconds(workerPid: number | undefined): Promise<Record<'temporal' | 'worker' | 'postgres' | 'api', number>> {
+  const procs = new Map<number, { ppid: number; comm: string; seconds: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const close = stat.lastIndexOf(')');
+    if (close < 0) continue;
+    const fields = stat.slice(close + 2).split(' ');
+    procs.set(Number(entry), { ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+  }
+  const under = (pid: number, ancestor: number) => {
+    for (let p = procs.get(pid)?.ppid; p; p = procs.get(p)?.ppid) if (p === ancestor) return true;
+    return false;
+  };
+  const own = process.cpuUsage();
+  const out = { temporal: 0, worker: 0, postgres: 0, api: (own.user + own.system) / 1e6 };
+  for (const [pid, p] of procs) {
+    if (pid === workerPid || (workerPid !== undefined && under(pid, workerPid))) out.worker += p.seconds;
+    else if (!under(pid, process.pid)) continue;
+    else if (p.comm === 'temporal') out.temporal += p.seconds;
+    else if (p.comm.startsWith('postgres')) out.postgres += p.seconds;
+  }
+  return out;
+}
 
 export async function orchestrationBenchmark(ctx: BenchContext): Promise<Figure[]> {
   const runs = scaled(ctx, FULL_RUNS, 20);
@@ -28,9 +82,24 @@ export async function orchestrationBenchmark(ctx: BenchContext): Promise<Figure[
       definitions.push(await createReportDefinition(env.sql, { campaignId: campaign.id, timeframe: { kind: 'entire-campaign' }, output: { skipIfEmpty: true } }));
     }
     const operator = await api.newKey('operator', false);
-    // At most 8 activities at once: generateReport holds a pooled connection in its transaction and reads
-    // through the pool (10 connections) too, so 10 or more at once deadlock the pool (see docs/benchmarks.md).
-    const worker = await env.spawnWorker({ WORKER_MAX_ACTIVITIES: '8' });
+
+    // Baseline: bare starts of the same workflow, on a task queue no worker polls (terminated afterwards).
+    ctx.log(`orchestration: baseline, ${count(runs)} bare client.workflow.start calls, ${IN_FLIGHT} in flight`);
+    const bareQueue = `bench-bare-${randomBytes(4).toString('hex')}`;
+    const bareIds: string[] = [];
+    const bareCpu0 = await cpuSeconds(undefined);
+    const bare = await latencies(runs, IN_FLIGHT, async (i) => {
+      const definitionId = definitions[i % DEFINITIONS];
+      const handle = await env.client.workflow.start(REPORT_WORKFLOW, {
+        taskQueue: bareQueue, workflowId: `${bareQueue}/${i}`, args: [{ definitionId, triggeredBy: 'key:bench' }],
+        typedSearchAttributes: runSearchAttributes({ kind: 'report', campaignId: campaign.id, definitionId, triggeredBy: 'key:bench' }),
+      });
+      bareIds.push(handle.workflowId);
+    });
+    const bareCpu1 = await cpuSeconds(undefined);
+    await latencies(bareIds.length, IN_FLIGHT, async (i) => { await env.client.workflow.getHandle(bareIds[i]).terminate('benchmark baseline'); });
+
+    const worker = await env.spawnWorker();
     await workerReady(worker);
     // Warm-up: connections, the API's first Temporal call, the worker's first workflow task.
     for (const id of definitions.slice(0, 2)) {
@@ -40,21 +109,14 @@ export async function orchestrationBenchmark(ctx: BenchContext): Promise<Figure[
     await sleep(2000);
 
     ctx.log(`orchestration: starting ${count(runs)} runs through the API, ${IN_FLIGHT} in flight`);
-    const latencies: number[] = [];
     const ids: string[] = [];
+    const cpu0 = await cpuSeconds(worker.pid);
     const started = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < runs) {
-        const i = next++;
-        const t0 = performance.now();
-        const res = await api.call('POST', `/reports/${definitions[i % DEFINITIONS]}/run`, { key: operator });
-        latencies.push(performance.now() - t0);
-        if (res.status !== 202) throw new Error(`run ${i}: ${res.status} ${JSON.stringify(res.json)}`);
-        ids.push(res.json.runId);
-      }
-    }));
-    const startSeconds = (performance.now() - started) / 1000;
+    const { sorted: latency, seconds: startSeconds } = await latencies(runs, IN_FLIGHT, async (i) => {
+      const res = await api.call('POST', `/reports/${definitions[i % DEFINITIONS]}/run`, { key: operator });
+      if (res.status !== 202) throw new Error(`run ${i}: ${res.status} ${JSON.stringify(res.json)}`);
+      ids.push(res.json.runId);
+    });
     const deadline = Date.now() + Math.max(120_000, runs * 500);
     let finished = 0;
     for (;;) {
@@ -68,20 +130,24 @@ export async function orchestrationBenchmark(ctx: BenchContext): Promise<Figure[
       await sleep(100);
     }
     const allSeconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
+    const cpu1 = await cpuSeconds(worker.pid);
+    const perRun = (k: keyof typeof cpu0, a = cpu0, b = cpu1) => fmt(((b[k] - a[k]) / runs) * 1000, 1);
     const size = `${count(runs)} runs`;
+    const withRatio = (f: Figure): Figure => ({ ...f, ratio: f.baseline ? f.ours / f.baseline : null });
+    const bareNote = `baseline: bare client.workflow.start of the same workflow, ${IN_FLIGHT} in flight, no worker running (Temporal CPU ${perRun('temporal', bareCpu0, bareCpu1)} ms per start)`;
     return [
-      plainFigure({
-        benchmark: 'Orchestration: API start latency p50', size, ours: percentile(latencies, 50), unit: 'ms', goal: '–', met: null,
-        notes: `POST /reports/{id}/run, ${IN_FLIGHT} requests in flight, loopback`,
-      }),
-      plainFigure({
-        benchmark: 'Orchestration: API start latency p99', size, ours: percentile(latencies, 99), unit: 'ms', goal: '≤ 50 ms', met: percentile(latencies, 99) <= 50,
-        notes: `max ${fmt(latencies.at(-1)!, 0)} ms; all ${count(runs)} starts took ${fmt(startSeconds)} s (${fmt(runs / startSeconds, 0)} starts/s)`,
-      }),
+      withRatio(plainFigure({
+        benchmark: 'Orchestration: API start latency p50', size, ours: percentile(latency, 50), baseline: percentile(bare.sorted, 50), unit: 'ms', goal: '–', met: null,
+        notes: `POST /reports/{id}/run, ${IN_FLIGHT} requests in flight, loopback, the worker running the runs meanwhile; ${bareNote}`,
+      })),
+      withRatio(plainFigure({
+        benchmark: 'Orchestration: API start latency p99', size, ours: percentile(latency, 99), baseline: percentile(bare.sorted, 99), unit: 'ms', goal: '≤ 50 ms', met: percentile(latency, 99) <= 50,
+        notes: `max ${fmt(latency.at(-1)!, 0)} ms (baseline max ${fmt(bare.sorted.at(-1)!, 0)} ms); all ${count(runs)} starts took ${fmt(startSeconds)} s (${fmt(runs / startSeconds, 0)} starts/s; baseline ${fmt(runs / bare.seconds, 0)}/s)`,
+      })),
       plainFigure({
         benchmark: 'Orchestration: completed runs per second', size, ours: runs / allSeconds, unit: 'runs/s', goal: '≥ 100/s', met: runs / allSeconds >= 100,
-        notes: `${count(runs)} report runs (empty campaign, skip-if-empty) completed ${fmt(allSeconds)} s after the first request; one worker process with WORKER_MAX_ACTIVITIES=8`,
+        notes: `${count(runs)} report runs (empty campaign, skip-if-empty) completed ${fmt(allSeconds)} s after the first request; one worker process; `
+          + `CPU per run: Temporal server ${perRun('temporal')} ms, worker ${perRun('worker')} ms, PostgreSQL ${perRun('postgres')} ms, API and bench ${perRun('api')} ms`,
       }),
     ];
   } finally {
