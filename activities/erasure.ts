@@ -4,7 +4,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { appendAuditOnce } from '../lib/audit/index.js';
-import { ContentMissingError } from '../lib/content-store/index.js';
+import { removeAll, stillHeld } from '../lib/content-store/index.js';
+import { eachLimit } from '../lib/content-store/bulk.js';
 import { ExportedCopyUnreachableError, openExportedCopies } from '../lib/erasure/exported-copies.js';
 import { TransferError } from '../lib/transfer/index.js';
 import {
@@ -13,8 +14,12 @@ import {
 } from '../workflows/erasure-shared.js';
 import type { ActivityDeps } from './deps.js';
 
-const REMOVE_CONCURRENCY = 8;
-const VERIFY_PAGE = 200;
+/** Exported copies removed or read back at once (over one connection per destination). */
+const EXPORTED_CONCURRENCY = 8;
+/** Store keys per bulk remove between heartbeats. */
+const STORE_CHUNK = 1000;
+/** Journal rows read back per page. */
+const VERIFY_PAGE = 2000;
 const END_ACTIONS = [ERASURE_AUDIT_ACTIONS.completed, ERASURE_AUDIT_ACTIONS.failed, ERASURE_AUDIT_ACTIONS.cancelled];
 
 export interface AuditedRun { runId: string; previewId: string; actor: string; reason: string; scope: ErasureScope }
@@ -33,14 +38,6 @@ function heartbeat(details?: unknown): void {
   }
 }
 
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
   /** The preview must exist and be the one this run confirmed: a run never erases anything else. */
   async function checkPreview(runId: string, previewId: string): Promise<void> {
@@ -52,27 +49,33 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
     }
   }
 
-  /** Removes the content of the targets everywhere; returns the ones that could not be reached. */
+  /** Removes the content of the targets everywhere; returns the ones that could not be reached. An item
+   *  whose exported copy cannot be reached keeps its stored object too (it is left untouched). */
   async function destroyContent(targets: Target[]): Promise<Map<string, string>> {
     const unreachable = new Map<string, string>();
-    const exported = openExportedCopies(sql, keyring);
-    try {
-      await eachLimit(targets, REMOVE_CONCURRENCY, async (t) => {
-        if (t.exported_to) {
+    const withCopies = targets.filter((t) => t.exported_to);
+    if (withCopies.length) {
+      const exported = openExportedCopies(sql, keyring);
+      try {
+        await eachLimit(withCopies, EXPORTED_CONCURRENCY, async (t) => {
           try {
-            await exported.remove({ location: t.exported_to, destinationId: t.exported_dest, path: t.exported_path });
+            await exported.remove({ location: t.exported_to!, destinationId: t.exported_dest, path: t.exported_path });
           } catch (err) {
             if (!(err instanceof ExportedCopyUnreachableError) && !(err instanceof TransferError && err.permanent)) throw err;
             // Locations can hold customer phone numbers (file-name templates): report the item, not the path.
             unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${err instanceof TransferError ? err.stage : 'no destination holds it'})`);
-            return;
           }
-        }
-        if (t.store_key) await store.remove(t.store_key);
-        heartbeat();
-      });
-    } finally {
-      await exported.close();
+          heartbeat();
+        });
+      } finally {
+        await exported.close();
+      }
+    }
+    // The content store in bulk (the local store unlinks 16 at a time, S3 deletes 1000 keys a request).
+    for (let i = 0; i < targets.length; i += STORE_CHUNK) {
+      const keys = targets.slice(i, i + STORE_CHUNK).filter((t) => t.store_key && !unreachable.has(t.id!)).map((t) => t.store_key!);
+      await removeAll(store, keys);
+      heartbeat();
     }
     return unreachable;
   }
@@ -161,13 +164,15 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
           select content_id, store_key, exported_to, exported_dest, exported_path from erasure_journal where run_id = ${input.runId} order by id
         `.cursor(VERIFY_PAGE);
         for await (const rows of journal) {
-          await eachLimit(rows, REMOVE_CONCURRENCY, async (row) => {
-            if (row.store_key && await storeStillHolds(row.store_key)) remaining.push(`${row.content_id} (content store)`);
-            if (row.exported_to && await exported.remains({ location: row.exported_to, destinationId: row.exported_dest, path: row.exported_path })) {
+          const keyed = rows.filter((row) => row.store_key);
+          const held = new Set(await stillHeld(store, keyed.map((row) => row.store_key!)));
+          for (const row of keyed) if (held.has(row.store_key!)) remaining.push(`${row.content_id} (content store)`);
+          await eachLimit(rows.filter((row) => row.exported_to), EXPORTED_CONCURRENCY, async (row) => {
+            if (await exported.remains({ location: row.exported_to!, destinationId: row.exported_dest, path: row.exported_path })) {
               remaining.push(`${row.content_id} (exported copy)`);
             }
           });
-          checked += rows.length;
+              checked += rows.length;
           heartbeat({ checked });
         }
       } finally {
@@ -189,33 +194,42 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
     },
 
     async countErased(input: { runId: string }): Promise<ErasureCounts> {
-      const perKind = await sql<{ kind: string; n: number }[]>`
-        select kind, count(distinct content_id)::int as n from erasure_journal where run_id = ${input.runId} group by kind`;
-      const [totals] = await sql<{ interactions: number; bytes: string }[]>`
-        select count(distinct interaction_id)::int as interactions, coalesce(sum(size_bytes), 0)::bigint as bytes
-        from erasure_journal where run_id = ${input.runId}`;
-      const counts: ErasureCounts = { interactions: totals.interactions, bytes: Number(totals.bytes) };
-      for (const row of perKind) counts[row.kind as keyof ErasureCounts] = row.n;
-      return counts;
+      return countErased(input.runId);
     },
 
     async recordErasureEnded(run: AuditedRun & { outcome: ErasureOutcome; counts: ErasureCounts; error?: string | null }): Promise<number> {
-      const entry = await appendAuditOnce(sql, {
-        actor: run.actor, action: ERASURE_AUDIT_ACTIONS[run.outcome], reason: run.reason,
-        scope: { ...run.scope, ...(run.error ? { error: run.error } : {}) }, counts: run.counts, runId: run.runId,
-      }, END_ACTIONS);
-      return entry.seq;
+      return (await appendEnd(run)).seq;
+    },
+
+    /**
+     * The end of a run in one step: counts what it erased (from the journal, so retried batches never
+     * count twice), makes sure the requested entry comes first in the log (a cancel before the first step),
+     * then appends the end entry. Each part is idempotent, so the whole is safe to retry.
+     */
+    async recordErasureEnd(run: AuditedRun & { outcome: ErasureOutcome; error?: string | null }): Promise<ErasureCounts> {
+      const counts = await countErased(run.runId);
+      await appendAuditOnce(sql, {
+        actor: run.actor, action: ERASURE_AUDIT_ACTIONS.requested, reason: run.reason, scope: { ...run.scope }, counts: {}, runId: run.runId,
+      });
+      await appendEnd({ ...run, counts });
+      return counts;
     },
   };
 
-  async function storeStillHolds(key: string): Promise<boolean> {
-    try {
-      const body = await store.get(key);
-      body.destroy();
-      return true;
-    } catch (err) {
-      if (err instanceof ContentMissingError) return false;
-      throw err;
-    }
+  function appendEnd(run: AuditedRun & { outcome: ErasureOutcome; counts: ErasureCounts; error?: string | null }) {
+    return appendAuditOnce(sql, {
+      actor: run.actor, action: ERASURE_AUDIT_ACTIONS[run.outcome], reason: run.reason,
+      scope: { ...run.scope, ...(run.error ? { error: run.error } : {}) }, counts: run.counts, runId: run.runId,
+    }, END_ACTIONS);
+  }
+
+  async function countErased(runId: string): Promise<ErasureCounts> {
+    const [totals] = await sql<{ interactions: number; bytes: string; kinds: Record<string, number> | null }[]>`
+      with items as (select distinct on (content_id) content_id, interaction_id, kind, size_bytes from erasure_journal where run_id = ${runId}),
+      kinds as (select kind, count(*)::int as n from items group by kind)
+      select (select count(distinct interaction_id)::int from items) as interactions,
+             (select coalesce(sum(size_bytes), 0)::bigint from erasure_journal where run_id = ${runId}) as bytes,
+             (select jsonb_object_agg(kind, n) from kinds) as kinds`;
+    return { interactions: totals.interactions, bytes: Number(totals.bytes), ...(totals.kinds ?? {}) };
   }
 }

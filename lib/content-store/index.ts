@@ -4,6 +4,7 @@ import { createS3ContentStore, type S3ContentStoreOptions } from './s3.js';
 import type { ContentStore } from './types.js';
 
 export { ContentMissingError, type ContentStore, type StoredObject } from './types.js';
+export { removeAll, stillHeld } from './bulk.js';
 
 export type ContentStoreOptions =
   | ({ kind: 'local' } & LocalContentStoreOptions)

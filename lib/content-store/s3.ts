@@ -1,12 +1,13 @@
 // Content in an S3 bucket (or an S3-compatible server). Objects are encrypted while they stream in and
 // uploaded with lib-storage's Upload, which switches to multipart for big objects and buffers at most
 // queueSize × partSize bytes, so recordings of any length pass through bounded memory.
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { pipeline as pipe, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Keyring } from '../crypto/keys.js';
 import { createDecryptStream, createEncryptStream } from '../crypto/stream-cipher.js';
+import { BULK_CONCURRENCY, eachLimit } from './bulk.js';
 import { checkObjectKey, createMeter, newObjectKey } from './objects.js';
 import { ContentMissingError, type ContentStore, type StoredObject } from './types.js';
 
@@ -22,6 +23,8 @@ export interface S3ContentStoreOptions {
   client?: S3Client;
   now?: () => Date;
 }
+
+const DELETE_OBJECTS_MAX = 1000;
 
 export function createS3ContentStore(options: S3ContentStoreOptions): ContentStore {
   const { bucket, keyring } = options;
@@ -71,6 +74,36 @@ export function createS3ContentStore(options: S3ContentStoreOptions): ContentSto
     async remove(key: string): Promise<void> {
       // S3 answers 204 for a key that is already gone, which is what erasure retries need.
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: checkObjectKey(key) }));
+    },
+
+    async removeMany(keys: readonly string[]): Promise<void> {
+      // DeleteObjects takes up to 1000 keys a request and, like DeleteObject, counts a missing key as deleted.
+      const checked = keys.map(checkObjectKey);
+      const chunks: string[][] = [];
+      for (let i = 0; i < checked.length; i += DELETE_OBJECTS_MAX) chunks.push(checked.slice(i, i + DELETE_OBJECTS_MAX));
+      await eachLimit(chunks, 4, async (chunk) => {
+        const out = await client.send(new DeleteObjectsCommand({
+          Bucket: bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
+        }));
+        const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        if (failed.length) {
+          throw new Error(`S3 could not delete ${failed.length} of ${chunk.length} object(s) in bucket ${bucket}: ${failed[0].Code ?? '?'} ${failed[0].Message ?? ''}`.trim());
+        }
+      });
+    },
+
+    async stillHeld(keys: readonly string[]): Promise<string[]> {
+      const held: string[] = [];
+      await eachLimit(keys, BULK_CONCURRENCY, async (key) => {
+        try {
+          const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: checkObjectKey(key) }));
+          (response.Body as Readable).destroy();
+          held.push(key);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      });
+      return held;
     },
 
     async exists(key: string): Promise<boolean> {

@@ -16,6 +16,12 @@ export interface ContentStore {
   /** Deletes the object; deleting a missing object is not an error (erasure retries). */
   remove(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Deletes many objects (missing ones are not an error); the stores do it in bulk. Optional: without
+   *  it, removeAll() removes one key at a time. */
+  removeMany?(keys: readonly string[]): Promise<void>;
+  /** Of these keys, the ones whose object can still be opened for reading (erasure's read-back).
+   *  Optional: without it, stillHeld() calls get() per key. */
+  stillHeld?(keys: readonly string[]): Promise<string[]>;
 }
 
 export class ContentMissingError extends Error {
