@@ -3,7 +3,7 @@
 // crashes or cancellations happen in between. Cancelling stops between batches (a batch in flight
 // finishes), and the end entry counts exactly what was erased.
 import {
-  CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, proxyActivities, workflowInfo,
+  CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, patched, proxyActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { ERASURE_FAILURES, type ErasureCounts, type ErasureInput, type ErasureOutcome, type ErasureResult } from './erasure-shared.js';
@@ -27,12 +27,19 @@ const bookkeeping = proxyActivities<Activities>({
 // entries are keyed by the workflow id, which stays the same.
 const BATCHES_PER_EXECUTION = 500;
 
+// Since this patch fewer steps wait on each other: the requested entry and the preview check run
+// together, the run record's progress is written while the next batch runs (not between batches), the
+// batch that reaches the end of the preview is known to be the last (no empty batch after it), and the end
+// is counted and audited in one activity. Histories from before it replay the old sequence.
+const PIPELINED = 'erasure-pipelined-steps';
+
 const keepGoing = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
 export async function erasure(input: ErasureInput): Promise<ErasureResult> {
   const runId = workflowInfo().workflowId;
   const run = { runId, previewId: input.previewId, actor: input.actor, reason: input.reason, scope: input.scope };
   const resumed = input.resume;
+  const pipelined = patched(PIPELINED);
   const status = trackRunStatus({
     step: resumed ? 'erasing' : 'starting', progress: { done: resumed?.done ?? 0, total: input.preview.items },
     counts: resumed?.counts ?? { erased: 0 }, sizeBytes: resumed?.sizeBytes ?? 0,
@@ -47,14 +54,21 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
   try {
     if (!resumed) {
       // Written before anything is destroyed, so the log always says an erasure was asked for.
-      await keepGoing(() => bookkeeping.recordErasureRequested({ ...run, counts: { ...input.preview } }));
-      await keepGoing(() => bookkeeping.checkErasurePreview({ runId, previewId: input.previewId }));
+      const requested = keepGoing(() => bookkeeping.recordErasureRequested({ ...run, counts: { ...input.preview } }));
+      if (pipelined) {
+        // The preview is checked meanwhile; both have ended before a batch starts (or the run fails).
+        const ended = await Promise.allSettled([requested, keepGoing(() => bookkeeping.checkErasurePreview({ runId, previewId: input.previewId }))]);
+        for (const step of ended) if (step.status === 'rejected') throw step.reason;
+      } else {
+        await requested;
+        await keepGoing(() => bookkeeping.checkErasurePreview({ runId, previewId: input.previewId }));
+      }
     }
     status.setStep('erasing');
-    await eraseAllBatches(input, runId, status);
+    await eraseAllBatches(input, runId, status, pipelined);
     status.setStep('verifying');
     await keepGoing(() => work.verifyErasure({ runId, previewId: input.previewId, requireAll: true }));
-    const counts = await keepGoing(() => finish(run, 'completed', status));
+    const counts = await keepGoing(() => finish(run, 'completed', status, pipelined));
     return { counts, verified: true };
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
@@ -72,7 +86,7 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
         }
       }
       if (error) status.addError(error);
-      await finish(run, outcome, status, error);
+      await finish(run, outcome, status, pipelined, error);
     });
     throw err;
   }
@@ -80,28 +94,40 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
 
 type Status = ReturnType<typeof trackRunStatus>;
 
-async function eraseAllBatches(input: ErasureInput, runId: string, status: Status): Promise<void> {
+async function eraseAllBatches(input: ErasureInput, runId: string, status: Status, pipelined: boolean): Promise<void> {
   let after = input.resume?.afterContentId ?? '0';
-  for (let batches = 1; ; batches++) {
-    // A batch runs to its end even when a cancel arrives; the cancel is honoured right after it.
-    const batch = await keepGoing(() => work.eraseBatch({
-      runId, previewId: input.previewId, actor: input.actor, afterContentId: after, limit: input.batchSize,
-    }));
-    if (batch.lastContentId === null) return;
-    after = batch.lastContentId;
-    status.progress.done += batch.processed;
-    status.sizeBytes += batch.bytes;
-    status.counts.erased += batch.erased;
-    for (const [kind, n] of Object.entries(batch.erasedByKind)) status.counts[kind] = (status.counts[kind] ?? 0) + n;
-    batch.problems.forEach((p) => status.addError(p));
-    await keepGoing(() => bookkeeping.recordRunProgress({
-      runId, step: 'erasing', done: status.progress.done, total: status.progress.total, sizeBytes: status.sizeBytes,
-    }));
-    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Erasure cancelled between batches');
-    if (batches >= (input.batchesPerExecution ?? BATCHES_PER_EXECUTION) || workflowInfo().continueAsNewSuggested) {
-      const resume = { afterContentId: after, done: status.progress.done, sizeBytes: status.sizeBytes, counts: status.counts };
-      await continueAsNew<typeof erasure>({ ...input, resume });
+  // The progress write of the previous batch, in flight while this one erases. Always awaited before the
+  // next write and before leaving, so writes land in order and never after the run's end record.
+  let progress: Promise<void> = Promise.resolve();
+  try {
+    for (let batches = 1; ; batches++) {
+      // A batch runs to its end even when a cancel arrives; the cancel is honoured right after it.
+      const batch = await keepGoing(() => work.eraseBatch({
+        runId, previewId: input.previewId, actor: input.actor, afterContentId: after, limit: input.batchSize,
+      }));
+      if (batch.lastContentId === null) return;
+      after = batch.lastContentId;
+      status.progress.done += batch.processed;
+      status.sizeBytes += batch.bytes;
+      status.counts.erased += batch.erased;
+      for (const [kind, n] of Object.entries(batch.erasedByKind)) status.counts[kind] = (status.counts[kind] ?? 0) + n;
+      batch.problems.forEach((p) => status.addError(p));
+      await progress;
+      const update = { runId, step: 'erasing', done: status.progress.done, total: status.progress.total, sizeBytes: status.sizeBytes };
+      progress = keepGoing(() => bookkeeping.recordRunProgress(update));
+      if (!pipelined) await progress;
+      if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Erasure cancelled between batches');
+      // A short batch reached the end of the preview; so did one that brought the count of items looked
+      // at up to the previewed total (the frozen set only ever shrinks).
+      if (pipelined && (batch.processed < input.batchSize || status.progress.done >= input.preview.items)) return;
+      if (batches >= (input.batchesPerExecution ?? BATCHES_PER_EXECUTION) || workflowInfo().continueAsNewSuggested) {
+        await progress;
+        const resume = { afterContentId: after, done: status.progress.done, sizeBytes: status.sizeBytes, counts: status.counts };
+        await continueAsNew<typeof erasure>({ ...input, resume });
+      }
     }
+  } finally {
+    await progress;
   }
 }
 
@@ -109,13 +135,18 @@ async function eraseAllBatches(input: ErasureInput, runId: string, status: Statu
  *  the end in the audit log and in the run record. */
 async function finish(
   run: { runId: string; previewId: string; actor: string; reason: string; scope: ErasureInput['scope'] },
-  outcome: ErasureOutcome, status: Status, error: string | null = null,
+  outcome: ErasureOutcome, status: Status, pipelined: boolean, error: string | null = null,
 ): Promise<ErasureCounts> {
   status.setStep(outcome === 'completed' ? 'done' : outcome);
-  const counts = await bookkeeping.countErased({ runId: run.runId });
-  // A cancel before the first step: the requested entry still comes first in the log.
-  await bookkeeping.recordErasureRequested({ ...run, counts: {} });
-  await bookkeeping.recordErasureEnded({ ...run, outcome, counts, error });
+  let counts: ErasureCounts;
+  if (pipelined) {
+    counts = await bookkeeping.recordErasureEnd({ ...run, outcome, error });
+  } else {
+    counts = await bookkeeping.countErased({ runId: run.runId });
+    // A cancel before the first step: the requested entry still comes first in the log.
+    await bookkeeping.recordErasureRequested({ ...run, counts: {} });
+    await bookkeeping.recordErasureEnded({ ...run, outcome, counts, error });
+  }
   await bookkeeping.recordRunEnd({
     runId: run.runId, status: outcome, step: status.step, error, result: { counts, verified: outcome === 'completed' },
     sizeBytes: counts.bytes, done: status.progress.done, total: status.progress.total,
