@@ -56,7 +56,10 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
 
     async exportRecordingBatch(input: BatchInput): Promise<BatchResult> {
       const j = await job(input.definitionId);
-      const rows = await selectBatch(deps.sql, j, input.batchSize);
+      // One row past the batch tells whether anything is left: the run then ends after its last full batch
+      // instead of asking again for an empty one.
+      const selected = await selectBatch(deps.sql, j, input.batchSize + 1);
+      const rows = selected.slice(0, input.batchSize);
       const empty = { exported: 0, failed: 0, sizeBytes: 0, errors: [], lastCompletedAt: null };
       if (rows.length === 0) return { ...empty, drained: true, windowClosed: false };
       const { transfer, protocol } = await destination(j);
@@ -97,7 +100,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
         failed: records.filter((r) => r.result === 'failed').length,
         sizeBytes: records.reduce((sum, r) => sum + (r.size_bytes ?? 0), 0),
         errors: records.filter((r) => r.error).map((r) => `${r.path}: ${r.error}`),
-        drained: !stop && rows.length < input.batchSize,
+        drained: !stop && selected.length <= input.batchSize,
         windowClosed: stop === 'window',
         lastCompletedAt: done.at(-1)?.row.completed_at ?? null,
       };

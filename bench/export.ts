@@ -13,13 +13,14 @@ import type { S3Server, SshdServer } from '../test/harness/servers/index.js';
 import { createDestination, createJob, insertRecordings, newCampaign, startExport } from '../test/recording-export-helpers.js';
 import type { RecordingExportResult } from '../workflows/recording-export-shared.js';
 import { count, fmt, MB, peakRss, plainFigure, scaled, throughputFigure, timed, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
+import { runProfile } from './profile.js';
 import { sftpBatch } from './sftp.js';
 
 const FULL_RECORDINGS = 2000;
 const PARALLELISM = 8;
 const WAV_MS = 12_800;   // 8 kHz 16-bit mono: ~200 KB
 
-interface Run { seconds: number; rss: number; idleRss: number; bytes: number }
+interface Run { seconds: number; rss: number; idleRss: number; bytes: number; profile: string }
 
 async function ours(env: TestEnv, destinationId: string, recordings: number, objects: Awaited<ReturnType<TestEnv['deps']['store']['put']>>[]): Promise<Run> {
   const campaign = await newCampaign(env.sql);
@@ -27,15 +28,17 @@ async function ours(env: TestEnv, destinationId: string, recordings: number, obj
   const jobId = await createJob(env.sql, campaign.id, { destinationId, fileNameTemplate: 'ours/${recordingId}.wav' });
   const worker = await env.spawnWorker();
   const idleRss = await workerReady(worker);
+  let workflowId = '';
   const { seconds, value } = await timed(async () => {
     const handle = await startExport(env, { definitionId: jobId, batchSize: 200, parallelism: PARALLELISM, batchesPerExecution: 20 });
+    workflowId = handle.workflowId;
     return (await handle.result()) as RecordingExportResult;
   });
   const rss = await peakRss(worker.pid!);
   worker.kill('SIGTERM');
   await new Promise((resolve) => worker.once('exit', resolve));
   if (value.exported !== recordings || value.failed !== 0) throw new Error(`export: ${value.exported} exported, ${value.failed} failed of ${recordings}`);
-  return { seconds, rss, idleRss, bytes: value.sizeBytes };
+  return { seconds, rss, idleRss, bytes: value.sizeBytes, profile: await runProfile(env.client, workflowId) };
 }
 
 /** The decrypted files the baselines upload: hard links to the 8 distinct WAVs, one name per recording. */
@@ -112,11 +115,11 @@ export async function exportBenchmark(ctx: BenchContext, sshd: SshdServer, s3: S
     return [
       throughputFigure({
         benchmark: 'Recording export → SFTP (throughput)', size, ours: mbps(oSftp.seconds), baseline: mbps(bSftp), unit: 'MB/s', atLeast: 0.8, goal: '≥ 0.8×',
-        notes: `ours ${fmt(oSftp.seconds)} s (parallelism ${PARALLELISM}, decrypting, manifest, watermark); baseline OpenSSH sftp -b ${fmt(bSftp)} s, one session`,
+        notes: `ours ${fmt(oSftp.seconds)} s (parallelism ${PARALLELISM}, decrypting, manifest, watermark); baseline OpenSSH sftp -b ${fmt(bSftp)} s, one session. Where ours went: ${oSftp.profile}`,
       }),
       throughputFigure({
         benchmark: 'Recording export → S3 (throughput)', size, ours: mbps(oS3.seconds), baseline: mbps(bS3), unit: 'MB/s', atLeast: 0.8, goal: '≥ 0.8×',
-        notes: `ours ${fmt(oS3.seconds)} s; baseline parallel PutObject loop (concurrency ${PARALLELISM}) ${fmt(bS3)} s`,
+        notes: `ours ${fmt(oS3.seconds)} s; baseline parallel PutObject loop (concurrency ${PARALLELISM}) ${fmt(bS3)} s. Where ours went: ${oS3.profile}`,
       }),
       plainFigure({
         benchmark: 'Recording export: peak worker RSS', size, ours: Math.max(oSftp.rss, oS3.rss) / MB, unit: 'MB', goal: 'flat as the count grows', met: null,

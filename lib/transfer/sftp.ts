@@ -175,8 +175,9 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
         const closing = handle;
         handle = undefined;
         await new Promise<void>((resolve, reject) => sftp.close(closing, (err) => (err ? reject(err) : resolve())));
-        // posix-rename@openssh.com replaces an existing file atomically; plain SFTP rename refuses to.
-        await client.posixRename(temporary, finalPath);
+        // posix-rename@openssh.com replaces an existing file atomically; plain SFTP rename refuses to. (The raw
+        // SFTP calls of a put add no per-call listeners to the client, so many puts may run at once.)
+        await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(temporary, finalPath, (err) => (err ? reject(err) : resolve())));
         return { path: rel, location: `${server}${finalPath}`, sizeBytes: output.bytes };
       } catch (err) {
         if (handle) { const open = handle; await new Promise<void>((resolve) => sftp.close(open, () => resolve())); }
