@@ -2,6 +2,7 @@
 // anything that is not text. Byte-order marks decide UTF-8/UTF-16; without one, bytes that are valid UTF-8
 // are UTF-8 and the rest must be plausible Windows-1252. Anything else (NUL bytes, control characters,
 // UTF-16 without a BOM, bytes Windows-1252 leaves undefined) is a clear failure, never garbage rows.
+import { isUtf8 as isValidUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import iconv from 'iconv-lite';
 import { IMPORT_FAILURES, ImportFileError } from './errors.js';
@@ -75,22 +76,88 @@ export class NotUtf8Error extends Error {
   }
 }
 
-/** Bytes in, text out (no BOM), failing on invalid sequences and control characters. */
+/** Bytes in, UTF-8 bytes out (no BOM), failing on invalid sequences and control characters. The parser
+ *  reads bytes, so a UTF-8 file is only validated and passed on as it is (no decode to a string and
+ *  encode back); other encodings are decoded and re-encoded as UTF-8. */
 export function createTextDecoder(detected: DetectedEncoding): Transform {
-  const { encoding } = detected;
+  return detected.encoding === 'utf-8' ? utf8Validator(detected.bom) : transcoder(detected.encoding);
+}
+
+function controlCharacterError(code: number, offset: number): ImportFileError {
+  return new ImportFileError(IMPORT_FAILURES.undecidableEncoding,
+    `The import file is not a text list: control character U+${code.toString(16).padStart(4, '0')} near byte ${offset}; upload a delimited text list (CSV).`);
+}
+
+/** Index of the first control byte (see CONTROL) in UTF-8 bytes, or -1. Bytes below 0x80 are never part of
+ *  a multi-byte sequence, so a byte scan finds exactly the control characters. */
+function firstControlByte(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b < 0x20 ? b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c : b === 0x7f) return i;
+  }
+  return -1;
+}
+
+/** Where the last complete UTF-8 sequence of `bytes` ends (a sequence cut by the chunk boundary waits
+ *  for the next chunk). */
+function completeUtf8End(bytes: Uint8Array): number {
+  const end = bytes.length;
+  for (let back = 1; back <= 3 && end - back >= 0; back++) {
+    const b = bytes[end - back];
+    if ((b & 0xc0) === 0x80) continue;                       // continuation byte: keep looking for the lead
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? end - back : end;
+  }
+  return end;
+}
+
+function utf8Validator(bom: boolean): Transform {
+  let offset = 0;                  // bytes of the file before the current chunk
+  let skip = bom ? 3 : 0;          // BOM bytes still to drop
+  let carry: Buffer | undefined;   // a sequence cut by the previous chunk's end
+  const check = (bytes: Buffer, at: number): Error | undefined => {
+    if (!isValidUtf8(bytes)) return new NotUtf8Error(at);
+    const control = firstControlByte(bytes);
+    return control >= 0 ? controlCharacterError(bytes[control], at + control) : undefined;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      let bytes = chunk;
+      const start = offset - (carry?.length ?? 0);
+      offset += chunk.length;
+      if (skip > 0) {
+        const dropped = Math.min(skip, bytes.length);
+        bytes = bytes.subarray(dropped);
+        skip -= dropped;
+      }
+      if (carry) {
+        bytes = Buffer.concat([carry, bytes]);
+        carry = undefined;
+      }
+      const end = completeUtf8End(bytes);
+      if (end < bytes.length) carry = Buffer.from(bytes.subarray(end));   // a copy: the chunk itself is passed on
+      const whole = bytes.subarray(0, end);
+      const err = check(whole, start);
+      if (err) return done(err);
+      done(null, whole.length > 0 ? whole : undefined);
+    },
+    flush(done: TransformCallback) {
+      if (!carry) return done();
+      const err = check(carry, offset - carry.length);
+      done(err, err ? undefined : carry);
+    },
+  });
+}
+
+function transcoder(encoding: Exclude<TextEncoding, 'utf-8'>): Transform {
   const cp1252 = encoding === 'windows-1252' ? iconv.getDecoder('win1252') : undefined;
   const decoder = cp1252 ? undefined : new TextDecoder(encoding, { fatal: true, ignoreBOM: false });
   let offset = 0;
-  const check = (text: string, self: Transform): boolean => {
+  const encoded = (text: string): Buffer | Error => {
     const control = CONTROL.exec(text);
-    if (!control) return true;
-    self.destroy(new ImportFileError(IMPORT_FAILURES.undecidableEncoding,
-      `The import file is not a text list: control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} near byte ${offset}; upload a delimited text list (CSV).`));
-    return false;
+    return control ? controlCharacterError(control[0].charCodeAt(0), offset) : Buffer.from(text, 'utf8');
   };
   return new Transform({
-    readableObjectMode: false,
-    decodeStrings: true,
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       let text: string;
       try {
@@ -105,16 +172,21 @@ export function createTextDecoder(detected: DetectedEncoding): Transform {
       } catch (err) {
         return done(err instanceof ImportFileError ? err : encodingError(encoding, offset, err));
       }
+      const out = encoded(text);
       offset += chunk.length;
-      if (check(text, this)) done(null, text);
+      if (out instanceof Error) return done(out);
+      done(null, out.length > 0 ? out : undefined);
     },
     flush(done: TransformCallback) {
+      let rest: string;
       try {
-        const rest = cp1252 ? cp1252.end() ?? '' : decoder!.decode();
-        if (check(rest, this)) done(null, rest);
+        rest = cp1252 ? cp1252.end() ?? '' : decoder!.decode();
       } catch (err) {
-        done(encodingError(encoding, offset, err));
+        return done(encodingError(encoding, offset, err));
       }
+      const out = encoded(rest);
+      if (out instanceof Error) return done(out);
+      done(null, out.length > 0 ? out : undefined);
     },
   });
 }

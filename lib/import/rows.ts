@@ -47,36 +47,44 @@ export function columnMap(header: string[] | null): ColumnMap {
   return map;
 }
 
-/** Validates one parsed record; the row carries a reject reason instead of throwing. */
+const rejected = (line: number, reason: string): StagedRow => ({
+  line, clientId: null, name: null, email: null, phones: [null, null, null], custom: null, rejectReason: reason,
+});
+
+/** A standard column's value, trimmed; null when the column is absent or empty. */
+function valueAt(map: ColumnMap, fields: string[], column: Standard): string | null {
+  const index = map.standard[column];
+  if (index === undefined || index >= fields.length) return null;
+  const value = fields[index].trim();
+  return value === '' ? null : value;
+}
+
+/** Validates one parsed record; the row carries a reject reason instead of throwing. Runs once per row of
+ *  the file, so it allocates only the row it returns (no closures, no padded copy of the fields). */
 export function toStagedRow(map: ColumnMap, fields: string[], line: number): StagedRow {
-  const reject = (reason: string): StagedRow => ({
-    line, clientId: null, name: null, email: null, phones: [null, null, null], custom: null, rejectReason: reason,
-  });
   // With a header every row has its columns; without one, trailing columns may be left off (client_id only).
   if (fields.length > map.count || (map.exact && fields.length !== map.count)) {
-    return reject(`expected ${map.exact ? '' : 'at most '}${map.count} columns, found ${fields.length}`);
+    return rejected(line, `expected ${map.exact ? '' : 'at most '}${map.count} columns, found ${fields.length}`);
   }
-  if (fields.length < map.count) fields = [...fields, ...Array<string>(map.count - fields.length).fill('')];
-  const at = (column: Standard) => {
-    const index = map.standard[column];
-    const value = index === undefined ? '' : fields[index].trim();
-    return value === '' ? null : value;
-  };
-  if (fields.some((field) => field.includes('\0'))) return reject('contains a NUL character');
-  const clientId = at('client_id');
-  if (!clientId) return reject('client_id is empty');
-  if (clientId.length > LIMITS.clientId) return reject(`client_id is longer than ${LIMITS.clientId} characters`);
-  const name = at('name');
-  if (name && name.length > LIMITS.name) return reject(`name is longer than ${LIMITS.name} characters`);
-  const email = at('email');
-  if (email && (email.length > LIMITS.email || !EMAIL.test(email))) return reject(`email ${JSON.stringify(email.slice(0, 60))} is not a valid address`);
-  const phones: StagedRow['phones'] = [at('phone'), at('phone2'), at('phone3')];
-  const badPhone = phones.find((phone) => phone !== null && !PHONE.test(phone));
-  if (badPhone) return reject(`phone ${JSON.stringify(badPhone.slice(0, 40))} is not a phone number (digits, optionally +, spaces, dots, dashes, parentheses; 3-30 characters)`);
+  for (let i = 0; i < fields.length; i++) if (fields[i].includes('\0')) return rejected(line, 'contains a NUL character');
+  const clientId = valueAt(map, fields, 'client_id');
+  if (!clientId) return rejected(line, 'client_id is empty');
+  if (clientId.length > LIMITS.clientId) return rejected(line, `client_id is longer than ${LIMITS.clientId} characters`);
+  const name = valueAt(map, fields, 'name');
+  if (name && name.length > LIMITS.name) return rejected(line, `name is longer than ${LIMITS.name} characters`);
+  const email = valueAt(map, fields, 'email');
+  if (email && (email.length > LIMITS.email || !EMAIL.test(email))) return rejected(line, `email ${JSON.stringify(email.slice(0, 60))} is not a valid address`);
+  const phones: StagedRow['phones'] = [valueAt(map, fields, 'phone'), valueAt(map, fields, 'phone2'), valueAt(map, fields, 'phone3')];
+  for (const phone of phones) {
+    if (phone !== null && !PHONE.test(phone)) {
+      return rejected(line, `phone ${JSON.stringify(phone.slice(0, 40))} is not a phone number (digits, optionally +, spaces, dots, dashes, parentheses; 3-30 characters)`);
+    }
+  }
   let custom: Record<string, string> | null = null;
   for (const [key, index] of map.custom) {
+    if (index >= fields.length) continue;
     const value = fields[index].trim();
-    if (value.length > LIMITS.customValue) return reject(`${key} is longer than ${LIMITS.customValue} characters`);
+    if (value.length > LIMITS.customValue) return rejected(line, `${key} is longer than ${LIMITS.customValue} characters`);
     if (value !== '') (custom ??= {})[key] = value;
   }
   return { line, clientId, name, email, phones, custom, rejectReason: null };

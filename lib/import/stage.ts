@@ -4,9 +4,9 @@
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Sql } from '../../db/sql.js';
-import { copyLine } from '../generator/copy.js';
+import { copyField } from '../generator/copy.js';
 import { createTextDecoder, detectEncoding, NotUtf8Error, SAMPLE_BYTES, type DetectedEncoding } from './encoding.js';
-import { createRowParser, type ParseOptions } from './parse.js';
+import { createRowParser, type ParseOptions, type ParsedRecord, type RowBuilder } from './parse.js';
 import type { StagedRow } from './rows.js';
 
 export interface StageProgress { bytesRead: number; rowsRead: number; rejected: number }
@@ -42,31 +42,58 @@ async function peek(source: Readable, bytes: number): Promise<{ sample: Buffer; 
   return { sample: sample.subarray(0, bytes), complete, stream: Readable.from(replay(), { objectMode: false }) };
 }
 
-/** Rows as COPY text in ~256 KB strings: one socket write per batch rather than per row (a write per row
+/** Rows go to COPY in batches of ~256 KB: one socket write per batch rather than per row (a write per row
  *  costs a native write request and a protocol message each, and was what made memory grow with the file). */
-const COPY_BATCH_CHARS = 256 * 1024;
+const COPY_BATCH_BYTES = 256 * 1024;
 
-function toCopyLines(runId: string, progress: StageProgress, report: () => void): Transform {
-  let batch = '';
-  return new Transform({
+/** A COPY text field (escaped as copyField does) or \N for null. */
+const field = (value: string | null) => (value === null ? '\\N' : copyField(value));
+
+/**
+ * Parsed records → validated rows → COPY text, written straight into a preallocated Buffer that is passed
+ * on when full. Nothing per row outlives the row: no batch string is built up (a string grown row by row
+ * survives young-generation collections piece by piece and is then flattened into a large object; both
+ * land in the old generation, which is what made RSS grow with the file), and the row objects are dropped
+ * as soon as their line is in the buffer.
+ */
+function toCopyData(runId: string, rows: RowBuilder, progress: StageProgress, report: () => void): Transform {
+  const prefix = `${copyField(runId)}\t`;
+  let batch = Buffer.allocUnsafeSlow(COPY_BATCH_BYTES);
+  let used = 0;
+  const passOn = () => {
+    if (used === 0) return;
+    stream.push(batch.subarray(0, used));
+    batch = Buffer.allocUnsafeSlow(COPY_BATCH_BYTES);
+    used = 0;
+  };
+  const add = (row: StagedRow) => {
+    if ((++progress.rowsRead & 1023) === 0) report();
+    if (row.rejectReason) progress.rejected++;
+    const line = `${prefix}${row.line}\t${field(row.clientId)}\t${field(row.name)}\t${field(row.email)}\t${field(row.phones[0])}\t${
+      field(row.phones[1])}\t${field(row.phones[2])}\t${row.custom ? copyField(JSON.stringify(row.custom)) : '\\N'}\t${field(row.rejectReason)}\n`;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8, so this much room always holds the line.
+    const room = line.length * 3;
+    if (used + room > batch.length) passOn();
+    if (room > batch.length) stream.push(Buffer.from(line, 'utf8'));   // a row longer than a batch goes alone
+    else used += batch.write(line, used, 'utf8');
+  };
+  const stream: Transform = new Transform({
     writableObjectMode: true,
-    transform(row: StagedRow, _enc, done: TransformCallback) {
-      progress.rowsRead++;
-      if (row.rejectReason) progress.rejected++;
-      report();
-      batch += copyLine([
-        runId, row.line, row.clientId, row.name, row.email, row.phones[0], row.phones[1], row.phones[2],
-        row.custom ? JSON.stringify(row.custom) : null, row.rejectReason,
-      ]);
-      if (batch.length < COPY_BATCH_CHARS) return done();
-      const full = batch;
-      batch = '';
-      done(null, full);
+    transform(item: ParsedRecord, _enc, done: TransformCallback) {
+      try {
+        rows.push(item, add);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
     },
     flush(done: TransformCallback) {
-      done(null, batch || undefined);
+      rows.end(add);
+      passOn();
+      done();
     },
   });
+  return stream;
 }
 
 function countBytes(progress: StageProgress): Transform {
@@ -94,7 +121,7 @@ async function loadOnce(copySql: Sql, options: StageOptions, forced?: DetectedEn
   const copy = await copySql`
     copy list_import_rows (run_id, line, client_id, name, email, phone1, phone2, phone3, custom, reject_reason)
     from stdin`.writable();
-  await pipeline(stream, countBytes(progress), createTextDecoder(detected), parser, rows, toCopyLines(options.runId, progress, report), copy,
+  await pipeline(stream, countBytes(progress), createTextDecoder(detected), parser, toCopyData(options.runId, rows, progress, report), copy,
     { signal: options.signal });
   options.onProgress?.({ ...progress });
   const name = detected.encoding === 'utf-8' && detected.bom ? 'utf-8 (BOM)' : detected.encoding;
