@@ -26,11 +26,22 @@ let base: string;
 let worker: RunningWorker;
 // Imports of these campaigns hold still in the reading step until the test opens the gate.
 const gates = new Map<string, { open: boolean }>();
+// Imports of these campaigns hold still after taking the lock, before recording the reading step.
+const lockedGates = new Map<string, { open: boolean }>();
+const campaignOfRun = (runId: string) => runId.split('/')[1];
 
 async function startGatedWorker() {
   const real = createListImportActivities(env.deps);
   return env.startWorker({
     activityOverrides: {
+      async markImportStep(runId: string, step: string) {
+        // At most 30 s (the activity's start-to-close timeout is a minute), so a failed test never hangs here.
+        const gate = lockedGates.get(campaignOfRun(runId));
+        for (const until = Date.now() + 30_000; step === 'reading' && gate && !gate.open && Date.now() < until;) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return real.markImportStep(runId, step);
+      },
       async stageImport(runId: string, input: ListImportInput) {
         const gate = gates.get(input.campaignId);
         while (gate && !gate.open) {
@@ -195,14 +206,25 @@ describe('the campaign lock', () => {
     const campaignId = await seeded();
     const other = await newCampaign();
     gates.set(campaignId, { open: false });
+    lockedGates.set(campaignId, { open: false });
     const first = (await startImport(campaignId, { source: { uploadId: await upload(LIST) }, mergeRule: 'inactivate' })).json.runId;
     await lockHeldBy(campaignId, first);
     const lock = await lockOf(campaignId);
     assert.equal(lock.type, 'import');
+    const [{ step }] = await env.sql`select step from runs where run_id = ${first}`;
+    assert.equal(step, 'waiting for campaign lock', 'held between taking the lock and recording its next step');
 
     const refused = await startImport(campaignId, { source: { uploadId: await upload(LIST) }, wait: false });
     assert.equal(refused.status, 409);
     assert.equal(refused.json.lock.heldBy, first);
+    // Right after the 409 the processes view agrees with it: the holder is running (even if its run has not
+    // yet recorded the step after the lock), and the refused request left no process at all.
+    const afterRefusal = (await call('GET', `/processes?campaignId=${campaignId}`)).json.items;
+    assert.deepEqual(afterRefusal.filter((p: any) => p.status === 'pending').map((p: any) => p.runId), []);
+    assert.deepEqual((await call('GET', `/processes?campaignId=${campaignId}&status=pending`)).json.items, []);
+    assert.equal(afterRefusal.find((p: any) => p.runId === first).status, 'running');
+    assert.deepEqual((await call('GET', `/processes?campaignId=${campaignId}&status=running`)).json.items.map((p: any) => p.runId), [first]);
+    lockedGates.get(campaignId)!.open = true;
 
     const [contact] = await contactsOf(campaignId);
     const [{ id: contactId }] = await env.sql`select id from contacts where campaign_id = ${campaignId} and client_id = ${contact.client_id}`;
@@ -211,11 +233,10 @@ describe('the campaign lock', () => {
     assert.match(edit.json.detail, new RegExp(first.replaceAll('/', '\\/')));
 
     const second = (await startImport(campaignId, { source: { uploadId: await upload(LIST) }, mergeRule: 'activate-contact' })).json.runId;
-    // The refused (wait: false) import may still show as pending for a moment until its run records the
-    // refusal; the waiting one is then the only pending process.
-    const pending = await waitFor('the second import to be the only pending one', async () => {
+    // The waiting import is listed once its run has recorded its start; it is then the only pending process.
+    const pending = await waitFor('the second import to be listed as pending', async () => {
       const items = (await call('GET', `/processes?campaignId=${campaignId}&status=pending`)).json.items;
-      return items.length === 1 && items[0].runId === second && items;
+      return items.length > 0 && items;
     });
     assert.deepEqual(pending.map((p: any) => p.runId), [second]);
 

@@ -26,7 +26,7 @@ interface Row {
   id: string; run_id: string; scheduled_at: Date | null; type: 'import' | 'export' | 'delete'; campaign_id: string; campaign: string;
   acting_user: string | null; status: string | null; step: string | null; progress_done: string | null; progress_total: string | null;
   started_at: Date | null; ended_at: Date | null; file: string | null; counts: Record<string, number>; error: string | null; log_key: string | null;
-  source: { uploadId: string } | { destinationId: string; path: string }; destination_name: string | null;
+  source: { uploadId: string } | { destinationId: string; path: string }; destination_name: string | null; holds_lock: boolean;
 }
 
 /** The file column: an upload by id, a remote file as "<destination>:<path>" (the path as requested until the
@@ -36,29 +36,33 @@ function fileOf(row: Row): { file: string; fileUrl: string | null } {
   return { file: `${row.destination_name ?? `destination ${row.source.destinationId}`}:${row.file ?? row.source.path}`, fileUrl: null };
 }
 
-/** The seed's status words from the run record. */
-export function processStatus(status: string | null, step: string | null): (typeof STATUSES)[number] {
+/** The seed's status words from the run record. A run that holds its campaign's lock is running even
+ *  before it records its next step: the lock row is what the API's 409 names, and the same query reads
+ *  both, so the holder never shows as pending while another request is refused because of it. */
+export function processStatus(status: string | null, step: string | null, holdsLock = false): (typeof STATUSES)[number] {
   switch (status) {
     case 'completed': return 'finished';
     case 'failed': return 'failed';
     case 'cancelled': case 'terminated': return 'cancelled';
-    case 'running': return step === 'waiting for campaign lock' ? 'pending' : 'running';
+    case 'running': return step === 'waiting for campaign lock' && !holdsLock ? 'pending' : 'running';
     default: return 'pending';
   }
 }
+
+const waitingForLock = (sql: Sql) => sql`r.status = 'running' and r.step = 'waiting for campaign lock' and l.held_by is null`;
 
 const statusFilter = (sql: Sql, status: (typeof STATUSES)[number]) => {
   switch (status) {
     case 'finished': return sql`r.status = 'completed'`;
     case 'failed': return sql`r.status = 'failed'`;
     case 'cancelled': return sql`r.status in ('cancelled', 'terminated')`;
-    case 'running': return sql`r.status = 'running' and r.step is distinct from 'waiting for campaign lock'`;
-    case 'pending': return sql`(r.status is null or r.status = 'scheduled' or (r.status = 'running' and r.step = 'waiting for campaign lock'))`;
+    case 'running': return sql`r.status = 'running' and not (${waitingForLock(sql)})`;
+    case 'pending': return sql`(r.status is null or r.status = 'scheduled' or (${waitingForLock(sql)}))`;
   }
 };
 
 function toProcess(row: Row): z.input<typeof processRow> {
-  const status = processStatus(row.status, row.step);
+  const status = processStatus(row.status, row.step, row.holds_lock);
   const done = Number(row.progress_done ?? 0), total = row.progress_total === null ? null : Number(row.progress_total);
   const counts = row.counts ?? {};
   return {
@@ -74,9 +78,11 @@ function toProcess(row: Row): z.input<typeof processRow> {
 function selectProcesses(sql: Sql) {
   return sql`
     select p.id, p.run_id, p.scheduled_at, p.type, p.campaign_id, c.name as campaign, p.acting_user, r.status, r.step,
-           r.progress_done, r.progress_total, r.started_at, r.ended_at, p.file, p.counts, r.error, p.log_key, p.source, d.name as destination_name
+           r.progress_done, r.progress_total, r.started_at, r.ended_at, p.file, p.counts, r.error, p.log_key, p.source, d.name as destination_name,
+           l.held_by is not null as holds_lock
     from list_imports p join campaigns c on c.id = p.campaign_id left join runs r on r.run_id = p.run_id
-      left join destinations d on d.id = (p.source->>'destinationId')::bigint`;
+      left join destinations d on d.id = (p.source->>'destinationId')::bigint
+      left join campaign_locks l on l.campaign_id = p.campaign_id and l.held_by = p.run_id`;
 }
 
 export function register(r: RouteRegistry, { sql, store }: AppDeps) {
