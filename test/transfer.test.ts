@@ -173,6 +173,16 @@ for (const protocol of cases) {
       });
     });
 
+    it('a body of many small chunks (a CSV streamed one row at a time) arrives whole and in order', async () => {
+      const rows = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i},row number ${i},${'x'.repeat(i % 50)}\n`));
+      const expected = createHash('sha256').update(Buffer.concat(rows)).digest('hex');
+      await open(async (transfer) => {
+        const result = await transfer.put('small-chunks/rows.csv', Readable.from(rows));
+        assert.equal(result.sizeBytes, rows.reduce((n, r) => n + r.length, 0));
+        assert.equal(await sha256Of(await transfer.get('small-chunks/rows.csv')), expected);
+      });
+    });
+
     it('list returns the files of a folder with size and time, without sub-folders; a missing folder lists empty', async () => {
       await open(async (transfer) => {
         await transfer.put('listing/a.csv', Readable.from([Buffer.from('a,b\n')]));

@@ -31,6 +31,8 @@ function closedOrDestroyed(stream: Readable, timeoutMs: number): Promise<void> {
  *  here waits for none of its writes until it closes, up to this many (× the source's chunk, 64 KiB for
  *  decrypted content), instead of one round trip per chunk. */
 const WRITES_IN_FLIGHT = 16;
+/** Smaller chunks (a CSV stream yields one per row) are gathered up to this size into one WRITE. */
+const MIN_WRITE_BYTES = 32 * 1024;
 
 /**
  * Writes a stream to an open remote handle at increasing offsets without waiting for each WRITE's status
@@ -42,6 +44,8 @@ class PipelinedWrite extends Writable {
   private inFlight = 0;
   private failure: Error | undefined;
   private onAck: (() => void) | undefined;
+  private gathered: Buffer[] = [];
+  private gatheredBytes = 0;
 
   constructor(private readonly sftp: SFTPWrapper, private readonly handle: Buffer) {
     super();
@@ -49,25 +53,36 @@ class PipelinedWrite extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     if (this.failure) { callback(this.failure); return; }
-    const at = this.bytes;
-    this.bytes += chunk.length;
-    this.inFlight++;
-    this.sftp.write(this.handle, chunk, 0, chunk.length, at, (err) => {
-      this.inFlight--;
-      if (err) this.failure ??= err;
-      this.onAck?.();
-    });
+    this.gathered.push(chunk);
+    this.gatheredBytes += chunk.length;
+    if (this.gatheredBytes < MIN_WRITE_BYTES) { callback(); return; }
+    this.send();
     if (this.inFlight < WRITES_IN_FLIGHT) { callback(); return; }
     this.onAck = () => { this.onAck = undefined; callback(this.failure); };
   }
 
   override _final(callback: (err?: Error | null) => void): void {
+    if (this.gatheredBytes > 0 && !this.failure) this.send();
     const settle = () => {
       if (this.inFlight > 0 && !this.failure) { this.onAck = settle; return; }
       this.onAck = undefined;
       callback(this.failure);
     };
     settle();
+  }
+
+  private send(): void {
+    const data = this.gathered.length === 1 ? this.gathered[0] : Buffer.concat(this.gathered, this.gatheredBytes);
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    const at = this.bytes;
+    this.bytes += data.length;
+    this.inFlight++;
+    this.sftp.write(this.handle, data, 0, data.length, at, (err) => {
+      this.inFlight--;
+      if (err) this.failure ??= err;
+      this.onAck?.();
+    });
   }
 }
 
