@@ -108,6 +108,21 @@ describe('previews are confirmed once, in time, by whoever made them, while they
     assert.equal(again.json.runId, started.json.runId);
     await env.client.workflow.getHandle(started.json.runId).result();
   });
+
+  test('a preview is refused when items were erased meanwhile as well as when items were added, counting both', async () => {
+    const campaignId = await newCampaign(env);
+    await addInteraction(env, campaignId, 'chat', '2025-03-02T10:00:00-05:00');
+    await addInteraction(env, campaignId, 'chat', '2025-03-02T11:00:00-05:00');
+    const previewed = await preview({ campaignId, items: ['chat-transcript'], date: '2025-03-02', reason: 'drift both ways' });
+    assert.equal(previewed.json.items, 2);
+    await env.sql`
+      update interaction_content set erased_at = now(), store_key = null
+      where id = (select min(content_id) from erasure_preview_items where preview_id = ${previewed.json.previewId})`;
+    await addInteraction(env, campaignId, 'chat', '2025-03-02T12:00:00-05:00');
+    const refused = await confirm(previewed.json.previewId);
+    assert.equal(refused.status, 409);
+    assert.deepEqual({ added: refused.json.added, gone: refused.json.gone }, { added: 1, gone: 1 });
+  });
 });
 
 describe('erasing a day of a campaign', () => {

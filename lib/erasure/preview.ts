@@ -92,7 +92,7 @@ export async function previewDrift(sql: Db, preview: PreviewRow, scope: PreviewS
   const [row] = await sql<{ gone: number; added: number }[]>`
     with now_in_scope as (${contentInScope(sql, scope, timezone)}),
     frozen as (select content_id as id from erasure_preview_items where preview_id = ${preview.id})
-    select (select count(*)::int from (select id from frozen except select id from now_in_scope) g) as gone,
-           (select count(*)::int from (select id from now_in_scope except select id from frozen) a) as added`;
+    select count(*) filter (where s.id is null)::int as gone, count(*) filter (where f.id is null)::int as added
+    from frozen f full join now_in_scope s on s.id = f.id`;
   return row;
 }
