@@ -62,6 +62,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     dataConverter: createDataConverterOptions(options.deps.keyring),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     shutdownGraceTime: '20s',
+    // Heartbeats reach Temporal at least every 3 s. By default the SDK holds them back for 80% of the
+    // activity's heartbeat timeout, leaving 20% (4 s of a 20 s timeout) for a busy machine to deliver one
+    // before the attempt is timed out and restarted from scratch.
+    maxHeartbeatThrottleInterval: '3s',
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.interceptors ? { interceptors } : {}),
     ...(options.sinks ? { sinks: options.sinks } : {}),
