@@ -64,6 +64,21 @@ describe('encodings', () => {
     assert.equal(good.length, 3001);
   });
 
+  test('UTF-8 past the sampled start is read as bytes: characters split across chunks arrive whole, a control character fails', async () => {
+    // Over 64 KB, so most of the file comes after the detection sample, in 7-byte chunks that cut
+    // 2-, 3- and 4-byte characters apart.
+    const names = ['Zoë', 'Łukasz', '東京', 'Ana 🎉'];
+    const body = Array.from({ length: 6000 }, (_, i) => `U${i},${names[i % 4]} ${i},+1555${String(i).padStart(7, '0')},\n`).join('');
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`client_id,name,phone,email\n${body}`, 'utf8')]);
+    assert.ok(bytes.length > 128 * 1024);
+    const { result, good } = await stage(bytes);
+    assert.equal(result.encoding, 'utf-8 (BOM)');
+    assert.equal(good.length, 6000);
+    assert.deepEqual(good.map((r) => r.name), Array.from({ length: 6000 }, (_, i) => `${names[i % 4]} ${i}`));
+    const control = Buffer.concat([bytes, Buffer.from('LAST,Bell\u0007,+15550000000,\n', 'utf8')]);
+    await assert.rejects(stage(control), (err: unknown) => err instanceof ImportFileError && /control character U\+0007/.test(err.message));
+  });
+
   test('a binary file fails clearly and stages nothing', async () => {
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.alloc(200, 7)]);
     await assert.rejects(stage(png), (err: unknown) => err instanceof ImportFileError && err.type === 'ImportEncodingUndecidable' && /not text/.test(err.message));
