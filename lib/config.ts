@@ -57,7 +57,7 @@ const schema = z.object({
   CAMPAIGN_LOCK_REAP_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // Job 4: how long an erasure preview may be confirmed, and items per erasure batch unless the request says.
   ERASURE_PREVIEW_TTL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
-  ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+  ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
   // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.
   WORKFLOW_BUNDLE: z.string().optional(),
 });

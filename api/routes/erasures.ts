@@ -46,7 +46,7 @@ const previewOutput = z.object({
 const confirmInput = z.object({
   previewId: z.string().min(1).max(100),
   confirm: z.literal(true, { error: 'confirm must be true: the erasure is irrevocable' }),
-  batchSize: z.number().int().min(1).max(5000).optional().describe('items per batch (default ERASURE_BATCH_SIZE, 200 unless configured); a cancel takes effect between batches'),
+  batchSize: z.number().int().min(1).max(5000).optional().describe('items per batch (default ERASURE_BATCH_SIZE, 1000 unless configured); a cancel takes effect between batches'),
 });
 
 function scopeOf(campaignId: string, body: { items: PreviewScope['items']; date?: string; from?: string; to?: string; interactionIds?: string[] }): PreviewScope {
