@@ -14,6 +14,8 @@ export async function startEmbeddedPostgres(options: {
   dir: string;
   port?: number;
   persistent?: boolean;
+  /** Default: on when persistent. Off keeps the data across a clean restart of the server, not an OS crash. */
+  fsync?: boolean;
   database?: string;
   onLog?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
@@ -31,7 +33,7 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent ?? true,
     createPostgresUser: userInfo().uid === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200',
-      '-c', 'fsync=' + (options.persistent === false ? 'off' : 'on')],
+      '-c', 'fsync=' + ((options.fsync ?? options.persistent !== false) ? 'on' : 'off')],
     onLog: (line) => options.onLog?.(String(line)),
     onError: (err) => options.onLog?.(String(err)),
   });

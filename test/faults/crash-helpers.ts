@@ -50,10 +50,10 @@ export async function kill(worker: ChildProcess): Promise<void> {
 
 /**
  * The file's test environment and API, created before its tests and stopped after them. `servers` gives a
- * PostgreSQL and a Temporal server of the file's own (started first, stopped last) instead of the suite's.
+ * PostgreSQL and/or a Temporal server of the file's own (started first, stopped last) instead of the suite's.
  */
 export function faultSuiteEnv(options: {
-  servers?: { start(): Promise<{ pgUrl: string; temporalAddress: string }>; stop(): Promise<void> };
+  servers?: { start(): Promise<{ pgUrl?: string; temporalAddress?: string }>; stop(): Promise<void> };
 } = {}): { readonly env: TestEnv; readonly api: Api } {
   let env: TestEnv | undefined;
   let api: Api | undefined;

@@ -42,14 +42,15 @@ try {
 
 export interface RunningWorker { worker: Worker; stop(): Promise<void> }
 
-/** `servers`: a PostgreSQL (admin URL) and a Temporal server of the test's own instead of the suite's, e.g.
+/** `servers`: a PostgreSQL (admin URL) and/or a Temporal server of the test's own instead of the suite's, e.g.
  *  ones the test restarts; the test starts and stops them. */
-export async function createTestEnv(options: { env?: Record<string, string>; servers?: { pgUrl: string; temporalAddress: string } } = {}): Promise<TestEnv> {
+export async function createTestEnv(options: { env?: Record<string, string>; servers?: { pgUrl?: string; temporalAddress?: string } } = {}): Promise<TestEnv> {
   const id = randomBytes(4).toString('hex');
   const dataDir = path.join(testScratchDir(), `env-${process.pid}-${id}`);
   await mkdir(dataDir, { recursive: true });
   const db = await createTestDatabase({ serverUrl: options.servers?.pgUrl });
-  const temporal = options.servers ? { address: options.servers.temporalAddress, stop: async () => {} } : await testTemporalAddress();
+  const ownTemporal = options.servers?.temporalAddress;
+  const temporal = ownTemporal ? { address: ownTemporal, stop: async () => {} } : await testTemporalAddress();
   const taskQueue = `test-${id}`;
   const masterKey = randomBytes(32).toString('base64');
   const processEnv: Record<string, string> = {
