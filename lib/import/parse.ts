@@ -84,11 +84,14 @@ export function createRowParser(options: ParseOptions): { parser: Transform; row
  * generation until a full GC: at 1M rows that was 200+ MB of heap on a worker whose heap was already large,
  * and it doubled the parse time. `on_record` here reads only `empty_lines`, synchronously, so the live
  * counters serve as the context. csv-parse's error paths copy what this returns, so they are unaffected.
- * If a csv-parse upgrade renames the hook, parsing stays correct; only the copies come back.
+ * If a csv-parse upgrade renames the hook, parsing stays correct; only the copies come back — so this answers
+ * whether it applied, and a test (list-import-files) fails when it no longer does.
  */
-function avoidRecordInfoCopies(parser: Transform): void {
+export function avoidRecordInfoCopies(parser: Transform): boolean {
   const api = (parser as unknown as { api?: { info?: object; __infoRecord?: () => object } }).api;
-  if (api && typeof api.__infoRecord === 'function' && api.info) api.__infoRecord = function (this: { info: object }) { return this.info; };
+  if (!api || typeof api.__infoRecord !== 'function' || !api.info) return false;
+  api.__infoRecord = function (this: { info: object }) { return this.info; };
+  return true;
 }
 
 function lineBreaks(record: string[]): number {
