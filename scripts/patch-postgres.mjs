@@ -6,8 +6,9 @@
 //   thrown from there is uncatchable ("Cannot read properties of null (reading 'write')"). Teardown also cancels
 //   that deferred write without forgetting it, so a reused connection never flushes again (CONNECT_TIMEOUT).
 // The patch: a statement on a connection with no socket is rejected with CONNECTION_CLOSED instead of written
-// (execute, and the deferred write as a last guard); teardown forgets the cancelled write; a transaction whose
-// connection closed rejects its further statements, so none of them can run in the reconnected session.
+// (execute, and the deferred write as a last guard); teardown forgets the cancelled write and the dead backend's
+// last error (else the query that reconnects the connection fails with the old 57P01 "terminating connection");
+// a transaction whose connection closed rejects its further statements, so none run in the reconnected session.
 // Plain JavaScript with no dependencies so it runs before anything else is installed. Idempotent; fails loudly
 // if the installed source is not the one this patch was written for.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,14 @@ const connection = [
     chunk = nextWriteTimer = null
     socket.removeListener('data', data)`,
   ],
+  [ // closed: forget the dead backend's last error (57P01 "terminating connection"), which the first ReadyForQuery
+    // of the reconnected session would otherwise hand to the query that reconnected it
+    `  async function closed(hadError) {
+    incoming = Buffer.alloc(0)`,
+    `  async function closed(hadError) {
+    errorResponse = null
+    incoming = Buffer.alloc(0)`,
+  ],
 ];
 
 const index = [
@@ -88,17 +97,20 @@ const index = [
   ],
 ];
 
+/** Applies each edit not applied yet (so a tree patched by an earlier version of this script gets the new ones). */
 function patch(file, edits) {
   if (!existsSync(file)) return false;
-  let source = readFileSync(file, 'utf8');
-  if (source.includes(MARKER)) return false;
+  const original = readFileSync(file, 'utf8');
+  let source = original;
   for (const [from, to] of edits) {
+    if (source.includes(to)) continue;
     const at = source.indexOf(from);
     if (at < 0 || source.indexOf(from, at + 1) >= 0) {
       throw new Error(`${file}: the code this patch expects is not there (postgres.js is not 3.4.9?); re-check porsager/postgres#1208 and update scripts/patch-postgres.mjs`);
     }
     source = source.replace(from, () => to);
   }
+  if (source === original) return false;
   writeFileSync(file, source);
   return true;
 }
