@@ -15,9 +15,13 @@ const runs = proxyActivities<ReturnType<typeof createRunActivities>>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 10 },
 });
+// Business failures are non-retryable (ApplicationFailure.nonRetryable in the activities); everything else is
+// infrastructure — PostgreSQL restarting, a dropped connection — and is retried for about two and a half minutes,
+// like the other jobs' short steps (five attempts gave up after 15 s of a database restart).
+const QUICK_RETRY = { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 } as const;
 const quick = proxyActivities<ReportActivities>({
   startToCloseTimeout: '1m',
-  retry: { maximumAttempts: 5 },
+  retry: QUICK_RETRY,
 });
 // The run's short database steps (reading the plan, writing the run record) as local activities: they run in
 // the worker that runs the workflow task, so a run costs two workflow tasks and one activity task instead of
@@ -28,7 +32,7 @@ const localRuns = proxyLocalActivities<ReturnType<typeof createRunActivities>>({
 });
 const localQuick = proxyLocalActivities<ReportActivities>({
   startToCloseTimeout: '1m',
-  retry: { maximumAttempts: 5 },
+  retry: QUICK_RETRY,
 });
 /** Runs started before the local activities replay the activities they recorded. */
 const LOCAL_RUN_STEPS = 'report-run-local-steps';
