@@ -119,6 +119,10 @@ export function createListImportActivities(deps: ActivityDeps) {
             throw new ImportFileError(IMPORT_FAILURES.notAList,
               `None of the ${staged.rowsRead} rows of ${source.file} is a valid contact (line ${first.line}: ${first.reject_reason}); check the separator, the header flag and the file.`);
           }
+          // Planner statistics for the rows just copied: without them the apply estimates a handful of staged
+          // rows and joins a million of them to contacts one index probe at a time. Here rather than in the
+          // apply's transaction, where ANALYZE's lock would be held to the commit and queue other imports.
+          await sql`analyze list_import_rows (run_id, client_id, reject_reason)`;
           await sql`update list_imports set encoding = ${staged.encoding} where run_id = ${runId}`;
           return { file: source.file, encoding: staged.encoding, bytesRead: staged.bytesRead, totalBytes: source.totalBytes ?? staged.bytesRead,
                    rowsRead: staged.rowsRead, rejected: staged.rejected };

@@ -185,4 +185,23 @@ describe('import rule: contacts only in the file', () => {
     const [contact] = await db.sql`select name from contacts where campaign_id = ${campaignId} and client_id = 'A'`;
     assert.equal(contact.name, 'first');
   });
+
+  test('with repeated client_ids the rules still see which contacts are in the file and the database', async () => {
+    // The duplicate check falls back to marking the repeats and classifying the file again: that second
+    // classification must find the existing contact (merge, not insert) and keep it out of the update rule.
+    const [{ id: campaignId }] = await db.sql<{ id: string }[]>`insert into campaigns (name, timezone) values ('dupes-merge', 'UTC') returning id`;
+    const runId = 'dupes-merge-run';
+    await db.sql`insert into contacts (campaign_id, client_id, name) values (${campaignId}, 'OLD', 'old name'), (${campaignId}, 'GONE', 'gone')`;
+    await db.sql`insert into list_import_rows (run_id, line, client_id, name) values
+      (${runId}, 2, 'OLD', 'file name'), (${runId}, 3, 'NEW', 'new'), (${runId}, 4, 'OLD', 'second'), (${runId}, 6, 'OLD', 'third')`;
+    const counts = await db.sql.begin((tx) => applyImportRules(tx as never, campaignId, runId, { importRule: 'append', updateRule: 'delete', mergeRule: 'append', deleteAllBeforeImport: false }));
+    assert.deepEqual(counts, { imported: 1, updated: 1, deleted: 1, replaced: 0, rejected: 2 });
+    const rejects = await db.sql`select line, reject_reason from list_import_rows where run_id = ${runId} and reject_reason is not null order by line`;
+    assert.deepEqual(rejects.map((r) => ({ ...r })), [
+      { line: 4, reject_reason: 'duplicate client_id OLD (first at line 2)' },
+      { line: 6, reject_reason: 'duplicate client_id OLD (first at line 2)' },
+    ]);
+    const contacts = await db.sql`select client_id, name from contacts where campaign_id = ${campaignId} order by client_id`;
+    assert.deepEqual(contacts.map((r) => ({ ...r })), [{ client_id: 'NEW', name: 'new' }, { client_id: 'OLD', name: 'file name' }]);
+  });
 });

@@ -14,6 +14,7 @@
 //                           fields merged (file wins), phones upserted by position (a changed number
 //                           starts Active with 0 retries); status, history and unchanged phones are kept
 //   replace (merge rule)    deletes the contact and adds it again from the file in Remaining status
+import type postgres from 'postgres';
 import type { Sql } from '../../db/sql.js';
 
 export const IMPORT_RULES = ['nothing', 'append'] as const;
@@ -31,19 +32,40 @@ type ContactScope = ReturnType<Sql>;
 
 const count = async (query: Promise<{ n: number }[]>) => (await query)[0].n;
 
-/** Marks later rows with an already-seen client_id as rejected, then classifies the good rows. */
-export async function classifyStagedRows(tx: Tx, campaignId: string, runId: string): Promise<void> {
+/** Marks later rows with an already-seen client_id as rejected (one aggregate over the whole run). */
+async function rejectDuplicateClientIds(tx: Tx, runId: string): Promise<void> {
   await tx`
     update list_import_rows r set reject_reason = 'duplicate client_id ' || r.client_id || ' (first at line ' || f.first_line || ')'
     from (select client_id, min(line) as first_line from list_import_rows
           where run_id = ${runId} and reject_reason is null group by client_id having count(*) > 1) f
     where r.run_id = ${runId} and r.reject_reason is null and r.client_id = f.client_id and r.line > f.first_line`;
+}
+
+async function createImportFile(tx: Tx, campaignId: string, runId: string): Promise<void> {
   await tx`
     create temp table import_file on commit drop as
     select s.line, s.client_id, s.name, s.email, s.phone1, s.phone2, s.phone3, s.custom, c.id as contact_id
     from list_import_rows s left join contacts c on c.campaign_id = ${campaignId} and c.client_id = s.client_id
     where s.run_id = ${runId} and s.reject_reason is null`;
-  await tx`create index on import_file (client_id)`;
+}
+
+/**
+ * Marks later rows with an already-seen client_id as rejected, then classifies the good rows. Most files
+ * have no duplicate, so the file is classified first and a unique index on it is the duplicate check (the
+ * index is built anyway; a separate aggregate over the staged rows cost as much again). Only when that
+ * index fails are the duplicates marked and the file classified again.
+ */
+export async function classifyStagedRows(tx: Tx, campaignId: string, runId: string): Promise<void> {
+  await createImportFile(tx, campaignId, runId);
+  try {
+    await (tx as unknown as postgres.TransactionSql).savepoint((sp) => sp`create unique index import_file_client_id on import_file (client_id)`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;   // unique_violation: the file repeats a client_id
+    await tx`drop table import_file`;
+    await rejectDuplicateClientIds(tx, runId);
+    await createImportFile(tx, campaignId, runId);
+    await tx`create unique index import_file_client_id on import_file (client_id)`;
+  }
   await tx`analyze import_file`;
 }
 
@@ -163,6 +185,9 @@ export async function applyMergeRule(tx: Tx, campaignId: string, rule: MergeRule
 /** All rules of one import, in an order that keeps the sets apart: delete-all first (everything in the
  *  file is then "only in the file"), the update and merge rules on the classified sets, the inserts last. */
 export async function applyImportRules(tx: Tx, campaignId: string, runId: string, rules: ImportRules): Promise<RuleCounts> {
+  // The statements join and count whole files (a million rows is a normal list): with the default 4 MB
+  // their hash joins and aggregates spill to disk in batches. Only for this transaction.
+  await tx`set local work_mem = '64MB'`;
   const deletedAll = rules.deleteAllBeforeImport
     ? await count(tx<{ n: number }[]>`with gone as (delete from contacts where campaign_id = ${campaignId} returning id) select count(*)::int as n from gone`)
     : 0;
