@@ -4,6 +4,6 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm rebuild @swc/core protobufjs esbuild
 COPY . .
-# postgres.js fix for connections that drop inside a transaction (the install above skipped postinstall)
-RUN node scripts/patch-postgres.mjs
+# patches/ (postgres.js: connections that drop inside a transaction); the install above skipped postinstall
+RUN npx patch-package
 USER node
