@@ -167,7 +167,10 @@ export async function startReportRun(env: TestEnv, attempts: number): Promise<Jo
   const handle = await startReport(env, { definitionId });
   return {
     workflowId: handle.workflowId,
-    workerEnv: {},
+    // Generation capped at ~1.5 MB/s (REPORT_GENERATE_KBPS, as an operator sparing the database would): the
+    // report then takes seconds on any machine, so the seeded kills land mid-run instead of after a fast
+    // machine has already finished it.
+    workerEnv: { REPORT_GENERATE_KBPS: '1500' },
     async progress() {
       const pending = (await handle.describe()).raw.pendingActivities ?? [];
       return pending.some((a) => a.activityType?.name === 'generateReport' && a.state === STARTED) ? 1 : 0;
