@@ -90,6 +90,12 @@ export async function countReport(tx: Tx, by: RangeColumn): Promise<ReportCounts
   return { attempts: Number(row.attempts), contacts: Number(row.contacts), statuses: Number(row.statuses) };
 }
 
+/** Whether the range holds any attempt (an index probe, not a count: decides skip-if-empty before the COPY). */
+export async function hasAttempts(tx: Tx, by: RangeColumn): Promise<boolean> {
+  const [row] = await tx<{ any: boolean }[]>`${selection(tx, by)} select exists (select 1 from a) as any`;
+  return row.any;
+}
+
 /** Data rows the CSV will have (the header not counted). */
 export function reportRows(type: ReportType, counts: ReportCounts): number {
   return type === 'all-attempts' ? counts.attempts : type === 'best-contact' ? counts.contacts : counts.statuses + 1;
@@ -97,7 +103,7 @@ export function reportRows(type: ReportType, counts: ReportCounts): number {
 
 /**
  * The report as a CSV byte stream (header first), read with COPY on a dedicated connection that imports the
- * calling transaction's snapshot: the file holds exactly the rows `countReport` saw, while the transaction's
+ * calling transaction's snapshot: the file holds exactly the rows `countReport` sees, while the transaction's
  * own connection never carries a COPY. postgres.js can leave a connection waiting forever after a readable
  * COPY TO STDOUT (porsager/postgres#499); here that connection is read-only and is closed once the stream
  * ends or fails, so nothing waits on it. Parameters are those given to setReportParams.
