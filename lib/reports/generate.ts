@@ -153,6 +153,7 @@ export async function generateReportFile(
     // (the same snapshot, two backends working at once): a separate full pass before the COPY cost about a
     // third of the report's time.
     const counting = countReport(tx, by);
+    counting.catch(() => {}); // awaited below; until then a failure (a dropped connection) must not be "unhandled"
     // pipeline (not pipe) so a failing COPY fails the store's write instead of ending the file early.
     const metered = meter(onProgress, input.kilobytesPerSecond);
     pipeline(csv, metered, () => {});
