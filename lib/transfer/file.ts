@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { errorMessage, isTemporaryName, normalizeRelativePath, oneWriterPer, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { errorMessage, isTemporaryName, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, writeProbe } from './paths.js';
 import { TransferError, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 /** Errors no retry can fix: permissions, read-only disks, a file where a folder should be. */
@@ -82,11 +82,9 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
   }
 
   async function test(): Promise<void> {
-    const probe = probeFileName();
     try {
       await mkdir(base, { recursive: true });
-      await put(probe, Readable.from([Buffer.from('connection test\n')]));
-      await remove(probe);
+      await writeProbe({ put, remove });
     } catch (err) {
       throw new TransferError(
         `cannot write to folder ${base}: ${errorMessage(err)}; check that the folder exists and this process may write to it`,

@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
-import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const TIMEOUT_MS = 10_000;
@@ -176,16 +176,9 @@ export function openFtpTransfer(settings: DestinationSettings, secrets: Destinat
 
   async function test(): Promise<void> {
     const { base } = await exclusive(async (current) => current);
-    const probe = probeFileName();
-    try {
-      await put(probe, Readable.from([Buffer.from('connection test\n')]));
-      await remove(probe);
-    } catch (err) {
-      throw new TransferError(
-        `cannot write to ${server}${base} as ${username}: ${errorMessage(err)}; check that the folder exists or may be created and that the user may write to it`,
-        'write', !isNetworkError(err), { cause: err });
-    }
+    await testServerWrite({ put, remove }, `${server}${base}`, username);
   }
+
 
   async function close(): Promise<void> {
     const pending = session;

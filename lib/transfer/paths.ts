@@ -1,6 +1,7 @@
 // Relative-path rules shared by every protocol: a job's path can never climb out of the destination's base.
 import { posix } from 'node:path';
-import { TransferError } from './types.js';
+import { Readable } from 'node:stream';
+import { TransferError, type Transfer } from './types.js';
 
 /**
  * Normalizes a destination-relative path ('a//b/./c' → 'a/b/c') and rejects absolute paths and '..' segments,
@@ -67,6 +68,24 @@ export function sourceFailure(body: NodeJS.ReadableStream): Error | undefined {
 /** Name for the connection-test probe file written and removed by `test()`. */
 export function probeFileName(): string {
   return `.cc-jobs-connection-test-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The write half of a connection test: put a small probe file, then remove it. */
+export async function writeProbe(transfer: Pick<Transfer, 'put' | 'remove'>): Promise<void> {
+  const probe = probeFileName();
+  await transfer.put(probe, Readable.from([Buffer.from('connection test\n')]));
+  await transfer.remove(probe);
+}
+
+/** `test()` of a server reached with a username (FTP, SFTP): the probe, its failure explained to an admin. */
+export async function testServerWrite(transfer: Pick<Transfer, 'put' | 'remove'>, folder: string, username: string): Promise<void> {
+  try {
+    await writeProbe(transfer);
+  } catch (err) {
+    throw new TransferError(
+      `cannot write to ${folder} as ${username}: ${errorMessage(err)}; check that the folder exists or may be created and that the user may write to it`,
+      'write', !isNetworkError(err), { cause: err });
+  }
 }
 
 /** Error codes of sockets that failed to connect or dropped: worth retrying later. */

@@ -4,7 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, probeFileName, temporaryNameFor } from './paths.js';
+import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -253,16 +253,9 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
 
   async function test(): Promise<void> {
     const { base } = await connect();
-    const probe = probeFileName();
-    try {
-      await put(probe, Readable.from([Buffer.from('connection test\n')]));
-      await remove(probe);
-    } catch (err) {
-      throw new TransferError(
-        `cannot write to ${server}${base} as ${username}: ${errorMessage(err)}; check that the folder exists or may be created and that the user may write to it`,
-        'write', !isNetworkError(err), { cause: err });
-    }
+    await testServerWrite({ put, remove }, `${server}${base}`, username);
   }
+
 
   async function close(): Promise<void> {
     const pending = session;
