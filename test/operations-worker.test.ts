@@ -4,7 +4,6 @@
 // sends trace spans to the collector.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { randomInt } from 'node:crypto';
@@ -15,6 +14,7 @@ import { upsertJobSchedule } from '../lib/temporal/schedules.js';
 import { freePort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
+import { startOtelCollector, type ReceivedSpan } from './harness/otel-collector.js';
 import { until } from './harness/wait.js';
 import { startFtp, type FtpServer } from './harness/servers/index.js';
 import { testWorkflowBundle } from './harness/temporal.js';
@@ -26,33 +26,13 @@ let ftp: FtpServer;
 let worker: ChildProcess;
 let output = '';
 let metricsUrl: string;
-let collector: Server;
-const spans: { service: string; name: string }[] = [];
-
-/** A stand-in OpenTelemetry collector: accepts OTLP/HTTP JSON trace exports and keeps the span names. */
-async function startCollector(): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        for (const rs of body.resourceSpans ?? []) {
-          const service = rs.resource?.attributes?.find((a: { key: string }) => a.key === 'service.name')?.value?.stringValue;
-          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push({ service, name: span.name });
-        }
-      } catch { /* not JSON: ignored */ }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
+let collector: Awaited<ReturnType<typeof startOtelCollector>> | undefined;
+const spans = (): ReceivedSpan[] => collector?.spans ?? [];
 
 before(async () => {
   [env, ftp] = await Promise.all([createTestEnv(), startFtp()]);
-  const otel = await startCollector();
-  collector = otel.server;
+  const otel = await startOtelCollector();
+  collector = otel;
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
   worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
@@ -69,7 +49,7 @@ before(async () => {
 
 after(async () => {
   if (worker) await stopChild(worker, 10_000);
-  await new Promise<void>((resolve) => collector?.close(() => resolve()));
+  await collector?.close();
   await ftp?.stop();
   await env?.stop();
 });
@@ -174,5 +154,5 @@ test('the worker makes a job definition\'s missing schedule again from the defin
 });
 
 test('with OTEL_EXPORTER_OTLP_ENDPOINT set the worker exports activity spans', async () => {
-  await until('spans arrive at the collector', async () => spans.some((s) => s.service === 'cc-jobs-worker' && s.name.startsWith('RunActivity')));
+  await until('spans arrive at the collector', async () => spans().some((s) => s.service === 'cc-jobs-worker' && s.name.startsWith('RunActivity')));
 });
