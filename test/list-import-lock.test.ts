@@ -16,6 +16,7 @@ import {
 } from '../workflows/list-import-shared.js';
 import { JOB_KINDS, runSearchAttributes } from '../workflows/shared/search-attributes.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
+import { until } from './harness/wait.js';
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
 let env: TestEnv;
@@ -36,15 +37,8 @@ const workerPolling = () => waitFor('the worker to poll its task queue', async (
   return (pollers?.length ?? 0) > 0;
 }, 180_000);
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
+/** Polls every 150 ms, for up to a minute unless told otherwise. */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000) => until(what, check, timeoutMs, 150);
 
 let campaigns = 0;
 /** A campaign with contacts K1..K5 (Remaining, one phone each). */

@@ -16,6 +16,7 @@ import { createListImportActivities } from '../activities/list-import.js';
 import { createApp } from '../api/app.js';
 import type { ListImportInput } from '../workflows/list-import-shared.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
+import { until } from './harness/wait.js';
 import { startSshd, type SshdServer } from './harness/servers/index.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
@@ -78,15 +79,8 @@ async function call(method: string, url: string, body?: unknown, raw?: Buffer) {
   return { status: res.status, json: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined, text };
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
+/** Polls every 150 ms, for up to a minute unless told otherwise. */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000) => until(what, check, timeoutMs, 150);
 
 const newCampaign = async () => (await call('POST', '/campaigns', { name: `import-${randomBytes(4).toString('hex')}`, timezone: 'UTC' })).json.id as string;
 const upload = async (text: string | Buffer) => (await call('POST', '/uploads', undefined, Buffer.from(text))).json.uploadId as string;
