@@ -2,6 +2,7 @@
 // export. Rows are streamed from the database through csv-stringify to the destination, never collected.
 import { stringify } from 'csv-stringify';
 import { Readable } from 'node:stream';
+import { castSafeString } from '../csv/formula.js';
 
 export const MANIFEST_COLUMNS = [
   'file_path', 'interaction_id', 'recording_id', 'segment', 'campaign', 'call_start', 'call_end', 'duration_s',
@@ -12,7 +13,7 @@ export type ManifestRow = Record<(typeof MANIFEST_COLUMNS)[number], string | num
 
 /** A CSV stream (header first) of the rows an async iterable of batches yields. */
 export function manifestStream(batches: AsyncIterable<ManifestRow[]>): Readable {
-  const csv = stringify({ header: true, columns: [...MANIFEST_COLUMNS], cast: { number: String } });
+  const csv = stringify({ header: true, columns: [...MANIFEST_COLUMNS], cast: { number: String, string: castSafeString } });
   const source = Readable.from((async function* () {
     for await (const rows of batches) yield* rows;
   })(), { objectMode: true });

@@ -7,6 +7,7 @@
 // 0); ties go to the most recent attempt (completion time, then id). Times are ISO 8601 in the report zone.
 import type { Readable } from 'node:stream';
 import postgres from 'postgres';
+import { NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
 import type { ReportType } from './definition.js';
 
 type Tx = postgres.TransactionSql<Record<string, never>>;
@@ -45,25 +46,30 @@ function selection(tx: Tx, by: RangeColumn) {
     ), c as (select name from campaigns where id = current_setting('cc_report.campaign')::bigint)`;
 }
 
+/** A text column as it goes into the CSV: a value a spreadsheet would run as a formula gets a leading quote
+ *  (lib/csv/formula.ts). Every text value here comes from outside: client ids, phones, campaign names,
+ *  statuses, dispositions, agents. `column` is always a constant of this file. */
+const text = (tx: Tx, column: string) => tx.unsafe(NEUTRALIZE_FORMULA_SQL(column));
+
 const ts = (tx: Tx, column: string) => tx`to_char(${tx(column)}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')`;
 
 function attemptColumns(tx: Tx) {
-  return tx`a.phone as "Phone", ${ts(tx, 'started_at')} as "StartedAt", ${ts(tx, 'completed_at')} as "CompletedAt",
-            ${ts(tx, 'collected_at')} as "CollectedAt", a.duration_s as "DurationSeconds", a.status as "Status",
-            a.rank as "StatusRank", a.disposition as "Disposition", a.agent as "Agent"`;
+  return tx`${text(tx, 'a.phone')} as "Phone", ${ts(tx, 'started_at')} as "StartedAt", ${ts(tx, 'completed_at')} as "CompletedAt",
+            ${ts(tx, 'collected_at')} as "CollectedAt", a.duration_s as "DurationSeconds", ${text(tx, 'a.status')} as "Status",
+            a.rank as "StatusRank", ${text(tx, 'a.disposition')} as "Disposition", ${text(tx, 'a.agent')} as "Agent"`;
 }
 
 function reportQuery(tx: Tx, type: ReportType, by: RangeColumn) {
   const best = tx`order by a.client_id, a.rank desc, a.completed_at desc, a.id desc`;
   switch (type) {
     case 'all-attempts': return tx`${selection(tx, by)}
-      select a.id as "AttemptId", c.name as "Campaign", a.client_id as "ClientId", ${attemptColumns(tx)},
+      select a.id as "AttemptId", ${text(tx, 'c.name')} as "Campaign", ${text(tx, 'a.client_id')} as "ClientId", ${attemptColumns(tx)},
              case when row_number() over (partition by a.client_id order by a.rank desc, a.completed_at desc, a.id desc) = 1
                   then 1 else 0 end as "BestContact"
       from a cross join c
       order by a.completed_at, a.id`;
     case 'best-contact': return tx`${selection(tx, by)}
-      select distinct on (a.client_id) a.client_id as "ClientId", c.name as "Campaign", a.id as "AttemptId", ${attemptColumns(tx)},
+      select distinct on (a.client_id) ${text(tx, 'a.client_id')} as "ClientId", ${text(tx, 'c.name')} as "Campaign", a.id as "AttemptId", ${attemptColumns(tx)},
              count(*) over (partition by a.client_id) as "AttemptsInRange"
       from a cross join c
       ${best}`;
@@ -71,7 +77,7 @@ function reportQuery(tx: Tx, type: ReportType, by: RangeColumn) {
       best as (select distinct on (a.client_id) a.client_id, a.status from a ${best}),
       by_status as (select status, max(rank) as rank, count(*) as attempts from a group by status),
       contacts as (select status, count(*) as contacts from best group by status)
-      select t."Status", t."StatusRank", t."Attempts", t."Contacts" from (
+      select ${text(tx, 't."Status"')} as "Status", t."StatusRank", t."Attempts", t."Contacts" from (
         select s.status as "Status", s.rank as "StatusRank", s.attempts as "Attempts", coalesce(b.contacts, 0) as "Contacts", 0 as grp
         from by_status s left join contacts b using (status)
         union all
