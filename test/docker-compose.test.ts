@@ -36,3 +36,11 @@ for (const name of APP_SERVICES) {
     assert.doesNotThrow(() => loadConfig(env));
   });
 }
+
+test('Temporal\'s gRPC port and UI are published on loopback only (they have no authentication)', () => {
+  for (const name of ['temporal', 'temporal-ui']) {
+    const ports: string[] = compose.services[name].ports ?? [];
+    assert.ok(ports.length > 0, `${name} publishes no port`);
+    for (const port of ports) assert.match(String(port), /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port} beyond loopback`);
+  }
+});

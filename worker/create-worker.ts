@@ -59,7 +59,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities,
-    dataConverter: createDataConverterOptions(options.deps.keyring),
+    // Plaintext inputs did not come from a holder of the master key (lib/crypto/payload-codec.ts): refused.
+    dataConverter: createDataConverterOptions(options.deps.keyring, { plaintext: 'refuse' }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 20,
     shutdownGraceTime: '20s',
     // Heartbeats reach Temporal at least every 3 s. By default the SDK holds them back for 80% of the
