@@ -3,7 +3,7 @@
 import type { Sql } from '../db/sql.js';
 import { decryptSecret, encryptSecret } from './crypto/secrets.js';
 import type { Keyring } from './crypto/keys.js';
-import { openTransfer, type DestinationSecrets, type DestinationSettings, type Protocol, type Transfer } from './transfer/index.js';
+import { openTransfer, type DestinationSecrets, type DestinationSettings, type Protocol, type Transfer, type TransferHooks } from './transfer/index.js';
 
 export interface StoredDestination {
   id: string;
@@ -49,5 +49,24 @@ export async function loadDestination(sql: Sql, keyring: Keyring, id: string): P
 export async function openDestination(sql: Sql, keyring: Keyring, id: string): Promise<Transfer> {
   const destination = await loadDestination(sql, keyring, id);
   if (!destination) throw new DestinationNotFoundError(id);
-  return openTransfer(destination.settings, destination.secrets);
+  return openStoredDestination(sql, destination);
+}
+
+/** A Transfer for a destination already loaded, which records what it learns (e.g. an sftp host key). */
+export function openStoredDestination(sql: Sql, destination: StoredDestination): Transfer {
+  return openTransfer(destination.settings, destination.secrets, destinationHooks(sql, destination.id));
+}
+
+export function destinationHooks(sql: Sql, id: string): TransferHooks {
+  return {
+    // Trust on first use: the first key seen is pinned, and only while none is, so of two concurrent first
+    // connections meeting different keys one is refused before it authenticates. GET /destinations/{id} shows it.
+    async pinHostKey(fingerprint) {
+      await sql`
+        update destinations set settings = settings || jsonb_build_object('hostKeyFingerprint', ${fingerprint}::text)
+        where id = ${id} and protocol = 'sftp' and settings->>'hostKeyFingerprint' is null`;
+      const [row] = await sql<{ pinned: string | null }[]>`select settings->>'hostKeyFingerprint' as pinned from destinations where id = ${id}`;
+      return row?.pinned ?? fingerprint;
+    },
+  };
 }

@@ -1,6 +1,8 @@
 // Destinations (sftp, ftp, s3, a local folder). Credentials are sealed with the master key on the way in
 // and never leave again: reads show "••••" where one is set. The connection test runs the transfer's own
-// check right here — it is a quick probe, not a job.
+// check right here — it is a quick probe, not a job. A change of where a destination points (host, port,
+// protocol, user, endpoint, TLS or host-key settings) must carry its secrets again: otherwise anyone allowed to
+// edit a destination could send the stored password to a server of their choosing.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { loadDestination, openDestination, sealSecrets, type StoredDestination } from '../../lib/destinations.js';
@@ -12,8 +14,14 @@ import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schema
 
 const PROTOCOLS = ['sftp', 'ftp', 's3', 'file'] as const;
 const MASK = '••••';
-const SETTING_KEYS = ['host', 'port', 'path', 'username', 'bucket', 'region', 'endpoint', 'forcePathStyle'] as const;
+const SETTING_KEYS = [
+  'host', 'port', 'path', 'username', 'bucket', 'region', 'endpoint', 'forcePathStyle', 'tls', 'tlsCa', 'tlsRejectUnauthorized', 'hostKeyFingerprint',
+] as const;
 const SECRET_KEYS = ['password', 'privateKey'] as const;
+/** Settings that decide which server receives the secrets (or whether they travel in clear). */
+const TARGET_KEYS = ['protocol', 'host', 'port', 'username', 'endpoint', 'tls', 'tlsCa', 'tlsRejectUnauthorized', 'hostKeyFingerprint'] as const;
+/** Changing these means another server: a host key pinned for the old one no longer applies. */
+const SERVER_KEYS = ['protocol', 'host', 'port'] as const;
 
 const fields = {
   name: z.string().trim().min(1).max(200),
@@ -28,24 +36,49 @@ const fields = {
   region: z.string().max(64),
   endpoint: z.url(),
   forcePathStyle: z.boolean(),
+  tls: z.enum(['explicit', 'implicit']).describe('ftp: FTPS, "explicit" (AUTH TLS) or "implicit" (TLS from the first byte, port 990 by default); unset: plain FTP'),
+  tlsCa: z.string().min(1).max(65536).describe('ftp with tls: PEM certificate(s) to trust for the server, e.g. its self-signed certificate or a private CA'),
+  tlsRejectUnauthorized: z.boolean().describe('ftp with tls: false accepts any server certificate (default true)'),
+  hostKeyFingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'expected "SHA256:" and 43 base64 characters, as `ssh-keygen -lf <key>` prints it')
+    .describe('sftp: the server host key pinned for this destination; unset: learned on the first connection (trust on first use) and shown here'),
 };
 
-type DestinationFields = { protocol: (typeof PROTOCOLS)[number]; host?: string | null; bucket?: string | null; path?: string | null };
+type DestinationFields = {
+  protocol: (typeof PROTOCOLS)[number]; host?: string | null; bucket?: string | null; path?: string | null;
+  tls?: string | null; tlsCa?: string | null; tlsRejectUnauthorized?: boolean | null; hostKeyFingerprint?: string | null;
+};
 
-/** What each protocol cannot do without. */
+/** What each protocol cannot do without, and settings that belong to another protocol. */
 function missingFields(d: DestinationFields): FieldError[] {
   const need = (key: 'host' | 'bucket' | 'path', why: string) => (d[key] ? [] : [{ path: key, message: `${d.protocol} destinations need ${key} (${why})` }]);
+  const only = (keys: readonly (keyof DestinationFields)[], protocol: string) => keys
+    .filter((key) => d.protocol !== protocol && d[key] !== undefined && d[key] !== null)
+    .map((key) => ({ path: key, message: `${key} applies to ${protocol} destinations only; remove it for ${d.protocol}` }));
+  const misplaced = [...only(['tls', 'tlsCa', 'tlsRejectUnauthorized'], 'ftp'), ...only(['hostKeyFingerprint'], 'sftp')];
   switch (d.protocol) {
-    case 'sftp': case 'ftp': return need('host', 'the server name or address');
-    case 's3': return need('bucket', 'the bucket name');
-    case 'file': return need('path', 'the local folder files are written to');
+    case 'sftp': case 'ftp': return [...need('host', 'the server name or address'), ...misplaced];
+    case 's3': return [...need('bucket', 'the bucket name'), ...misplaced];
+    case 'file': return [...need('path', 'the local folder files are written to'), ...misplaced];
   }
+}
+
+/** The stored secrets a change must send again because it changes where they go (400 names each). */
+function secretsToResend(current: StoredDestination, body: Record<string, unknown>): FieldError[] {
+  const now = { ...current.settings } as Record<string, unknown>;
+  const moved = TARGET_KEYS.filter((key) => body[key] !== undefined && (body[key] ?? undefined) !== (now[key] ?? undefined));
+  if (moved.length === 0) return [];
+  return SECRET_KEYS.filter((key) => current.secrets[key] && body[key] === undefined).map((key) => ({
+    path: key,
+    message: `changing ${moved.join(', ')} changes where the stored ${key} is sent: send the ${key} again in the same request (or null to remove it)`,
+  }));
 }
 
 const createBody = z.object({
   name: fields.name, protocol: fields.protocol, host: fields.host.optional(), port: fields.port.optional(), path: fields.path.optional(),
   username: fields.username.optional(), password: fields.password.optional(), privateKey: fields.privateKey.optional(),
   bucket: fields.bucket.optional(), region: fields.region.optional(), endpoint: fields.endpoint.optional(), forcePathStyle: fields.forcePathStyle.optional(),
+  tls: fields.tls.optional(), tlsCa: fields.tlsCa.optional(), tlsRejectUnauthorized: fields.tlsRejectUnauthorized.optional(),
+  hostKeyFingerprint: fields.hostKeyFingerprint.optional(),
 }).superRefine((d, ctx) => {
   for (const e of missingFields(d)) ctx.addIssue({ code: 'custom', path: [e.path], message: e.message });
 });
@@ -55,12 +88,16 @@ const patchBody = z.object({
   path: fields.path.nullable().optional(), username: fields.username.nullable().optional(), password: fields.password.nullable().optional(),
   privateKey: fields.privateKey.nullable().optional(), bucket: fields.bucket.nullable().optional(), region: fields.region.nullable().optional(),
   endpoint: fields.endpoint.nullable().optional(), forcePathStyle: fields.forcePathStyle.nullable().optional(),
-}).describe('only the fields sent change; null clears a field');
+  tls: fields.tls.nullable().optional(), tlsCa: fields.tlsCa.nullable().optional(), tlsRejectUnauthorized: fields.tlsRejectUnauthorized.nullable().optional(),
+  hostKeyFingerprint: fields.hostKeyFingerprint.nullable().optional(),
+}).describe('only the fields sent change; null clears a field. Changing protocol, host, port, username, endpoint, TLS or host-key settings needs the stored password/privateKey sent again (400 otherwise)');
 
 const destinationView = z.object({
   id: z.string(), name: z.string(), protocol: z.enum(PROTOCOLS),
   host: z.string().optional(), port: z.number().optional(), path: z.string().optional(), username: z.string().optional(),
   bucket: z.string().optional(), region: z.string().optional(), endpoint: z.string().optional(), forcePathStyle: z.boolean().optional(),
+  tls: z.enum(['explicit', 'implicit']).optional(), tlsCa: z.string().optional(), tlsRejectUnauthorized: z.boolean().optional(),
+  hostKeyFingerprint: z.string().optional().describe('sftp: the pinned host key (configured, or learned on the first connection)'),
   password: z.literal(MASK).optional(), privateKey: z.literal(MASK).optional(),
   createdAt: z.string(), updatedAt: z.string(),
 });
@@ -145,7 +182,11 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
     },
   }, async ({ params, body }) => {
     const current = await load(params.id);
-    const merged = { name: current.name, ...current.settings, ...current.secrets, ...body } as Record<string, unknown> & DestinationFields;
+    const resend = secretsToResend(current, body);
+    if (resend.length) throw badRequest('This change points the destination elsewhere; its stored secrets must be sent again.', resend);
+    const serverChanged = SERVER_KEYS.some((key) => body[key] !== undefined && body[key] !== (key === 'protocol' ? current.settings.protocol : current.settings[key]));
+    const forgetHostKey = serverChanged && body.hostKeyFingerprint === undefined ? { hostKeyFingerprint: null } : {};
+    const merged = { name: current.name, ...current.settings, ...current.secrets, ...forgetHostKey, ...body } as Record<string, unknown> & DestinationFields;
     const missing = missingFields(merged);
     if (missing.length) throw badRequest('The destination would be incomplete after this change.', missing);
     await updateDestination(sql, params.id, merged, sealSecrets(keyring, pick(merged, SECRET_KEYS) as DestinationSecrets));
@@ -162,7 +203,8 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
 
   defineRoute(r, {
     method: 'post', path: '/destinations/{id}/test', role: 'operator', params: idParams, response: z.object({ ok: z.literal(true) }), errors: [422],
-    summary: 'Check connection, authentication and write access (writes and removes a probe file); 422 names the failing stage',
+    summary: 'Check connection, authentication and write access (writes and removes a probe file); 422 names the failing stage. ' +
+      'An sftp destination without a pinned host key pins the one it meets here',
     example: { response: { ok: true } },
   }, async ({ params }) => {
     await load(params.id);

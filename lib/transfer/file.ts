@@ -1,6 +1,8 @@
-// A local folder as a destination: the zero-setup default, also used for mounted network shares.
+// A local folder as a destination: the zero-setup default, also used for mounted network shares. Exports are
+// recordings and personal data: files are written 0640 and the folders created for them 0750 (owner and
+// group only, whatever the process umask leaves wider), not world-readable.
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +11,9 @@ import { errorMessage, isTemporaryName, normalizeRelativePath, oneWriterPer, sou
 import { TransferError, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 /** Errors no retry can fix: permissions, read-only disks, a file where a folder should be. */
+export const FILE_MODE = 0o640;
+export const FOLDER_MODE = 0o750;
+
 const PERMANENT_FS_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG']);
 
 function fsError(err: unknown, what: string, stage: TransferError['stage']): TransferError {
@@ -27,9 +32,10 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
     const temporary = absolute(temporaryNameFor(rel));
     return oneWriterPer(finalPath, async () => {
       try {
-        await mkdir(path.dirname(finalPath), { recursive: true });
-        // 'w': a leftover of a crashed earlier attempt is overwritten.
-        await pipeline(body, createWriteStream(temporary, { flags: 'w' }));
+        await mkdir(path.dirname(finalPath), { recursive: true, mode: FOLDER_MODE });
+        // 'w': a leftover of a crashed earlier attempt is overwritten (and its mode set again below).
+        await pipeline(body, createWriteStream(temporary, { flags: 'w', mode: FILE_MODE }));
+        await chmod(temporary, FILE_MODE);
         await rename(temporary, finalPath);
         const { size } = await stat(finalPath);
         return { path: rel, location: pathToFileURL(finalPath).href, sizeBytes: size };
@@ -83,7 +89,7 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
 
   async function test(): Promise<void> {
     try {
-      await mkdir(base, { recursive: true });
+      await mkdir(base, { recursive: true, mode: FOLDER_MODE });
       await writeProbe({ put, remove });
     } catch (err) {
       throw new TransferError(

@@ -1,5 +1,7 @@
-// Plain FTP destinations (basic-ftp). One control connection serves one command at a time, so calls are
-// queued; downloads get a connection of their own so a caller may read a file while writing another.
+// FTP and FTPS destinations (basic-ftp). One control connection serves one command at a time, so calls are
+// queued; downloads get a connection of their own so a caller may read a file while writing another. With
+// `tls` the control and data connections are TLS ("explicit": AUTH TLS on the plain port; "implicit": TLS
+// from the first byte) and the server's certificate is verified (against `tlsCa` when given).
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
@@ -7,6 +9,13 @@ import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelat
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const TIMEOUT_MS = 10_000;
+const IMPLICIT_TLS_PORT = 990;
+
+/** Node's codes for a server certificate that is not trusted or does not name the host: no retry helps. */
+function isCertificateError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME/.test(code);
+}
 
 interface Session { client: Client; base: string }
 
@@ -22,15 +31,25 @@ function isMissing(err: unknown): boolean {
 
 export function openFtpTransfer(settings: DestinationSettings, secrets: DestinationSecrets): Transfer {
   const host = settings.host ?? '';
-  const port = settings.port ?? 21;
+  const port = settings.port ?? (settings.tls === 'implicit' ? IMPLICIT_TLS_PORT : 21);
   const username = settings.username || 'anonymous';
-  const server = `ftp://${host}:${port}`;
+  const server = `${settings.tls ? 'ftps' : 'ftp'}://${host}:${port}`;
+  const secure = settings.tls === 'implicit' ? 'implicit' as const : settings.tls === 'explicit';
+  // basic-ftp checks the certificate against `host` and resumes the TLS session on data connections.
+  const secureOptions = () => (settings.tls
+    ? { ca: settings.tlsCa || undefined, rejectUnauthorized: settings.tlsRejectUnauthorized ?? true }
+    : undefined);
   let session: Promise<Session> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
   function connectError(err: unknown): TransferError {
     if (err instanceof FTPError && err.code === 530) {
       return new TransferError(`authentication to ${server} as ${username} failed: check the username and password (${err.message})`, 'auth', true, { cause: err });
+    }
+    if (isCertificateError(err)) {
+      return new TransferError(
+        `the TLS certificate of ${server} is not trusted (${errorMessage(err)}); nothing was sent. Give the server's certificate or ` +
+          'its CA in tlsCa (PEM), or check that host is the name the certificate is issued for', 'connect', true, { cause: err });
     }
     return new TransferError(
       `cannot connect to ${server}: ${errorMessage(err)}; check the host and port and that the server accepts connections from here`,
@@ -41,7 +60,7 @@ export function openFtpTransfer(settings: DestinationSettings, secrets: Destinat
     if (!host) throw new TransferError('the ftp destination needs a host', 'connect', true);
     const client = new Client(TIMEOUT_MS);
     try {
-      await client.access({ host, port, user: username, password: secrets.password, secure: false });
+      await client.access({ host, port, user: username, password: secrets.password, secure, secureOptions: secureOptions() });
       const configured = settings.path || '.';
       const base = posix.isAbsolute(configured) ? posix.normalize(configured) : posix.join(await client.pwd(), configured);
       return { client, base };

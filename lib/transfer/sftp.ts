@@ -1,11 +1,14 @@
-// SFTP destinations (OpenSSH and compatible servers), password or private-key authentication.
+// SFTP destinations (OpenSSH and compatible servers), password or private-key authentication. The server's
+// host key is checked before any credential is sent: against the destination's pinned fingerprint, or, when
+// none is pinned yet, it is pinned through the owner's hook (trust on first use).
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
-import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
+import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer, type TransferHooks } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -86,7 +89,12 @@ class PipelinedWrite extends Writable {
   }
 }
 
-export function openSftpTransfer(settings: DestinationSettings, secrets: DestinationSecrets): Transfer {
+/** A host key's fingerprint as OpenSSH prints it (`ssh-keygen -lf`): "SHA256:" and unpadded base64. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+export function openSftpTransfer(settings: DestinationSettings, secrets: DestinationSecrets, hooks: TransferHooks = {}): Transfer {
   const host = settings.host ?? '';
   const port = settings.port ?? 22;
   const username = settings.username ?? '';
@@ -96,7 +104,31 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
   /** Download streams still open; close() lets them release their remote handles before ending the session. */
   const reading = new Set<Readable>();
 
+  let pinned = settings.hostKeyFingerprint;
+  /** Set when the server presented a key other than the pinned one. */
+  let refusedKey: { presented: string; pinned: string } | undefined;
+
+  /** ssh2 calls this before authenticating; false ends the connection with nothing sent. */
+  function verifyHostKey(key: Buffer, verify: (ok: boolean) => void): void {
+    const presented = hostKeyFingerprint(key);
+    const decide = (expected: string) => {
+      pinned = expected;
+      if (expected !== presented) refusedKey = { presented, pinned: expected };
+      verify(expected === presented);
+    };
+    if (pinned) decide(pinned);
+    else if (hooks.pinHostKey) hooks.pinHostKey(presented).then(decide, () => verify(false));
+    else verify(true);  // a transfer opened without an owner (tests, one-off tools) pins nothing
+  }
+
   function connectError(err: unknown): TransferError {
+    if (refusedKey) {
+      return new TransferError(
+        `the host key of ${server} is ${refusedKey.presented}, but this destination pins ${refusedKey.pinned}; nothing was sent. ` +
+          'If the server\'s key was replaced on purpose, confirm the new fingerprint with its administrator and set hostKeyFingerprint ' +
+          'to it (PATCH /destinations/{id}, with the password or private key); otherwise someone may be posing as the server',
+        'connect', true, { cause: err });
+    }
     const message = errorMessage(err);
     if (/authentication methods failed|cannot parse privateKey|no .*authentication method/i.test(message)) {
       return new TransferError(
@@ -121,12 +153,14 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
     const ssh = (client as unknown as { client: Ssh2Client }).client;
     ssh.on('connect', () => ssh.setNoDelay(true));
     let sftp: SFTPWrapper;
+    refusedKey = undefined;
     try {
       sftp = await client.connect({
         host, port, username,
         password: secrets.password,
         privateKey: secrets.privateKey,
         readyTimeout: CONNECT_TIMEOUT_MS,
+        hostVerifier: verifyHostKey,
       });
     } catch (err) {
       await client.end().catch(() => {});

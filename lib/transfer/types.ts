@@ -15,6 +15,23 @@ export interface DestinationSettings {
   region?: string;
   endpoint?: string;
   forcePathStyle?: boolean;
+  /** ftp: TLS ("explicit": AUTH TLS on the plain port, "implicit": TLS from the first byte, port 990 by default);
+   *  unset: plain FTP, password in clear. */
+  tls?: 'explicit' | 'implicit';
+  /** ftp with tls: PEM certificate(s) trusted for the server (a private CA or the server's self-signed certificate). */
+  tlsCa?: string;
+  /** ftp with tls: false accepts any certificate (encrypts, but anyone on the path can pose as the server). */
+  tlsRejectUnauthorized?: boolean;
+  /** sftp: the server's host key, "SHA256:<base64>" as `ssh-keygen -lf` prints it. Unset: learned (and stored)
+   *  on the first connection; a different key afterwards is refused. */
+  hostKeyFingerprint?: string;
+}
+
+/** What a transfer tells its owner (lib/destinations.ts) while it works. */
+export interface TransferHooks {
+  /** sftp, trust on first use: called with the host key met on a connection to a destination with no pinned
+   *  key, before authenticating; stores it unless another is pinned by then, and returns the pinned one. */
+  pinHostKey?(fingerprint: string): Promise<string>;
 }
 
 export interface DestinationSecrets {
