@@ -10,6 +10,7 @@ import {
   getSavedReport, insertSavedReport, loadPgpKey, loadReportDefinition, removeExpiredSavedReports, savedReportOfRun, type SavedReport,
 } from '../lib/reports/definitions.js';
 import { generateReportFile, type GeneratedReport } from '../lib/reports/generate.js';
+import { RunClosedError } from '../lib/reports/run-guard.js';
 import { lockRunObject, reportObjectKey } from '../lib/reports/run-objects.js';
 import { TransferError } from '../lib/transfer/index.js';
 import type { DeliveredFile } from '../workflows/report-shared.js';
@@ -23,6 +24,8 @@ export const REPORT_FAILURES = {
   emailNotConfigured: 'ReportEmailNotConfigured',
   deliveryRefused: 'ReportDeliveryRefused',
   fileMissing: 'ReportFileMissing',
+  /** The run was recorded cancelled/terminated while generating: nothing was committed. */
+  runClosed: 'ReportRunClosed',
 } as const;
 
 export interface ReportPlan {
@@ -82,10 +85,16 @@ export function createReportActivities(deps: ActivityDeps) {
 
     async generateReport(input: { runId: string; definitionId: string; runTime: string }): Promise<GeneratedReport> {
       const def = await definition(input.definitionId);
-      return heartbeating((progress) => generateReportFile({ sql, store, databaseUrl: deps.databaseUrl }, {
-        runId: input.runId, definition: def, runTime: new Date(input.runTime), now: deps.clock(),
-        accountName: config.ACCOUNT_NAME, reportTimezone: config.REPORT_TIMEZONE, kilobytesPerSecond: config.REPORT_GENERATE_KBPS,
-      }, (bytes) => progress({ bytes })));
+      try {
+        return await heartbeating((progress) => generateReportFile({ sql, store, databaseUrl: deps.databaseUrl }, {
+          runId: input.runId, definition: def, runTime: new Date(input.runTime), now: deps.clock(),
+          accountName: config.ACCOUNT_NAME, reportTimezone: config.REPORT_TIMEZONE, kilobytesPerSecond: config.REPORT_GENERATE_KBPS,
+          signal: Context.current().cancellationSignal,
+        }, (bytes) => progress({ bytes })));
+      } catch (err) {
+        if (err instanceof RunClosedError) throw ApplicationFailure.nonRetryable(err.message, REPORT_FAILURES.runClosed);
+        throw err;
+      }
     },
 
     /**

@@ -3,7 +3,7 @@
 // reports. The run's time (what an Incremental run covers up to) is the schedule's time for a scheduled run
 // and the start time for a manual one; it is fixed once, so retries and replays cover the same window.
 import {
-  ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, proxyLocalActivities, workflowInfo,
+  ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, patched, proxyActivities, proxyLocalActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { ReportActivities } from '../activities/report.js';
 import type { createRunActivities } from '../activities/runs.js';
@@ -37,12 +37,18 @@ const localQuick = proxyLocalActivities<ReportActivities>({
 /** Runs started before the local activities replay the activities they recorded. */
 const LOCAL_RUN_STEPS = 'report-run-local-steps';
 
-const long = proxyActivities<ReportActivities>({
+const LONG = {
   startToCloseTimeout: '2h',
   // Activities heartbeat every 3 s: a worker that dies is noticed, and its work retried, within 10 s.
   heartbeatTimeout: '10s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
-});
+} as const;
+const long = proxyActivities<ReportActivities>(LONG);
+// Generating commits the window (moves the watermark). A cancelled run waits until the activity has
+// stopped (it sees the cancel on its next heartbeat and rolls back) before it records itself `cancelled`,
+// so a run shown cancelled never commits its window afterwards. Runs started before this waited for nothing.
+const generating = proxyActivities<ReportActivities>({ ...LONG, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const GENERATE_WAITS_FOR_CANCEL = 'report-generate-waits-for-cancel';
 
 function runTimeOf(input: ReportRunInput): string {
   if (input.runTime) return input.runTime;
@@ -67,7 +73,8 @@ export async function reportRun(input: ReportRunInput): Promise<ReportRunResult>
   });
   try {
     status.setStep('generating');
-    const report = await long.generateReport({ runId, definitionId: input.definitionId, runTime });
+    const generate = patched(GENERATE_WAITS_FOR_CANCEL) ? generating : long;
+    const report = await generate.generateReport({ runId, definitionId: input.definitionId, runTime });
     status.counts = { rows: report.rows, attempts: report.attempts, contacts: report.contacts };
     status.sizeBytes = report.sizeBytes;
     const result: ReportRunResult = {

@@ -10,6 +10,7 @@ import type { ContentStore } from '../content-store/types.js';
 import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from './definition.js';
 import { renderFileName } from './file-name.js';
 import { countReport, hasAttempts, reportRows, setReportParams, streamReportCsv, type RangeColumn } from './queries.js';
+import { assertRunStillOpen, cancellableOnAbort } from './run-guard.js';
 import { lockRunObject, reportObjectKey } from './run-objects.js';
 import { resolveTimeframe } from './timeframes.js';
 import { claimWindow, commitWindow, committedWindow, waitForAttemptsCollectedBy, type Window } from './watermarks.js';
@@ -23,6 +24,8 @@ export interface GenerateInput {
   reportTimezone: string;
   /** Caps how fast the CSV is read and stored (REPORT_GENERATE_KBPS); unset = as fast as it comes. */
   kilobytesPerSecond?: number;
+  /** The activity's cancellation: aborts the wait or the COPY, and the window is not committed. */
+  signal?: AbortSignal;
 }
 
 export interface GeneratedReport {
@@ -114,11 +117,12 @@ export async function generateReportFile(
   const incremental = def.config.timeframe.kind === 'incremental';
   const previous = await previousResult(deps.sql, runId, incremental);
   if (previous) return previous;
-  if (incremental) await waitForAttemptsCollectedBy(deps.sql, input.runTime, { onWait: () => onProgress(0) });
+  const { signal } = input;
+  if (incremental) await waitForAttemptsCollectedBy(deps.sql, input.runTime, { onWait: () => { signal?.throwIfAborted(); onProgress(0); } });
 
   const mode = incremental ? 'isolation level read committed' : 'isolation level repeatable read';
   const objectKey = reportObjectKey(runId, 'report');
-  return deps.sql.begin(mode, async (tx) => {
+  return deps.sql.begin(mode, (tx) => cancellableOnAbort(deps.sql, tx, signal, async () => {
     // Another attempt of this run may have committed while this one waited for the lock: read through the
     // pool (the latest committed state, not this transaction's snapshot) and return its result.
     await lockRunObject(tx, runId, 'report');
@@ -141,6 +145,7 @@ export async function generateReportFile(
       // A dead attempt may have written a file for a window that has since become empty (another run
       // committed it first): nothing refers to that object, so it goes.
       await deps.store.remove(objectKey);
+      await assertRunStillOpen(tx, runId);
       if (incremental) await commitWindow(tx, key, window);
       return { ...range, rows: 0, attempts: 0, contacts: 0, skipped: true, fileId: null, fileName: null, sizeBytes: 0 };
     }
@@ -149,6 +154,8 @@ export async function generateReportFile(
       start: window.start, end: window.end, date: input.now, timezone: input.reportTimezone,
     });
     const csv: Readable = await streamReportCsv(tx, deps.databaseUrl, def.config.type, by, params);
+    const stopCopy = () => csv.destroy(signal?.reason as Error);
+    signal?.addEventListener('abort', stopCopy, { once: true });
     // The counts are read on the transaction's own connection while the COPY streams on its dedicated one
     // (the same snapshot, two backends working at once): a separate full pass before the COPY cost about a
     // third of the report's time.
@@ -160,8 +167,9 @@ export async function generateReportFile(
     const stored = await deps.store.put(metered, { key: objectKey }).catch(async (err: unknown) => {
       await counting.catch(() => {});
       throw err;
-    });
+    }).finally(() => signal?.removeEventListener('abort', stopCopy));
     const counts = await counting;
+    await assertRunStillOpen(tx, runId);
     const rows = reportRows(def.config.type, counts);
     const expires = new Date(input.now.getTime() + SAVED_REPORT_DAYS * 24 * 3600 * 1000);
     const [saved] = await tx<{ id: string }[]>`
@@ -172,5 +180,5 @@ export async function generateReportFile(
       returning id`;
     if (incremental) await commitWindow(tx, key, window);
     return { ...range, rows, attempts: counts.attempts, contacts: counts.contacts, skipped: false, fileId: saved.id, fileName, sizeBytes: stored.sizeBytes };
-  });
+  }));
 }
