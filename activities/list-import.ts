@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
 import { connect, type Sql } from '../db/sql.js';
+import { forgetLockRequest } from '../lib/campaign-lock-requests.js';
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
 import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
 import { applyImportRules, type RuleCounts } from '../lib/import/rules.js';
@@ -152,6 +153,11 @@ export function createListImportActivities(deps: ActivityDeps) {
             const counts = await applyImportRules(tx as unknown as Sql, input.campaignId, runId, input);
             await tx`insert into list_import_results (run_id, counts) values (${runId}, ${tx.json(counts as never)})`;
             await tx`update list_imports set counts = counts || ${tx.json(counts as never)} where run_id = ${runId}`;
+            // A cancel that came while no statement was running (between two of them) cancelled nothing in
+            // PostgreSQL; it is honoured here, so a cancelled import never commits. Only the COMMIT is left:
+            // a cancel during it either fails it (rolled back, reported cancelled) or comes too late, and the
+            // run then reports the committed import as completed.
+            if (signal.aborted) throw new CancelledFailure('import cancelled while applying; the transaction was rolled back');
             return counts;
           } finally {
             signal.removeEventListener('abort', cancelQuery);
@@ -202,6 +208,7 @@ export function createListImportActivities(deps: ActivityDeps) {
 
     async cleanupImport(runId: string): Promise<void> {
       await sql`delete from list_import_rows where run_id = ${runId}`;
+      await forgetLockRequest(sql, runId);   // recorded by the API at the start, even if the run never asked
     },
   };
 }

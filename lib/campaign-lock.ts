@@ -4,6 +4,7 @@
 // race. A row whose holder run has closed in Temporal — terminated from Temporal UI, say — is stale: the
 // reaper deletes it, and so does anyone trying to take the lock.
 import type { Sql } from '../db/sql.js';
+import { firstPendingRequest, forgetLockRequest } from './campaign-lock-requests.js';
 
 export type LockType = 'import' | 'export' | 'delete';
 export interface LockHolder { runId: string; type: LockType; actingUser?: string | null }
@@ -15,6 +16,7 @@ export type IsRunOpen = (runId: string) => Promise<boolean>;
 export type AcquireResult =
   | { acquired: true; reaped: string | null }
   | { acquired: false; reason: 'held'; lock: CampaignLock }
+  | { acquired: false; reason: 'yield'; to: string }
   | { acquired: false; reason: 'campaign-missing' };
 
 export class CampaignLockedError extends Error {
@@ -34,8 +36,12 @@ export async function campaignLockOf(sql: Sql, campaignId: string): Promise<Camp
   return row ? toLock(row) : null;
 }
 
-/** Takes the lock for `holder`; idempotent for the same holder; frees a lock whose holder has closed. */
-export async function acquireCampaignLock(sql: Sql, campaignId: string, holder: LockHolder, isRunOpen: IsRunOpen): Promise<AcquireResult> {
+/** Takes the lock for `holder`; idempotent for the same holder; frees a lock whose holder has closed. With
+ *  `yieldToEarlierNoWait`, a no-wait request of an open run made before the holder's own goes first (reason
+ *  'yield'): the API accepted it because nobody held or waited for the lock then. */
+export async function acquireCampaignLock(
+  sql: Sql, campaignId: string, holder: LockHolder, isRunOpen: IsRunOpen, options: { yieldToEarlierNoWait?: boolean } = {},
+): Promise<AcquireResult> {
   return sql.begin(async (tx) => {
     const [campaign] = await tx`select id from campaigns where id = ${campaignId} for update`;
     if (!campaign) return { acquired: false, reason: 'campaign-missing' } as const;
@@ -47,9 +53,14 @@ export async function acquireCampaignLock(sql: Sql, campaignId: string, holder: 
       await tx`delete from campaign_locks where campaign_id = ${campaignId}`;
       reaped = row.held_by;
     }
+    if (options.yieldToEarlierNoWait) {
+      const earlier = await firstPendingRequest(tx as unknown as Sql, campaignId, isRunOpen, { noWaitBefore: holder.runId });
+      if (earlier) return { acquired: false, reason: 'yield', to: earlier.runId } as const;
+    }
     await tx`
       insert into campaign_locks (campaign_id, held_by, type, acting_user)
       values (${campaignId}, ${holder.runId}, ${holder.type}, ${holder.actingUser ?? null})`;
+    await forgetLockRequest(tx as unknown as Sql, holder.runId);
     return { acquired: true, reaped } as const;
   });
 }

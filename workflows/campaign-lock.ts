@@ -62,8 +62,19 @@ export async function campaignLock(input: CampaignLockInput): Promise<void> {
       if (!changed) await freeIfHolderClosed(current);
     } else if (queue.length > 0) {
       const next = queue.shift()!;
-      const grant = await lockActivities.grantLock(campaignId, next);
-      if (grant.status === 'granted') {
+      const grant = patched('no-wait-request-goes-first')
+        ? await lockActivities.grantLock(campaignId, next, { yieldToEarlierNoWait: true })
+        : await lockActivities.grantLock(campaignId, next);
+      if (grant.status === 'yield') {
+        // A no-wait request made earlier (the API accepted it: nobody held or waited then) goes first, or it
+        // would be refused after its 202. Its signal is on the way; wait for it, at most one check period
+        // (the next grant attempt asks again, and drops it once its run has closed).
+        queue.unshift(next);
+        const first = grant.heldBy!;
+        if (await condition(() => queue.some((q) => q.runId === first), `${input.checkEverySeconds}s`)) {
+          queue = [...queue.filter((q) => q.runId === first), ...queue.filter((q) => q.runId !== first)];
+        }
+      } else if (grant.status === 'granted') {
         holder = next;
         try {
           await getExternalWorkflowHandle(next.runId).signal(lockGrantedSignal);

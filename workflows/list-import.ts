@@ -4,10 +4,10 @@
 // non-cancellable finally on success, failure and cancel; if the run is terminated (no code runs), the
 // campaign's lock workflow sees the holder closed and frees it.
 import {
-  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities,
+  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities,
   setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
-import type { createListImportActivities } from '../activities/list-import.js';
+import type { createListImportActivities, StageSummary } from '../activities/list-import.js';
 import type { createRunActivities } from '../activities/runs.js';
 import {
   importProgressSignal, lockGrantedSignal, lockRefusedSignal, type ImportCounts, type ListImportInput, type ListImportResult, type LockRefusal,
@@ -47,6 +47,7 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
     await quick.markImportStep(runId, name);
   };
 
+  let staged: StageSummary | null = null;
   await quick.recordImportStart(runId, input);
   try {
     const wait = input.scheduledAt ? Date.parse(input.scheduledAt) - Date.now() : 0;
@@ -54,8 +55,18 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
 
     await step('waiting for campaign lock');
     lock = 'requested';
-    await quick.requestCampaignLock(input.campaignId, { runId, type: 'import', actingUser: input.actingUser, wait: input.wait });
-    await condition(() => lock !== 'requested');
+    const request = { runId, type: 'import', actingUser: input.actingUser, wait: input.wait } as const;
+    const asked = await quick.requestCampaignLock(input.campaignId, request);
+    if (patched('ask-again-for-campaign-lock')) {
+      // The queue lives only in the campaign's lock workflow: one terminated from Temporal UI forgets this
+      // request, so a waiter asks again now and then. The lock workflow ignores a request it already has; a
+      // new one learns the holder from the lock row and queues this run behind it.
+      while (!(await condition(() => lock !== 'requested', `${asked?.askAgainSeconds ?? 60}s`))) {
+        await quick.requestCampaignLock(input.campaignId, request);
+      }
+    } else {
+      await condition(() => lock !== 'requested');
+    }
     if (typeof lock === 'object') {
       const refusal = lock as LockRefusal;
       throw ApplicationFailure.nonRetryable(
@@ -64,7 +75,7 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
     }
 
     await step('reading');
-    const staged = await long.stageImport(runId, input);
+    staged = await long.stageImport(runId, input);
     status.progress = { done: staged.bytesRead, total: staged.totalBytes };
     Object.assign(status.counts, { rowsRead: staged.rowsRead, rejected: staged.rejected });
 
@@ -81,7 +92,10 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
       // A cancel that arrives after the rules were committed does not undo them: report what happened.
       const applied = isCancellation(err) ? await quick.importOutcome(runId) : null;
       if (applied) {
-        const result = lateResult(applied, status.counts.rowsRead ?? 0);
+        // The import is complete: its statistics log is written as for any completed import.
+        const result = staged && patched('log-after-late-cancel')
+          ? await quick.writeImportLog(runId, input, staged, applied)
+          : lateResult(applied, status.counts.rowsRead ?? 0);
         await quick.recordRunEnd({ runId, status: 'completed', step: 'finished', result });
         return result;
       }

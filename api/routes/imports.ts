@@ -1,8 +1,11 @@
 // Job 3: start a calling-list import on a campaign (API.md "Job 3"). The request is validated and its
-// source checked before anything starts; with `wait: false` a campaign already locked is a 409 naming the
-// holder. The import itself runs in the listImport workflow under the campaign lock.
+// source checked before anything starts; with `wait: false` a campaign already locked, or with another run
+// waiting for its lock, is a 409 naming that run. The import itself runs in the listImport workflow under the campaign lock.
 import { z } from 'zod';
+import type { Sql } from '../../db/sql.js';
 import { campaignLockOf } from '../../lib/campaign-lock.js';
+import { firstPendingRequest, recordLockRequest } from '../../lib/campaign-lock-requests.js';
+import { runOpenIn } from '../../lib/campaign-lock-reaper.js';
 import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../../lib/import/rules.js';
 import { SEPARATORS, type Separator } from '../../lib/import/rows.js';
 import { RDATETIME } from '../../lib/import/source.js';
@@ -31,7 +34,7 @@ export const importRequest = z.object({
   mergeRule: z.enum(MERGE_RULES).default('nothing').describe('contacts in both'),
   deleteAllBeforeImport: z.boolean().default(false),
   scheduledAt: isoDateTime.optional().describe('start no earlier than this; pending (cancellable) until then'),
-  wait: z.boolean().default(true).describe('false: 409 instead of waiting when another process holds the campaign lock'),
+  wait: z.boolean().default(true).describe('false: 409 instead of waiting when another process holds the campaign lock or already waits for it'),
 });
 
 export function register(r: RouteRegistry, deps: AppDeps) {
@@ -52,24 +55,49 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const [campaign] = await sql<{ name: string }[]>`select name from campaigns where id = ${params.id}`;
     if (!campaign) throw notFound(`Campaign ${params.id} does not exist.`);
     await checkSource(deps, body.source);
-    if (!body.wait) {
-      const lock = await campaignLockOf(sql, params.id);
-      if (lock) {
-        throw conflict(`Campaign ${params.id} is locked by ${lock.type} run ${lock.heldBy} since ${iso(lock.since)}; retry later or send wait: true to queue behind it.`,
-          { lock: { heldBy: lock.heldBy, type: lock.type, since: iso(lock.since) } });
-      }
-    }
     const input: ListImportInput = { ...body, campaignId: params.id, campaignName: campaign.name, actingUser: caller.actor, scheduledAt: body.scheduledAt ?? null };
-    const { runId } = await startWorkflowIdempotent(sql, req, async () => {
-      const workflowId = listImportWorkflowId(params.id, new Date());
-      await deps.client.workflow.start('listImport', {
-        workflowId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input],
-        typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.listImport, campaignId: params.id, triggeredBy: `key-${caller.keyId}` }),
-      });
-      return workflowId;
-    });
+    // The lock check runs only when no run was started for this Idempotency-Key yet: a retry gets its run back.
+    const { runId } = await startWorkflowIdempotent(sql, req, () => startUnderLockCheck(deps, input, `key-${caller.keyId}`));
     return { runId };
   });
+}
+
+/**
+ * Starts the import with the campaign row locked FOR UPDATE, which serializes starts and grants on the
+ * campaign. With `wait: false` it is refused (409) while another run holds the lock or has asked for it and
+ * waits (started, not yet granted): that one would be granted first and this one failed after its 202. An
+ * import that asks at once is recorded as a lock request in the same transaction, before its run asks, so
+ * a no-wait request right after it is refused too. A scheduled import is recorded when its time comes.
+ */
+async function startUnderLockCheck(deps: AppDeps, input: ListImportInput, triggeredBy: string): Promise<string> {
+  const { sql, client, config } = deps;
+  const workflowId = listImportWorkflowId(input.campaignId, new Date());
+  await sql.begin(async (tx) => {
+    await tx`select id from campaigns where id = ${input.campaignId} for update`;
+    if (!input.wait) await refuseIfContended(tx as unknown as Sql, client, input.campaignId);
+    const asksNow = !input.scheduledAt || Date.parse(input.scheduledAt) <= Date.now();
+    if (asksNow) await recordLockRequest(tx as unknown as Sql, input.campaignId, { runId: workflowId, type: 'import', wait: input.wait });
+    await client.workflow.start('listImport', {
+      workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
+      typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.listImport, campaignId: input.campaignId, triggeredBy }),
+    });
+  });
+  return workflowId;
+}
+
+async function refuseIfContended(tx: Sql, client: AppDeps['client'], campaignId: string): Promise<void> {
+  // Temporal unreachable: a run is taken to be open (refusing is the safe answer to a no-wait request).
+  const isRunOpen = (runId: string) => runOpenIn(client)(runId).catch(() => true);
+  const lock = await campaignLockOf(tx, campaignId);
+  if (lock && (await isRunOpen(lock.heldBy))) {
+    throw conflict(`Campaign ${campaignId} is locked by ${lock.type} run ${lock.heldBy} since ${iso(lock.since)}; retry later or send wait: true to queue behind it.`,
+      { lock: { heldBy: lock.heldBy, type: lock.type, since: iso(lock.since) } });
+  }
+  const waiting = await firstPendingRequest(tx, campaignId, isRunOpen);
+  if (waiting) {
+    throw conflict(`Campaign ${campaignId} is about to be locked: ${waiting.type} run ${waiting.runId} has waited for its lock since ${iso(waiting.since)}; retry later or send wait: true to queue behind it.`,
+      { waiting: { runId: waiting.runId, type: waiting.type, since: iso(waiting.since) } });
+  }
 }
 
 async function checkSource({ sql }: AppDeps, src: z.output<typeof source>): Promise<void> {
