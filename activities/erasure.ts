@@ -4,12 +4,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { appendAuditOnce } from '../lib/audit/index.js';
-import { removeAll, stillHeld } from '../lib/content-store/index.js';
+import { removeAll } from '../lib/content-store/index.js';
 import { eachLimit } from '../lib/content-store/bulk.js';
 import { ExportedCopyUnreachableError, openExportedCopies } from '../lib/erasure/exported-copies.js';
+import { remainingMessage, verifyErased, type VerifyProgress } from '../lib/erasure/verification.js';
 import { TransferError } from '../lib/transfer/index.js';
 import {
-  ERASURE_AUDIT_ACTIONS, ERASURE_FAILURES, type EraseBatchInput, type EraseBatchResult, type ErasureCounts,
+  ERASURE_AUDIT_ACTIONS, ERASURE_FAILURES, ERASE_ATTEMPTS, VERIFY_ATTEMPTS, type EraseBatchInput, type EraseBatchResult, type ErasureCounts,
   type ErasureOutcome, type ErasureScope,
 } from '../workflows/erasure-shared.js';
 import type { ActivityDeps } from './deps.js';
@@ -18,8 +19,6 @@ import type { ActivityDeps } from './deps.js';
 const EXPORTED_CONCURRENCY = 8;
 /** Store keys per bulk remove between heartbeats. */
 const STORE_CHUNK = 1000;
-/** Journal rows read back per page. */
-const VERIFY_PAGE = 2000;
 const END_ACTIONS = [ERASURE_AUDIT_ACTIONS.completed, ERASURE_AUDIT_ACTIONS.failed, ERASURE_AUDIT_ACTIONS.cancelled];
 
 export interface AuditedRun { runId: string; previewId: string; actor: string; reason: string; scope: ErasureScope }
@@ -30,12 +29,17 @@ interface Target {
   size_bytes: string | null;
 }
 
-function heartbeat(details?: unknown): void {
+/** The activity's context, or undefined when called directly (a test). */
+function activityContext(): Context | undefined {
   try {
-    Context.current().heartbeat(details);
+    return Context.current();
   } catch {
-    // called outside an activity (a direct call in a test): nothing to report to
+    return undefined;
   }
+}
+
+function heartbeat(details?: unknown): void {
+  activityContext()?.heartbeat(details);
 }
 
 export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
@@ -50,9 +54,12 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
   }
 
   /** Removes the content of the targets everywhere; returns the ones that could not be reached. An item
-   *  whose exported copy cannot be reached keeps its stored object too (it is left untouched). */
-  async function destroyContent(targets: Target[]): Promise<Map<string, string>> {
+   *  whose exported copy cannot be reached keeps its stored object too (it is left untouched). A transient
+   *  fault fails the attempt (it is retried), except on the last attempt: then the item is left untouched
+   *  and reported, so a destination that stays down ends the run (ErasureIncomplete) instead of hanging it. */
+  async function destroyContent(targets: Target[], lastAttempt: boolean): Promise<{ unreachable: Map<string, string>; gaveUp: string[] }> {
     const unreachable = new Map<string, string>();
+    const gaveUp: string[] = [];
     const withCopies = targets.filter((t) => t.exported_to);
     if (withCopies.length) {
       const exported = openExportedCopies(sql, keyring);
@@ -61,9 +68,13 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
           try {
             await exported.remove({ location: t.exported_to!, destinationId: t.exported_dest, path: t.exported_path });
           } catch (err) {
-            if (!(err instanceof ExportedCopyUnreachableError) && !(err instanceof TransferError && err.permanent)) throw err;
+            const permanent = err instanceof ExportedCopyUnreachableError || (err instanceof TransferError && err.permanent);
+            if (!permanent && !lastAttempt) throw err;
+            if (!permanent) gaveUp.push(t.id!);
+            const why = err instanceof ExportedCopyUnreachableError ? 'no destination holds it'
+              : err instanceof TransferError && err.permanent ? err.stage : `its destination still failing on the last attempt: ${(err as Error).message}`;
             // Locations can hold customer phone numbers (file-name templates): report the item, not the path.
-            unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${err instanceof TransferError ? err.stage : 'no destination holds it'})`);
+            unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${why})`);
           }
           heartbeat();
         });
@@ -77,7 +88,43 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       await removeAll(store, keys);
       heartbeat();
     }
-    return unreachable;
+    return { unreachable, gaveUp };
+  }
+
+  /** Clears the content columns of the items just removed and journals them, counting into `result`. */
+  async function clear(input: EraseBatchInput, done: Target[], result: EraseBatchResult): Promise<void> {
+    // Cleared only if still pointing at what was just removed: content replaced meanwhile is new bytes
+    // this batch has not removed yet, so the batch fails and its retry removes them.
+    const rows = done.map((t) => ({
+      id: t.id, interaction_id: t.interaction_id, kind: t.kind, segment: t.segment, store_key: t.store_key,
+      exported_to: t.exported_to, exported_dest: t.exported_dest, exported_path: t.exported_path,
+      size_bytes: t.size_bytes === null ? null : Number(t.size_bytes),
+    }));
+    const cleared = await sql<{ kind: string; size_bytes: string | null }[]>`
+      with targets as (
+        select * from jsonb_to_recordset(${sql.json(rows as never)}) as t(
+          id bigint, interaction_id bigint, kind text, segment integer, store_key text, exported_to text,
+          exported_dest bigint, exported_path text, size_bytes bigint)),
+      cleared as (
+        update interaction_content c
+        set store_key = null, size_bytes = null, sha256 = null, exported_to = null, exported_dest = null, exported_path = null,
+            erased_at = now(), erased_by = ${input.actor}, erased_run = ${input.runId}
+        from targets t
+        where c.id = t.id and c.erased_at is null
+          and c.store_key is not distinct from t.store_key and c.exported_to is not distinct from t.exported_to
+        returning c.id)
+      insert into erasure_journal (run_id, content_id, interaction_id, kind, segment, store_key, exported_to, exported_dest, exported_path, size_bytes)
+      select ${input.runId}, t.id, t.interaction_id, t.kind, t.segment, t.store_key, t.exported_to, t.exported_dest, t.exported_path, t.size_bytes
+      from targets t join cleared using (id)
+      returning kind, size_bytes`;
+    for (const row of cleared) {
+      result.erased++;
+      result.bytes += Number(row.size_bytes ?? 0);
+      result.erasedByKind[row.kind] = (result.erasedByKind[row.kind] ?? 0) + 1;
+    }
+    if (cleared.length < done.length) {
+      throw new Error(`${done.length - cleared.length} item(s) of this batch changed while being erased; the batch is retried.`);
+    }
   }
 
   return {
@@ -109,41 +156,18 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       };
       const targets = page.filter((t) => t.id !== null);
       if (targets.length === 0) return result;
-      const unreachable = await destroyContent(targets);
+      const ctx = activityContext();
+      const { unreachable, gaveUp } = await destroyContent(targets, !!ctx && ctx.info.attempt >= ERASE_ATTEMPTS);
       result.problems = [...unreachable.values()];
       const done = targets.filter((t) => !unreachable.has(t.id!));
-      if (done.length === 0) return result;
-      // Cleared only if still pointing at what was just removed: content replaced meanwhile is new bytes
-      // this batch has not removed yet, so the batch fails and its retry removes them.
-      const rows = done.map((t) => ({
-        id: t.id, interaction_id: t.interaction_id, kind: t.kind, segment: t.segment, store_key: t.store_key,
-        exported_to: t.exported_to, exported_dest: t.exported_dest, exported_path: t.exported_path,
-        size_bytes: t.size_bytes === null ? null : Number(t.size_bytes),
-      }));
-      const cleared = await sql<{ kind: string; size_bytes: string | null }[]>`
-        with targets as (
-          select * from jsonb_to_recordset(${sql.json(rows as never)}) as t(
-            id bigint, interaction_id bigint, kind text, segment integer, store_key text, exported_to text,
-            exported_dest bigint, exported_path text, size_bytes bigint)),
-        cleared as (
-          update interaction_content c
-          set store_key = null, size_bytes = null, sha256 = null, exported_to = null, exported_dest = null, exported_path = null,
-              erased_at = now(), erased_by = ${input.actor}, erased_run = ${input.runId}
-          from targets t
-          where c.id = t.id and c.erased_at is null
-            and c.store_key is not distinct from t.store_key and c.exported_to is not distinct from t.exported_to
-          returning c.id)
-        insert into erasure_journal (run_id, content_id, interaction_id, kind, segment, store_key, exported_to, exported_dest, exported_path, size_bytes)
-        select ${input.runId}, t.id, t.interaction_id, t.kind, t.segment, t.store_key, t.exported_to, t.exported_dest, t.exported_path, t.size_bytes
-        from targets t join cleared using (id)
-        returning kind, size_bytes`;
-      for (const row of cleared) {
-        result.erased++;
-        result.bytes += Number(row.size_bytes ?? 0);
-        result.erasedByKind[row.kind] = (result.erasedByKind[row.kind] ?? 0) + 1;
-      }
-      if (cleared.length < done.length) {
-        throw new Error(`${done.length - cleared.length} item(s) of this batch changed while being erased; the batch is retried.`);
+      if (done.length) await clear(input, done, result);
+      // A destination still down after every attempt: what could be erased is (and journalled, so the end
+      // entry counts it); the run ends here instead of spending every later batch's attempts on it too.
+      if (gaveUp.length) {
+        throw ApplicationFailure.nonRetryable(
+          `Erasure stopped: the destination of ${gaveUp.length} exported copies could not be reached in ${ERASE_ATTEMPTS} attempts; content ${gaveUp.slice(0, 20).join(', ')}${gaveUp.length > 20 ? ', …' : ''} and the preview's items after content ${result.lastContentId} still hold content. `
+            + 'Bring the destination back, then erase again with a new preview.',
+          ERASURE_FAILURES.incomplete, { remaining: gaveUp });
       }
       return result;
     },
@@ -151,46 +175,23 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
     /**
      * Reads back every item the run erased, in the content store and at every exported location, and
      * checks the database holds no content of the preview's items (all of them, or only the erased ones
-     * when the run was cancelled). Any byte left fails the run, naming the content ids.
+     * when the run was cancelled). Any byte left fails the run, naming the content ids. Heartbeats after
+     * every item with where it stands, so a retry resumes there; on the last attempt the retry policy
+     * allows, a copy that still cannot be read back counts as remaining and the run ends.
      */
     async verifyErasure(input: { runId: string; previewId: string; requireAll: boolean }): Promise<{ checked: number }> {
-      const remaining: string[] = [];
-      const exported = openExportedCopies(sql, keyring);
-      let checked = 0;
-      try {
-        // Iterated, not a cursor callback: postgres.js does not await the callback of the last page, so
-        // the check could end (and close the destinations) before that page was read back.
-        const journal = sql<{ content_id: string; store_key: string | null; exported_to: string | null; exported_dest: string | null; exported_path: string | null }[]>`
-          select content_id, store_key, exported_to, exported_dest, exported_path from erasure_journal where run_id = ${input.runId} order by id
-        `.cursor(VERIFY_PAGE);
-        for await (const rows of journal) {
-          const keyed = rows.filter((row) => row.store_key);
-          const held = new Set(await stillHeld(store, keyed.map((row) => row.store_key!)));
-          for (const row of keyed) if (held.has(row.store_key!)) remaining.push(`${row.content_id} (content store)`);
-          await eachLimit(rows.filter((row) => row.exported_to), EXPORTED_CONCURRENCY, async (row) => {
-            if (await exported.remains({ location: row.exported_to!, destinationId: row.exported_dest, path: row.exported_path })) {
-              remaining.push(`${row.content_id} (exported copy)`);
-            }
-          });
-              checked += rows.length;
-          heartbeat({ checked });
-        }
-      } finally {
-        await exported.close();
+      const ctx = activityContext();
+      const ended = await verifyErased({
+        sql, store, keyring, ...input,
+        resume: ctx?.info.heartbeatDetails as VerifyProgress | undefined,
+        lastAttempt: !ctx || ctx.info.attempt >= VERIFY_ATTEMPTS,
+        onProgress: (progress) => ctx?.heartbeat(progress),
+        signal: ctx?.cancellationSignal,
+      });
+      if (ended.remainingCount) {
+        throw ApplicationFailure.nonRetryable(remainingMessage(ended), ERASURE_FAILURES.incomplete, { remaining: ended.remaining });
       }
-      const inDatabase = await sql<{ id: string }[]>`
-        select c.id from erasure_preview_items p join interaction_content c on c.id = p.content_id
-        where p.preview_id = ${input.previewId}
-          and (c.store_key is not null or c.exported_to is not null or c.sha256 is not null)
-          and (${input.requireAll} or c.erased_run = ${input.runId})
-        order by c.id limit 1000`;
-      remaining.push(...inDatabase.map((r) => `${r.id} (database)`));
-      if (remaining.length) {
-        throw ApplicationFailure.nonRetryable(
-          `Erasure verification failed: ${remaining.length} item(s) still hold content: ${remaining.slice(0, 20).join(', ')}${remaining.length > 20 ? ', …' : ''}. Fix the cause (see the run's errors) and erase again with a new preview.`,
-          ERASURE_FAILURES.incomplete, { remaining: remaining.slice(0, 1000) });
-      }
-      return { checked };
+      return { checked: ended.checked };
     },
 
     async countErased(input: { runId: string }): Promise<ErasureCounts> {

@@ -58,12 +58,21 @@ export interface EraseBatchResult {
 
 export interface ErasureResult { counts: ErasureCounts; verified: boolean }
 
-/** ApplicationFailure types of the erasure. */
+/** ApplicationFailure types of the erasure; every one is final (never retried). An exported copy that
+ *  cannot be reached is not a failure type of its own: the item is reported and the run ends with
+ *  `ErasureIncomplete`, listing what remains. */
 export const ERASURE_FAILURES = {
   incomplete: 'ErasureIncomplete',
   previewMissing: 'ErasurePreviewMissing',
-  exportedCopyUnreachable: 'ExportedCopyUnreachable',
 } as const;
+
+/**
+ * Attempts of a batch and of the verification. Bounded, so a destination that stays down ends the run
+ * (failed, `ErasureIncomplete`) instead of retrying for ever: on its last attempt each activity reports
+ * what it could not reach instead of failing. About 2 minutes of retries each with the workflow's backoff (1 s doubling, at most 1 min).
+ */
+export const ERASE_ATTEMPTS = 8;
+export const VERIFY_ATTEMPTS = 8;
 
 /** `erasure/<campaignId>/<ISO time>`: readable in Temporal UI, unique per confirmation. */
 export function erasureWorkflowId(campaignId: string, at: Date): string {

@@ -3,19 +3,30 @@
 // crashes or cancellations happen in between. Cancelling stops between batches (a batch in flight
 // finishes), and the end entry counts exactly what was erased.
 import {
-  CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, patched, proxyActivities, workflowInfo,
+  ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, patched,
+  proxyActivities, TimeoutFailure, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { ERASURE_FAILURES, type ErasureCounts, type ErasureInput, type ErasureOutcome, type ErasureResult } from './erasure-shared.js';
+import {
+  ERASE_ATTEMPTS, ERASURE_FAILURES, VERIFY_ATTEMPTS, type ErasureCounts, type ErasureInput, type ErasureOutcome, type ErasureResult,
+} from './erasure-shared.js';
 import { trackRunStatus } from './shared/run-status.js';
 import { JOB_KINDS } from './shared/search-attributes.js';
 
 const NON_RETRYABLE = Object.values(ERASURE_FAILURES);
 
+// Bounded: on its last attempt a batch reports what it could not reach instead of failing (see ERASE_ATTEMPTS).
 const work = proxyActivities<Activities>({
   startToCloseTimeout: '30m',
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: ERASE_ATTEMPTS, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// The read-back heartbeats after every item with where it stands, so a retry resumes there.
+const verification = proxyActivities<Activities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: VERIFY_ATTEMPTS, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 const bookkeeping = proxyActivities<Activities>({
@@ -33,6 +44,11 @@ const BATCHES_PER_EXECUTION = 500;
 // is counted and audited in one activity. Histories from before it replay the old sequence.
 const PIPELINED = 'erasure-pipelined-steps';
 
+// Since this patch the verification can be cancelled (it only reads, so stopping it leaves nothing half
+// done; the end entry says it was cancelled), its retries are bounded and a verification that cannot
+// finish fails the run with ErasureIncomplete. Before it the verification was not cancellable.
+const VERIFY_CANCELLABLE = 'erasure-verify-cancellable';
+
 const keepGoing = <T>(fn: () => Promise<T>) => CancellationScope.nonCancellable(fn);
 
 export async function erasure(input: ErasureInput): Promise<ErasureResult> {
@@ -40,6 +56,7 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
   const run = { runId, previewId: input.previewId, actor: input.actor, reason: input.reason, scope: input.scope };
   const resumed = input.resume;
   const pipelined = patched(PIPELINED);
+  let verifyCancellable = false;
   const status = trackRunStatus({
     step: resumed ? 'erasing' : 'starting', progress: { done: resumed?.done ?? 0, total: input.preview.items },
     counts: resumed?.counts ?? { erased: 0 }, sizeBytes: resumed?.sizeBytes ?? 0,
@@ -67,7 +84,12 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
     status.setStep('erasing');
     await eraseAllBatches(input, runId, status, pipelined);
     status.setStep('verifying');
-    await keepGoing(() => work.verifyErasure({ runId, previewId: input.previewId, requireAll: true }));
+    if (patched(VERIFY_CANCELLABLE)) {
+      verifyCancellable = true;
+      await verify({ runId, previewId: input.previewId, requireAll: true });
+    } else {
+      await keepGoing(() => work.verifyErasure({ runId, previewId: input.previewId, requireAll: true }));
+    }
     const counts = await keepGoing(() => finish(run, 'completed', status, pipelined));
     return { counts, verified: true };
   } catch (err) {
@@ -76,10 +98,14 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
     await keepGoing(async () => {
       let outcome: ErasureOutcome = cancelled ? 'cancelled' : 'failed';
       let error = cancelled ? null : messageOf(err);
-      if (cancelled) {
+      if (cancelled && verifyCancellable && status.step === 'verifying') {
+        // The cancel stopped the read-back itself: everything was erased, not all of it was read back.
+        error = 'Cancelled during verification: the erased items were not all read back.';
+      } else if (cancelled) {
         // What was erased before the cancel must be gone for good too.
         try {
-          await work.verifyErasure({ runId, previewId: input.previewId, requireAll: false });
+          const what = { runId, previewId: input.previewId, requireAll: false };
+          await (verifyCancellable ? verify(what) : work.verifyErasure(what));
         } catch (verifyErr) {
           outcome = 'failed';
           error = messageOf(verifyErr);
@@ -93,6 +119,29 @@ export async function erasure(input: ErasureInput): Promise<ErasureResult> {
 }
 
 type Status = ReturnType<typeof trackRunStatus>;
+
+/**
+ * Reads the erasure back. A verification that cannot finish within its attempts (a destination that
+ * stays down or stalls) fails the run with ErasureIncomplete too, saying how far it got: nothing
+ * unverified is ever reported as erased.
+ */
+async function verify(what: { runId: string; previewId: string; requireAll: boolean }): Promise<void> {
+  try {
+    await verification.verifyErasure(what);
+  } catch (err) {
+    if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure && cause.type === ERASURE_FAILURES.incomplete) throw err;
+    const reached = cause instanceof TimeoutFailure ? (cause.lastHeartbeatDetails as { afterContentId?: string; remaining?: string[] } | undefined) : undefined;
+    const where = reached?.afterContentId ? ` Items up to content id ${reached.afterContentId} were read back; those after it were not.` : ' Nothing was read back.';
+    const found = reached?.remaining?.length ? ` Found still holding content: ${reached.remaining.slice(0, 20).join(', ')}.` : '';
+    throw ApplicationFailure.create({
+      type: ERASURE_FAILURES.incomplete, nonRetryable: true, details: [{ remaining: reached?.remaining ?? [] }],
+      message: `Erasure verification could not finish in ${VERIFY_ATTEMPTS} attempts (${messageOf(err)}).${where}${found} `
+        + 'Fix the cause (is the destination of the exported copies reachable?), then erase again with a new preview.',
+    });
+  }
+}
 
 async function eraseAllBatches(input: ErasureInput, runId: string, status: Status, pipelined: boolean): Promise<void> {
   let after = input.resume?.afterContentId ?? '0';

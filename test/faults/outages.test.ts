@@ -8,8 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { verifyAuditChain } from '../../lib/audit/index.js';
+import { openDestination } from '../../lib/destinations.js';
 import { readWatermark } from '../../lib/export/jobs.js';
 import { makeWav } from '../../lib/generator/index.js';
+import { addInteraction, auditOf, contentOf, newCampaign as newErasureCampaign, startApi } from '../erasure-fixtures.js';
 import { createTestEnv, type TestEnv } from '../harness/env.js';
 import { startS3, startSshd, type S3Server, type SshdServer } from '../harness/servers/index.js';
 import { createDestination, createJob, filesUnder, insertRecordings, newCampaign, startExport } from '../recording-export-helpers.js';
@@ -122,5 +126,81 @@ describe('outages and lost workers during an export', () => {
     }
     await exactlyOnce(jobId, RECORDINGS, recordings.at(-1)!.id);
     assert.equal((await filesUnder(root)).filter((f) => f.endsWith('.wav')).length, RECORDINGS);
+  });
+});
+
+// Erasure of content whose playback copies live at an S3 destination behind the proxy: a destination down
+// for a while is retried and the run completes; one that stays down ends the run (failed, ErasureIncomplete,
+// with the audit end entry) after bounded retries, where it used to retry for ever.
+describe('outages of the exported copies\' destination during an erasure', () => {
+  async function erasureOfCopies(proxyPort: number, calls: number) {
+    const bucket = `erase-${randomBytes(4).toString('hex')}`;
+    await s3.createBucket(bucket);
+    const destinationId = await createDestination(env.sql, env.deps.keyring,
+      { protocol: 's3', bucket, region: s3.region, endpoint: `http://127.0.0.1:${proxyPort}`, forcePathStyle: true, path: 'p' },
+      { accessKeyId: s3.accessKeyId, password: s3.secretAccessKey });
+    const campaignId = await newErasureCampaign(env);
+    for (let i = 0; i < calls; i++) await addInteraction(env, campaignId, 'voice', `2025-10-01T${String(8 + (i % 10)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00-04:00`);
+    const recordings = (await contentOf(env, campaignId)).filter((c) => c.kind === 'voice-recording');
+    const transfer = await openDestination(env.sql, env.deps.keyring, destinationId);
+    for (const r of recordings) {
+      const put = await transfer.put(`r/${r.id}.wav`, Readable.from([Buffer.from(`copy of ${r.id}`)]));
+      await env.sql`update interaction_content set exported_to = ${put.location}, exported_dest = ${destinationId}, exported_path = ${`r/${r.id}.wav`} where id = ${r.id}`;
+    }
+    await transfer.close();
+    const api = await startApi(env);
+    const eraser = await api.newKey('operator', true);
+    const preview = await api.call('POST', '/erasures/preview', { key: eraser, body: { campaignId, items: ['voice-recording'], date: '2025-10-01', reason: 'outage' } });
+    const started = await api.call('POST', '/erasures', { key: eraser, body: { previewId: preview.json.previewId, confirm: true, batchSize: 3 } });
+    await api.close();
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    const runId: string = started.json.runId;
+    const journalled = async () => (await env.sql<{ n: number }[]>`select count(*)::int as n from erasure_journal where run_id = ${runId}`)[0].n;
+    return { runId, items: recordings.length, journalled, handle: env.client.workflow.getHandle(runId) };
+  }
+
+  test(`S3 destination of the copies unreachable for ${OUTAGE_MS / 1000} s mid-erasure: retried, completes, each item erased once`, async () => {
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(s3.endpoint).port));
+    const worker = await env.startWorker();
+    try {
+      const run = await erasureOfCopies(proxy.port, 8);
+      await until('the first batch', async () => (await run.journalled()) >= 3);
+      await proxy.down();
+      await sleep(OUTAGE_MS);
+      await proxy.up();
+      const result = await run.handle.result();
+      assert.equal(result.verified, true);
+      const [journal] = await env.sql`select count(*)::int as n, count(distinct content_id)::int as distinct_n from erasure_journal where run_id = ${run.runId}`;
+      assert.deepEqual({ ...journal }, { n: run.items, distinct_n: run.items });
+      assert.deepEqual((await auditOf(env, run.runId)).map((a) => a.action), ['erasure.requested', 'erasure.completed']);
+    } finally {
+      await worker.stop();
+      await proxy.close();
+    }
+  });
+
+  test('S3 destination of the copies gone for good mid-erasure: the run ends failed with ErasureIncomplete and the audit end entry', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', Number(new URL(s3.endpoint).port));
+    const worker = await env.startWorker();
+    try {
+      const run = await erasureOfCopies(proxy.port, 8);
+      await until('the first batch', async () => (await run.journalled()) >= 3);
+      await proxy.down();
+      // Bounded retries (ERASE_ATTEMPTS, about 2 minutes of backoff), then the run ends.
+      const failure = await run.handle.result().then(() => undefined, (err: unknown) => err);
+      assert.ok(failure instanceof WorkflowFailedError, String(failure));
+      const cause = (failure.cause as { cause?: { type?: string; message?: string } }).cause;
+      assert.equal(cause?.type, 'ErasureIncomplete');
+      assert.match(cause?.message ?? '', /could not be reached|could not be read back/);
+      const audit = await auditOf(env, run.runId);
+      assert.deepEqual(audit.map((a) => a.action), ['erasure.requested', 'erasure.failed']);
+      assert.equal(audit[1].counts['voice-recording'], await run.journalled(), 'the end entry counts what was erased');
+      const [row] = await env.sql`select status from runs where run_id = ${run.runId}`;
+      assert.equal(row.status, 'failed');
+      assert.equal((await verifyAuditChain(env.sql)).ok, true);
+    } finally {
+      await worker.stop();
+      await proxy.close();
+    }
   });
 });
