@@ -17,6 +17,9 @@ describe('crontab strings (GMT, day-of-week 1-7 with 1 = Monday) become Temporal
     ['weekdays as a range', '0 7 * * 1-5', '0 7 * * 1,2,3,4,5'],
     ['lists and ranges in the other fields keep their values', '0,30 9-11 1,15 1-3 *', '0,30 9,10,11 1,15 1,2,3 *'],
     ['a step in minutes', '*/15 * * * *', '0,15,30,45 * * * *'],
+    ['day-of-month and day-of-week: either (crontab), two expressions', '0 6 1 * 1', '0 6 1 * * | 0 6 * * 1'],
+    ['lists in both day fields: either', '0 6 1,15 * 5-7', '0 6 1,15 * * | 0 6 * * 0,5,6'],
+    ['a day-of-month starting with * is ANDed, as in crontab', '0 6 */2 * 1', '0 6 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 * 1'],
   ];
   for (const [name, seed, temporal] of cases) {
     test(`${name}: "${seed}" → "${temporal}"`, () => assert.equal(seedCronToTemporal(seed), temporal));

@@ -2,6 +2,11 @@
 // 1-7 with 1 = Monday (seed 003). Temporal's cron counts days of the week 0-6 from Sunday, so the fifth
 // field is rewritten (7 = Sunday becomes 0) and ranges are expanded into lists, since a range such as 5-7
 // (Friday to Sunday) has no contiguous equivalent. The other fields keep their meaning; times are UTC.
+//
+// When both day-of-month and day-of-week are restricted (neither starts with *), crontab runs on days
+// matching EITHER (`0 6 1 * 1`: the 1st of each month and every Monday), while Temporal matches days
+// satisfying BOTH. Such a string becomes two Temporal expressions, one per day field (the other at *),
+// which the schedule unions; they are kept in one string joined by " | " (TEMPORAL_CRON_SEPARATOR).
 
 export class CronError extends Error {
   constructor(message: string) {
@@ -51,5 +56,19 @@ export function seedCronToTemporal(cron: string): string {
     const mapped = i === 4 ? [...new Set(values.map((d) => d % 7))].sort((a, b) => a - b) : values;
     return mapped.join(',');
   });
+  // Crontab's (Vixie cron's) rule: the days are either-or unless one of the two fields starts with *
+  // (`*`, `*/2`), then both must match — which is what Temporal does.
+  const restricted = (i: number) => !parts[i].startsWith('*');
+  if (restricted(2) && restricted(4)) {
+    const [minute, hour, dayOfMonth, month, dayOfWeek] = out;
+    return [[minute, hour, dayOfMonth, month, '*'], [minute, hour, '*', month, dayOfWeek]].map((e) => e.join(' ')).join(TEMPORAL_CRON_SEPARATOR);
+  }
   return out.join(' ');
+}
+
+export const TEMPORAL_CRON_SEPARATOR = ' | ';
+
+/** The Temporal cron expressions of a converted string (one, or two for a day-of-month OR day-of-week). */
+export function temporalCronExpressions(temporalCron: string): string[] {
+  return temporalCron.split(TEMPORAL_CRON_SEPARATOR.trim()).map((e) => e.trim()).filter(Boolean);
 }

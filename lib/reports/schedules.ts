@@ -2,6 +2,7 @@
 // Temporal's convention), and one daily schedule removing saved reports older than 30 days.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { upsertJobSchedule } from '../temporal/schedules.js';
+import { temporalCronExpressions } from './cron.js';
 import {
   REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, REPORT_WORKFLOW, reportScheduleId, reportScheduledWorkflowIdPrefix,
 } from '../../workflows/report-shared.js';
@@ -17,7 +18,8 @@ export async function upsertReportSchedule(client: Client, input: {
     workflowIdPrefix: reportScheduledWorkflowIdPrefix(input.definitionId),
     args: [{ definitionId: input.definitionId, triggeredBy: 'schedule' }],
     taskQueue: input.taskQueue,
-    spec: { cron: input.temporalCron },
+    // Two expressions when the crontab restricts both day fields (either day matches; lib/reports/cron.ts).
+    spec: { cron: temporalCronExpressions(input.temporalCron) },
     paused: !input.enabled,
     note: `report ${input.definitionId}`,
     // A run that finds the previous one still busy waits for it (one buffered): the watermark keeps the

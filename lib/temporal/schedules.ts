@@ -10,8 +10,9 @@ export interface JobScheduleInput {
   workflowIdPrefix: string;          // schedule appends the scheduled time: `<prefix>-<iso time>`
   args: unknown[];
   taskQueue: string;
-  /** `every` like "15m", "1h", "1d"; or `cron`: five fields in Temporal's own convention (0 = Sunday), UTC. */
-  spec: { every?: string; cron?: string };
+  /** `every` like "15m", "1h", "1d"; or `cron`: five fields in Temporal's own convention (0 = Sunday), UTC;
+   *  several expressions run at the times of any of them. */
+  spec: { every?: string; cron?: string | string[] };
   paused: boolean;
   note?: string;
   overlap?: 'skip' | 'buffer-one' | 'allow-all';
@@ -25,7 +26,7 @@ const OVERLAP = {
 } as const;
 
 function toSpec(spec: JobScheduleInput['spec']): ScheduleSpec {
-  if (spec.cron) return { cronExpressions: [spec.cron] };
+  if (spec.cron?.length) return { cronExpressions: typeof spec.cron === 'string' ? [spec.cron] : spec.cron };
   if (spec.every) return { intervals: [{ every: spec.every as never }] };
   throw new Error('a schedule needs `every` or `cron`');
 }
