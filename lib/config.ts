@@ -58,6 +58,10 @@ const schema = z.object({
   // Job 4: how long an erasure preview may be confirmed, and items per erasure batch unless the request says.
   ERASURE_PREVIEW_TTL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
+  // Uploads (calling lists): each is removed this many days after it arrived, and together they may take at most
+  // UPLOAD_QUOTA_MB (a new upload beyond it is refused with 413).
+  UPLOAD_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  UPLOAD_QUOTA_MB: z.coerce.number().int().min(1).default(10240),
   // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.
   WORKFLOW_BUNDLE: z.string().optional(),
 });

@@ -2,7 +2,8 @@
 // in-flight activities finish (or hands them back to Temporal after the grace time). Beside the worker it
 // runs the run reconciler (runs Temporal closed without the workflow recording it: terminated from
 // Temporal UI, timed out) and the schedule sync (job definitions' Temporal Schedules paused exactly when
-// disabled, none left for deleted ones), and serves /metrics on METRICS_HOST:METRICS_PORT.
+// disabled, none left for deleted ones) and the upload retention sweep, and serves /metrics on
+// METRICS_HOST:METRICS_PORT.
 import { config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
@@ -12,10 +13,12 @@ import { startCampaignLockReaper } from '../lib/campaign-lock-reaper.js';
 import { startRunReconciler } from '../lib/runs/reconcile.js';
 import { startScheduleSync } from '../lib/runs/schedule-sync.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
+import { startUploadRetention, uploadLimits } from '../lib/uploads.js';
 import { createWorker } from './create-worker.js';
 import { installWorkerRuntime } from './runtime.js';
 
 const log = createLogger({ name: 'worker' });
+const UPLOAD_SWEEP_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const cfg = config();
@@ -50,6 +53,8 @@ async function main(): Promise<void> {
   });
   // Campaign locks whose holder closed with no workflow left to free them (Job 3).
   const lockReaper = startCampaignLockReaper({ sql: platform.sql, client, log }, { intervalMs: cfg.CAMPAIGN_LOCK_REAP_SECONDS * 1000 });
+  // Uploads older than UPLOAD_RETENTION_DAYS: content and row removed.
+  const uploadRetention = startUploadRetention({ sql: platform.sql, store: platform.store, log }, uploadLimits(cfg), { intervalMs: UPLOAD_SWEEP_MS });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'stopping: no new tasks; in-flight work finishes or is handed back');
@@ -61,6 +66,7 @@ async function main(): Promise<void> {
   await reconciler.stop();
   await scheduleSync.stop();
   await lockReaper.stop();
+  await uploadRetention.stop();
   await metrics?.close();
   await tracing?.shutdown();
   await connection.close();
