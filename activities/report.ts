@@ -11,7 +11,7 @@ import {
 } from '../lib/reports/definitions.js';
 import { generateReportFile, type GeneratedReport } from '../lib/reports/generate.js';
 import { RunClosedError } from '../lib/reports/run-guard.js';
-import { lockRunObject, reportObjectKey } from '../lib/reports/run-objects.js';
+import { lockRunObject, notePendingObject, ownPendingObject, removeAbandonedObjects, reportObjectKey } from '../lib/reports/run-objects.js';
 import { TransferError } from '../lib/transfer/index.js';
 import type { DeliveredFile } from '../workflows/report-shared.js';
 import type { ActivityDeps } from './deps.js';
@@ -119,6 +119,7 @@ export function createReportActivities(deps: ActivityDeps) {
         const committed = await savedReportOfRun(tx as unknown as Sql, input.runId, 'delivery');
         if (committed) return { fileId: committed.id, fileName: committed.fileName, sizeBytes: committed.sizeBytes };
         const key = reportObjectKey(input.runId, 'delivery');
+        await notePendingObject(sql, input.runId, key);
         const stored = await heartbeating(async () => store.put(await packageReport(await store.get(csv.storeKey), csv.fileName, options), { key }));
         const now = deps.clock();
         const fileId = await insertSavedReport(tx as unknown as Sql, {
@@ -126,6 +127,7 @@ export function createReportActivities(deps: ActivityDeps) {
           sha256: stored.sha256, rows: csv.rows, attempts: csv.attempts, contacts: csv.contacts, rangeStart: csv.rangeStart, rangeEnd: csv.rangeEnd,
           createdAt: now, expiresAt: new Date(now.getTime() + SAVED_REPORT_DAYS * 86_400_000),
         });
+        await ownPendingObject(tx, key);
         return { fileId, fileName, sizeBytes: stored.sizeBytes };
       });
     },
@@ -175,7 +177,11 @@ export function createReportActivities(deps: ActivityDeps) {
     },
 
     async removeExpiredReports(): Promise<{ removed: number }> {
-      return { removed: await removeExpiredSavedReports(sql, store, deps.clock()) };
+      const now = deps.clock();
+      const saved = await removeExpiredSavedReports(sql, store, now);
+      // Files whose saved report never committed go when such a report would have expired.
+      const abandoned = await removeAbandonedObjects(sql, store, new Date(now.getTime() - SAVED_REPORT_DAYS * 86_400_000));
+      return { removed: saved + abandoned };
     },
   };
 }

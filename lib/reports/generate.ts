@@ -2,7 +2,8 @@
 // otherwise), count what it holds, stream the CSV from PostgreSQL into the content store (encrypted), and
 // record the saved file with its counts — for Incremental in the same transaction that moves the watermark.
 // The file goes under the run's fixed key (run-objects.ts), so a retry after a crash overwrites what the
-// dead attempt wrote instead of orphaning it.
+// dead attempt wrote instead of orphaning it; and it is noted pending until its row commits, so a run
+// that never commits (failed for good, cancelled) leaves it to the retention, not forever.
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql } from '../../db/sql.js';
@@ -11,7 +12,7 @@ import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from './defin
 import { renderFileName } from './file-name.js';
 import { countReport, hasAttempts, reportRows, setReportParams, streamReportCsv, type RangeColumn } from './queries.js';
 import { assertRunStillOpen, cancellableOnAbort } from './run-guard.js';
-import { lockRunObject, reportObjectKey } from './run-objects.js';
+import { lockRunObject, notePendingObject, ownPendingObject, reportObjectKey } from './run-objects.js';
 import { resolveTimeframe } from './timeframes.js';
 import { claimWindow, commitWindow, committedWindow, waitForAttemptsCollectedBy, type Window } from './watermarks.js';
 
@@ -145,6 +146,7 @@ export async function generateReportFile(
       // A dead attempt may have written a file for a window that has since become empty (another run
       // committed it first): nothing refers to that object, so it goes.
       await deps.store.remove(objectKey);
+      await ownPendingObject(tx, objectKey);
       await assertRunStillOpen(tx, runId);
       if (incremental) await commitWindow(tx, key, window);
       return { ...range, rows: 0, attempts: 0, contacts: 0, skipped: true, fileId: null, fileName: null, sizeBytes: 0 };
@@ -153,6 +155,7 @@ export async function generateReportFile(
       report: REPORT_TITLES[def.config.type], campaign: def.campaignName, account: input.accountName, reportId: runId,
       start: window.start, end: window.end, date: input.now, timezone: input.reportTimezone,
     });
+    await notePendingObject(deps.sql, runId, objectKey);
     const csv: Readable = await streamReportCsv(tx, deps.databaseUrl, def.config.type, by, params);
     const stopCopy = () => csv.destroy(signal?.reason as Error);
     signal?.addEventListener('abort', stopCopy, { once: true });
@@ -178,6 +181,7 @@ export async function generateReportFile(
       values (${def.id}, ${runId}, 'report', ${fileName}, ${stored.key}, ${stored.sizeBytes}, ${stored.sha256}, ${rows},
               ${window.start}, ${window.end}, ${input.now}, ${expires}, ${counts.attempts}, ${counts.contacts})
       returning id`;
+    await ownPendingObject(tx, objectKey);
     if (incremental) await commitWindow(tx, key, window);
     return { ...range, rows, attempts: counts.attempts, contacts: counts.contacts, skipped: false, fileId: saved.id, fileName, sizeBytes: stored.sizeBytes };
   }));
