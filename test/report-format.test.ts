@@ -76,6 +76,32 @@ describe('file names: tags, date patterns, forbidden characters', () => {
     test(`date pattern "${pattern}" → "${expected}"`, () => assert.equal(formatDatePattern(values.date, pattern, values.timezone), expected));
   }
 
+  // Java's SimpleDateFormat in Locale.US (the seed's patterns), printed by OpenJDK 17 for these instants.
+  const javaWeeks: [string, string][] = [
+    ['2026-01-01', '1'], ['2026-01-03', '1'], ['2026-01-04', '2'], ['2026-12-26', '52'], ['2026-12-27', '1'], ['2026-12-31', '1'],
+    ['2027-01-02', '1'], ['2027-01-03', '2'], ['2021-01-01', '1'], ['2021-01-03', '2'], ['2020-12-31', '1'], ['2022-01-01', '1'],
+    ['2022-12-31', '53'], ['2023-01-01', '1'], ['2024-12-29', '1'], ['2025-06-15', '25'], ['2026-04-09', '15'],
+  ];
+  for (const [day, week] of javaWeeks) {
+    test(`w is Java's week of year (from Sunday, week 1 holds January 1), not ISO's: ${day} → ${week}`, () => {
+      assert.equal(formatDatePattern(new Date(`${day}T12:00:00Z`), 'w', 'UTC'), week);
+      assert.equal(formatDatePattern(new Date(`${day}T12:00:00Z`), 'ww', 'UTC'), week.padStart(2, '0'));
+    });
+  }
+  const javaZones: [string, string, string][] = [
+    ['Europe/Berlin', 'CEST', 'CET'], ['Europe/London', 'BST', 'GMT'], ['America/New_York', 'EDT', 'EST'],
+    ['America/Los_Angeles', 'PDT', 'PST'], ['UTC', 'UTC', 'UTC'], ['Asia/Tokyo', 'JST', 'JST'], ['Asia/Kolkata', 'IST', 'IST'],
+    ['Australia/Sydney', 'AEST', 'AEDT'], ['Europe/Moscow', 'MSK', 'MSK'], ['America/Sao_Paulo', 'BRT', 'BRT'],
+    ['Asia/Kathmandu', 'NPT', 'NPT'], ['Pacific/Auckland', 'NZST', 'NZDT'], ['Asia/Jerusalem', 'IDT', 'IST'],
+    ['Europe/Dublin', 'IST', 'GMT'], ['America/St_Johns', 'NDT', 'NST'], ['Etc/GMT+3', 'GMT-03:00', 'GMT-03:00'],
+  ];
+  for (const [zone, july, january] of javaZones) {
+    test(`z is Java's zone abbreviation, not "GMT+2": ${zone} → ${july} in July, ${january} in January`, () => {
+      assert.equal(formatDatePattern(new Date('2026-07-01T12:00:00Z'), 'z', zone), july);
+      assert.equal(formatDatePattern(new Date('2026-01-15T12:00:00Z'), 'zzz', zone), january);
+    });
+  }
+
   test('k counts hours 1-24 and K 0-11 at midnight', () => {
     const midnight = new Date('2003-01-22T05:00:00Z');
     assert.equal(formatDatePattern(midnight, 'k K h a', 'America/New_York'), '24 0 12 AM');
