@@ -2,8 +2,8 @@
 // queue lives in the campaign's lock workflow; these rows are what `wait: false` is decided on: the API
 // refuses a no-wait import while another run holds the lock or waits for it, and the grant lets an earlier
 // no-wait request go first, so a no-wait import the API accepted is never refused after its 202. Callers that
-// decide on them lock the campaign row FOR UPDATE first (the API's start, the grant), so a check and a new
-// request never race. A row whose run has closed in Temporal is stale and deleted by whoever finds it.
+// decide on them lock the campaign row first (FOR NO KEY UPDATE: the API's start, the grant), so a check and
+// a new request never race. A row whose run has closed in Temporal is stale and deleted by whoever finds it.
 import type { Sql } from '../db/sql.js';
 import type { IsRunOpen, LockType } from './campaign-lock.js';
 

@@ -1,8 +1,9 @@
 // The campaign lock row (campaign_locks): while a process (import, and later list export/delete) holds it,
 // the campaign refuses contact edits, status changes and other list processes. Taken and checked with the
-// campaign row locked (FOR UPDATE here, FOR SHARE by readers that refuse work), so a check and a take never
-// race. A row whose holder run has closed in Temporal — terminated from Temporal UI, say — is stale: the
-// reaper deletes it, and so does anyone trying to take the lock.
+// campaign row locked (FOR NO KEY UPDATE here and by the API's start, FOR SHARE by readers that refuse work),
+// so a check and a take never race; not FOR UPDATE, which would wait for an apply in progress to commit (its
+// contacts' foreign key holds the campaign row FOR KEY SHARE). A row whose holder run has closed in Temporal
+// — terminated from Temporal UI, say — is stale: the reaper deletes it, and so does anyone trying to take it.
 import type { Sql } from '../db/sql.js';
 import { firstPendingRequest, forgetLockRequest } from './campaign-lock-requests.js';
 
@@ -43,7 +44,7 @@ export async function acquireCampaignLock(
   sql: Sql, campaignId: string, holder: LockHolder, isRunOpen: IsRunOpen, options: { yieldToEarlierNoWait?: boolean } = {},
 ): Promise<AcquireResult> {
   return sql.begin(async (tx) => {
-    const [campaign] = await tx`select id from campaigns where id = ${campaignId} for update`;
+    const [campaign] = await tx`select id from campaigns where id = ${campaignId} for no key update`;
     if (!campaign) return { acquired: false, reason: 'campaign-missing' } as const;
     const [row] = await tx<LockRow[]>`select * from campaign_locks where campaign_id = ${campaignId}`;
     if (row?.held_by === holder.runId) return { acquired: true, reaped: null } as const;

@@ -90,9 +90,9 @@ after(async () => {
   await env.stop();
 });
 
-async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) {
   const res = await fetch(base + url, {
-    method, body: body === undefined ? undefined : JSON.stringify(body),
+    signal, method, body: body === undefined ? undefined : JSON.stringify(body),
     headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
   });
   const text = await res.text();
@@ -122,8 +122,8 @@ async function uploaded(text = FILE): Promise<{ uploadId: string }> {
   return { uploadId };
 }
 
-async function startImport(campaignId: string, rules: Record<string, unknown>, headers?: Record<string, string>) {
-  return call('POST', `/campaigns/${campaignId}/imports`, { source: await uploaded(), ...rules }, headers);
+async function startImport(campaignId: string, rules: Record<string, unknown>, headers?: Record<string, string>, signal?: AbortSignal) {
+  return call('POST', `/campaigns/${campaignId}/imports`, { source: await uploaded(), ...rules }, headers, signal);
 }
 async function started(campaignId: string, rules: Record<string, unknown>): Promise<string> {
   const res = await startImport(campaignId, rules);
@@ -246,6 +246,30 @@ describe('wait: false', () => {
     assert.equal(second.status, 'completed', second.error ?? undefined);
     assert.ok(first.ended_at! <= second.ended_at!);
     assert.deepEqual(await statuses(campaignId), { K1: 'Remaining', K2: 'Remaining', K3: 'Remaining', K4: 'Remaining', K5: 'Remaining', N1: 'Remaining' });
+  });
+
+  test('is answered at once while another import is applying (its new contacts key-share-lock the campaign row)', async () => {
+    const campaignId = await seededCampaign();
+    const connection = await env.sql.reserve();
+    let runId: string;
+    try {
+      await connection`begin`;
+      const applying = gate(`applying/${campaignId}`);
+      runId = await started(campaignId, {});
+      await waitFor('the run to be about to apply', async () => applying.reached.includes(runId));
+      await connection`select 1 from list_imports where run_id = ${runId} for update`;
+      applying.open = true;
+      // Its apply inserts the new contacts, then waits on the run's list_imports row held here.
+      await waitFor('the apply to wait after its inserts', async () => (await env.sql`
+        select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ~ 'list_import_results|update list_imports'`).length > 0);
+      const refused = await startImport(campaignId, { wait: false }, {}, AbortSignal.timeout(10_000));
+      assert.equal(refused.status, 409);
+      assert.equal(refused.json.lock.heldBy, runId);
+    } finally {
+      await connection`rollback`;
+      connection.release();
+    }
+    assert.equal((await finished(runId)).status, 'completed');
   });
 
   test('a retry with the same Idempotency-Key gets its own run back (202), not 409 for its own lock', async () => {

@@ -63,7 +63,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 }
 
 /**
- * Starts the import with the campaign row locked FOR UPDATE, which serializes starts and grants on the
+ * Starts the import with the campaign row locked FOR NO KEY UPDATE, which serializes starts and grants on the
  * campaign. With `wait: false` it is refused (409) while another run holds the lock or has asked for it and
  * waits (started, not yet granted): that one would be granted first and this one failed after its 202. An
  * import that asks at once is recorded as a lock request in the same transaction, before its run asks, so
@@ -73,7 +73,9 @@ async function startUnderLockCheck(deps: AppDeps, input: ListImportInput, trigge
   const { sql, client, config } = deps;
   const workflowId = listImportWorkflowId(input.campaignId, new Date());
   await sql.begin(async (tx) => {
-    await tx`select id from campaigns where id = ${input.campaignId} for update`;
+    // NO KEY UPDATE, not UPDATE: an apply in progress holds the campaign row FOR KEY SHARE (its contacts'
+    // foreign key) until it commits, and must not hold this request up for that long.
+    await tx`select id from campaigns where id = ${input.campaignId} for no key update`;
     if (!input.wait) await refuseIfContended(tx as unknown as Sql, client, input.campaignId);
     const asksNow = !input.scheduledAt || Date.parse(input.scheduledAt) <= Date.now();
     if (asksNow) await recordLockRequest(tx as unknown as Sql, input.campaignId, { runId: workflowId, type: 'import', wait: input.wait });
