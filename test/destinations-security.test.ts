@@ -264,7 +264,7 @@ describe('FTPS', () => {
 });
 
 describe('local folder destinations', () => {
-  test('write files 0640 in folders 0750, whatever the umask leaves wider', async () => {
+  test('write files 0640 in folders 0750 where the umask would leave them world-readable', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'ccj-file-modes-'));
     const previous = process.umask(0o002);
     try {

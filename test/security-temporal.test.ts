@@ -58,6 +58,7 @@ test('a recording export started in plaintext on Temporal\'s port runs no activi
   const [{ count }] = await env.sql<{ count: number }[]>`select count(*)::int as count from recording_exports where job_id = ${definitionId}`;
   assert.equal(count, 0);
   assert.deepEqual(await readdir(dir), []);
+  assert.equal((await env.sql`select status from runs where run_id = ${forged.workflowId}`).length, 0, 'the forged run was recorded');
 
   const { result } = await runExport(env, { definitionId });
   assert.equal(result.exported, 2, 'a run started with the codec is still served by the same worker');
@@ -78,6 +79,8 @@ test('a list import started in plaintext claiming "actingUser":"key:ceo" never t
   assert.ok(!types.includes(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED), 'the forged import started a child workflow');
   assert.ok(!types.includes(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED), 'the forged import asked for the campaign lock');
   await forged.terminate('test: forged plaintext start');
+  assert.equal((await env.sql`select acting_user from runs where run_id = ${forged.workflowId}`).length, 0, 'the forged import was recorded');
+  assert.equal((await env.sql`select run_id from list_imports where run_id = ${forged.workflowId}`).length, 0);
 });
 
 test('the codec endpoint\'s codec still passes plaintext through for display, and the worker\'s refuses it', async () => {

@@ -1,8 +1,8 @@
 // A local folder as a destination: the zero-setup default, also used for mounted network shares. Exports are
-// recordings and personal data: files are written 0640 and the folders created for them 0750 (owner and
-// group only, whatever the process umask leaves wider), not world-readable.
+// recordings and personal data: files are created 0640 and the folders created for them 0750 (owner and
+// group only; a stricter umask narrows them further), not world-readable.
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,9 +33,9 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
     return oneWriterPer(finalPath, async () => {
       try {
         await mkdir(path.dirname(finalPath), { recursive: true, mode: FOLDER_MODE });
-        // 'w': a leftover of a crashed earlier attempt is overwritten (and its mode set again below).
+        // 'w': a leftover of a crashed earlier attempt is overwritten. The mode applies to files this creates (no
+        // chmod: a mounted share may refuse one, and its own permissions then rule).
         await pipeline(body, createWriteStream(temporary, { flags: 'w', mode: FILE_MODE }));
-        await chmod(temporary, FILE_MODE);
         await rename(temporary, finalPath);
         const { size } = await stat(finalPath);
         return { path: rel, location: pathToFileURL(finalPath).href, sizeBytes: size };
