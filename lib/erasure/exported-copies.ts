@@ -5,8 +5,8 @@
 import type { Readable } from 'node:stream';
 import type { Sql } from '../../db/sql.js';
 import type { Keyring } from '../crypto/keys.js';
-import { loadDestination, type StoredDestination } from '../destinations.js';
-import { openTransfer, TransferError, type Transfer } from '../transfer/index.js';
+import { loadDestination, openStoredDestination, type StoredDestination } from '../destinations.js';
+import { TransferError, type Transfer } from '../transfer/index.js';
 import { placesAt, protocolOf, relativePathIn } from './locations.js';
 
 export { parseS3Location } from './locations.js';
@@ -42,7 +42,7 @@ export function openExportedCopies(sql: Sql, keyring: Keyring): ExportedCopies {
   };
 
   function transferOf(d: StoredDestination): Promise<Transfer> {
-    if (!transfers.has(d.id)) transfers.set(d.id, Promise.resolve(openTransfer(d.settings, d.secrets)));
+    if (!transfers.has(d.id)) transfers.set(d.id, Promise.resolve(openStoredDestination(sql, d)));
     return transfers.get(d.id)!;
   }
 
