@@ -64,7 +64,9 @@ describe('report CSVs (PostgreSQL COPY)', () => {
     }
     const definitionId = await createReportDefinition(env.sql, { campaignId, type });
     const definition = (await loadReportDefinition(env.sql, definitionId))!;
-    const runTime = new Date();
+    // A few ms ahead: collected_at has microseconds, a Date only milliseconds, so an attempt inserted in the
+    // same millisecond would fall just after a run time taken now (into the next window).
+    const runTime = new Date(Date.now() + 5);
     const report = await generateReportFile(env.deps, {
       runId: `report/${definitionId}/formula`, definition, runTime, now: runTime, accountName: 'Acme', reportTimezone: 'UTC',
     });
