@@ -2,7 +2,9 @@
 // time, in request order. It writes the lock row through an activity and then watches the holder: a
 // release signal frees the lock at once, and every `checkEverySeconds` it asks Temporal whether the holder
 // is still open, so a holder that was terminated (and could run no cleanup) never keeps the campaign
-// locked. Started by signal-with-start from the requester's activity; ends when idle.
+// locked. Started by signal-with-start from the requester's activity; ends when idle. The queue is only in
+// this workflow's memory: waiting requesters ask again now and then, so when it is terminated the next one
+// (started by whichever request comes first) learns the holder from the lock row and the queue anew.
 import {
   condition, continueAsNew, getExternalWorkflowHandle, log, patched, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
