@@ -1,7 +1,8 @@
 // Bearer API keys. Only the SHA-256 of a key is stored; a presented key is hashed and looked up. The
 // ADMIN_API_KEY from the environment (automation) is compared by hash in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
+import type { Config } from '../lib/config.js';
 import type { Sql } from '../db/sql.js';
 import { Problem } from './problem.js';
 
@@ -67,12 +68,15 @@ export function createAuthenticator(sql: Sql, adminApiKey: string | undefined) {
   return { authenticate, callerFor };
 }
 
-export function authorize(caller: Caller, role: Role, privilege?: Privilege): void {
+/** Throws 403 unless the caller has the role (and the privilege). `action` names what needs them when it
+ *  is a part of an endpoint, not the whole (e.g. 'grant the erase privilege'). */
+export function authorize(caller: Caller, role: Role, privilege?: Privilege, action?: string): void {
+  const needs = action ? `To ${action} you need` : 'This endpoint needs';
   if (!roleAtLeast(caller.role, role)) {
-    throw new Problem(403, `This endpoint needs the ${role} role; the key "${caller.name}" has ${caller.role}.`);
+    throw new Problem(403, `${needs} the ${role} role; the key "${caller.name}" has ${caller.role}.`);
   }
   if (privilege === 'erase' && !caller.erase) {
-    throw new Problem(403, `This endpoint needs the erase privilege ("can edit and erase interaction records"); the key "${caller.name}" does not have it.`);
+    throw new Problem(403, `${needs} the erase privilege ("can edit and erase interaction records"); the key "${caller.name}" does not have it.`);
   }
 }
 
@@ -80,4 +84,46 @@ export function authorize(caller: Caller, role: Role, privilege?: Privilege): vo
 export function callerOf(req: Request): Caller {
   if (!req.caller) throw new Error('callerOf() used on a route without authentication');
   return req.caller;
+}
+
+/** The origins Temporal UI is served from: the only web pages allowed to call the codec. */
+export function temporalUiOrigins(config: Pick<Config, 'TEMPORAL_UI_PORT' | 'TEMPORAL_UI_URL'>): Set<string> {
+  const origins = new Set([`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`]);
+  if (config.TEMPORAL_UI_URL) origins.add(new URL(config.TEMPORAL_UI_URL).origin);
+  return origins;
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const WILDCARD_BINDS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/** The host name of a Host header, lower case, IPv6 in brackets, without the port. */
+export function hostName(host: string): string {
+  const lower = host.trim().toLowerCase();
+  return lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : lower.split(':')[0];
+}
+
+/**
+ * Guards the routes served without a key to callers on this machine (codec, metrics). The TCP peer alone
+ * does not say who asks: a web page open in a browser on this machine reaches loopback too, by DNS
+ * rebinding (evil.example resolving to 127.0.0.1) or from another local origin. Such a request names a
+ * foreign host in Host or carries its page's Origin, so a keyless request must address this machine by a
+ * loopback name (or API_HOST) and come from no web page but Temporal UI's (or none). A request with a key
+ * is left to the key check.
+ */
+export function keylessCallerGuard(config: Pick<Config, 'API_HOST' | 'TEMPORAL_UI_PORT' | 'TEMPORAL_UI_URL'>): RequestHandler {
+  const hosts = new Set(LOOPBACK_NAMES);
+  const apiHost = hostName(config.API_HOST.includes(':') && !config.API_HOST.startsWith('[') ? `[${config.API_HOST}]` : config.API_HOST);
+  if (!WILDCARD_BINDS.has(apiHost)) hosts.add(apiHost);
+  const uiOrigins = temporalUiOrigins(config);
+  return (req, _res, next) => {
+    if (bearerToken(req) !== undefined) return next();
+    const host = req.get('host');
+    const origin = req.get('origin');
+    const hostOk = host !== undefined && hosts.has(hostName(host));
+    const originOk = origin === undefined || uiOrigins.has(origin) || (hostOk && origin === `http://${host!.toLowerCase()}`);
+    if (hostOk && originOk) return next();
+    next(new Problem(401, `Without a key this endpoint answers only requests addressed to this machine (Host ${[...hosts].join(', ')}) `
+      + `from no web page but Temporal UI's; this one has Host "${host ?? ''}"${origin ? ` and Origin "${origin}"` : ''}. `
+      + 'Send "Authorization: Bearer <key>".'));
+  };
 }

@@ -1,7 +1,9 @@
-// API keys: created by admins, shown once, stored as SHA-256 only, revoked rather than deleted.
+// API keys: created by admins, shown once, stored as SHA-256 only, revoked rather than deleted. The erase
+// privilege is granted on its own: only a key that holds it may create a key with it, so an admin without
+// it cannot mint one for themselves.
 import { z } from 'zod';
 import type { AppDeps } from '../app.js';
-import { generateApiKey, hashApiKey, ROLES } from '../auth.js';
+import { authorize, callerOf, generateApiKey, hashApiKey, ROLES } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { notFound } from '../problem.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
@@ -16,8 +18,10 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
     body: z.object({ name: z.string().trim().min(1).max(100), role: z.enum(ROLES), erase: z.boolean().default(false) }),
     response: z.object({ id: z.string(), key: z.string() }),
     summary: 'Create an API key (the key is shown only in this response)',
+    description: 'Granting `erase: true` needs a key that holds the erase privilege itself (403 otherwise).',
     example: { body: { name: 'reporting', role: 'viewer' }, response: { id: '2', key: 'ccj_…' } },
-  }, async ({ body }) => {
+  }, async ({ body, req }) => {
+    if (body.erase) authorize(callerOf(req), 'admin', 'erase', 'grant the erase privilege');
     const key = generateApiKey();
     const [row] = await sql<{ id: string }[]>`
       insert into api_keys (name, role, erase, key_hash) values (${body.name}, ${body.role}, ${body.erase}, ${hashApiKey(key)})

@@ -1,12 +1,14 @@
 // Temporal's remote codec protocol, so Temporal UI (and `temporal` CLI) can show decrypted payloads:
 // POST <endpoint>/decode and /encode with Payloads in protobuf JSON form (metadata values and data in
 // base64). Set the UI's codec endpoint to http://<api>/codec. Browsers call it cross-origin from the UI,
-// hence CORS for the UI's origin; without a key only this machine is served.
+// hence CORS for the UI's origin; without a key only this machine is served, and only requests that name
+// this machine in Host and come from no web page but Temporal UI's (api/auth.ts keylessCallerGuard).
 import type { RequestHandler } from 'express';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import { createPayloadCodec } from '../../lib/crypto/payload-codec.js';
 import type { AppDeps } from '../app.js';
+import { temporalUiOrigins } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest } from '../problem.js';
 
@@ -25,12 +27,6 @@ const toJson = (p: Payload): z.input<typeof jsonPayload> => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
-
-function allowedOrigins(config: AppDeps['config']): Set<string> {
-  const origins = new Set([`http://127.0.0.1:${config.TEMPORAL_UI_PORT}`, `http://localhost:${config.TEMPORAL_UI_PORT}`]);
-  if (config.TEMPORAL_UI_URL) origins.add(new URL(config.TEMPORAL_UI_URL).origin);
-  return origins;
-}
 
 function codecCors(origins: Set<string>): RequestHandler {
   return (req, res, next) => {
@@ -55,7 +51,7 @@ function codecCors(origins: Set<string>): RequestHandler {
 
 export function register(r: RouteRegistry, deps: AppDeps) {
   const codec = createPayloadCodec(deps.keyring);
-  r.router.use('/codec', codecCors(allowedOrigins(deps.config)));
+  r.router.use('/codec', codecCors(temporalUiOrigins(deps.config)));
 
   for (const direction of ['decode', 'encode'] as const) {
     defineRoute(r, {

@@ -1,6 +1,7 @@
 // GET /metrics for Prometheus. Scrapers usually scrape without credentials, so a request from this machine
-// (a sidecar or node-local agent) needs no key; from anywhere else it needs a viewer key (a bearer token in
-// the scrape config). It serves this process's metrics and gauges read from the database at scrape time:
+// (a sidecar or node-local agent) needs no key when it addresses this machine by a loopback name (no web
+// page can, see keylessCallerGuard in api/auth.ts); from anywhere else it needs a viewer key (a bearer token
+// in the scrape config). It serves this process's metrics and gauges read from the database at scrape time:
 // runs by kind and status across every worker, and the job definitions by kind.
 import { Gauge, Registry } from 'prom-client';
 import type { AppDeps } from '../app.js';
@@ -39,7 +40,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     summary: 'Prometheus metrics (text exposition format)',
     description: 'Process metrics, run counters (`ccjobs_runs_started_total`, `ccjobs_runs_ended_total{result}`, '
       + '`ccjobs_items_transferred_total`, `ccjobs_bytes_transferred_total`, `ccjobs_run_duration_seconds`) and gauges from the '
-      + 'database (`ccjobs_runs{type,status}`, `ccjobs_job_definitions`). No key needed from this machine; a viewer key otherwise. '
+      + 'database (`ccjobs_runs{type,status}`, `ccjobs_job_definitions`). No key needed from this machine (Host localhost, 127.0.0.1, '
+      + '[::1] or API_HOST, and no foreign Origin); a viewer key otherwise. '
       + 'The worker serves its own metrics, with the Temporal SDK\'s, on METRICS_PORT.',
   }, async ({ res }) => {
     const text = await metricsText([await gauges.metrics()]);

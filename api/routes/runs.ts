@@ -1,10 +1,26 @@
-// Any run of any job, by its Temporal workflow id: status, step, progress, and cancellation.
+// Any run of any job, by its Temporal workflow id: status, step, progress, and cancellation. Cancellation
+// reaches only runs of ours: the namespace may hold other applications' workflows, and the campaign-lock
+// workflow is plumbing, not a run (cancelling it would strand the queue of runs waiting for the lock).
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { z } from 'zod';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';
 import { closedState, describeExecution, describeRun } from '../run-view.js';
 import { runAccepted } from '../schemas.js';
+import { JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { campaignLockWorkflowId } from '../../workflows/list-import-shared.js';
+
+const OUR_JOB_KINDS = new Set<string>(Object.values(JOB_KINDS));
+const LOCK_ID_PREFIX = campaignLockWorkflowId('');
+
+/** Why this execution is not a run the API may cancel, or undefined when it is one. */
+function notCancellable(execution: WorkflowExecutionDescription, hasRunRecord: boolean): 'lock' | 'foreign' | undefined {
+  if (execution.workflowId.startsWith(LOCK_ID_PREFIX) || execution.type === 'campaignLock') return 'lock';
+  const kind = execution.typedSearchAttributes.get(JOB_KIND);
+  if (kind === 'campaign-lock') return 'lock';
+  return hasRunRecord || (kind !== undefined && OUR_JOB_KINDS.has(kind)) ? undefined : 'foreign';
+}
 
 const runParams = z.object({ runId: z.string().min(1).max(400).describe('the Temporal workflow id') });
 
@@ -38,10 +54,20 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'post', path: '/runs/{runId}/cancel', role: 'operator', status: 202, params: runParams, response: runAccepted, errors: [409],
     summary: 'Ask a running run to cancel; it ends cancelled with its data consistent',
+    description: 'Only runs of this application (a run record, or a job kind in `CcJobKind`): any other workflow of the '
+      + 'namespace is 404. A campaign-lock workflow is not a run and is 409: cancel the run holding or awaiting the lock.',
     example: { response: { runId: 'list-import/3/2025-03-01T10:15:00.000Z' } },
   }, async ({ params }) => {
-    const execution = await describeExecution(deps, params.runId);
+    const [execution, [record]] = await Promise.all([
+      describeExecution(deps, params.runId),
+      deps.sql`select 1 from runs where run_id = ${params.runId}`,
+    ]);
     if (!execution) throw notFound(`Run ${params.runId} does not exist in Temporal.`);
+    const refusal = notCancellable(execution, record !== undefined);
+    if (refusal === 'foreign') throw notFound(`${params.runId} is not a run of cc-jobs (no run record and no known CcJobKind); it is not cancelled here.`);
+    if (refusal === 'lock') {
+      throw conflict(`${params.runId} is a campaign's lock workflow, not a run; cancelling it would strand the runs queued for the lock. Cancel the run that holds or awaits the lock instead (GET /campaigns/{id} shows lock.heldBy).`, undefined, 'campaign-lock-not-cancellable');
+    }
     const closed = closedState(execution.status.name);
     if (closed) throw conflict(`Run ${params.runId} has already ended (${closed}); there is nothing to cancel.`);
     await deps.client.workflow.getHandle(params.runId).cancel();

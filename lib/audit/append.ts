@@ -38,6 +38,11 @@ export async function appendAuditOnce(sql: Sql, input: AuditInput & { runId: str
   }) as Promise<AuditEntry>;
 }
 
+/** Appends inside the caller's transaction, so the entry commits or rolls back with the change it records. */
+export function appendAuditInTransaction(tx: Tx, input: AuditInput): Promise<AuditEntry> {
+  return appendInTransaction(tx, input);
+}
+
 async function lockAuditLog(tx: Tx): Promise<void> {
   await tx`lock table audit_log in exclusive mode`;
 }
