@@ -9,11 +9,12 @@ import { Transform, type Readable } from 'node:stream';
 import { ContentMissingError } from '../lib/content-store/types.js';
 import { StreamCipherError } from '../lib/crypto/stream-cipher.js';
 import { DestinationNotFoundError, loadDestination } from '../lib/destinations.js';
-import { renderFileName } from '../lib/export/file-names.js';
+import { manifestNameCollisions, renderFileName } from '../lib/export/file-names.js';
 import { manifestStream, type ManifestRow } from '../lib/export/manifest.js';
+import { manifestPlaceholderValues, runToken } from '../lib/export/manifest-name.js';
 import {
-  commitBatch, countPending, loadExportJob, manifestRows, runRecordedAny, selectBatch, WatermarkMovedError,
-  type ExportJob, type ExportRecord, type ManifestSourceRow, type RecordingRow,
+  commitBatch, countPending, currentStoreKey, loadExportJob, manifestRows, runDestinationId, runRecordedAny, selectBatch,
+  WatermarkMovedError, type ExportJob, type ExportRecord, type ManifestSourceRow, type RecordingRow,
 } from '../lib/export/queries.js';
 import { createThrottle, type Throttle } from '../lib/export/throttle.js';
 import { parseExportWindow, windowState } from '../lib/export/window.js';
@@ -35,10 +36,12 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
     return found;
   }
 
-  async function destination(j: ExportJob): Promise<{ transfer: Transfer; protocol: string }> {
-    const stored = await loadDestination(deps.sql, deps.keyring, j.config.destinationId);
-    if (!stored) throw ApplicationFailure.nonRetryable(new DestinationNotFoundError(j.config.destinationId).message, EXPORT_FAILURES.destination);
-    return { transfer: openTransfer(stored.settings, stored.secrets), protocol: stored.settings.protocol };
+  /** The run's destination: the one its committed files went to, so a job edited mid-run does not split it. */
+  async function destination(j: ExportJob, runId: string): Promise<{ transfer: Transfer; protocol: string; id: string }> {
+    const id = await runDestinationId(deps.sql, j, runId);
+    const stored = await loadDestination(deps.sql, deps.keyring, id);
+    if (!stored) throw ApplicationFailure.nonRetryable(new DestinationNotFoundError(id).message, EXPORT_FAILURES.destination);
+    return { transfer: openTransfer(stored.settings, stored.secrets), protocol: stored.settings.protocol, id };
   }
 
   return {
@@ -62,7 +65,8 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       const rows = selected.slice(0, input.batchSize);
       const empty = { exported: 0, failed: 0, sizeBytes: 0, errors: [], lastCompletedAt: null };
       if (rows.length === 0) return { ...empty, drained: true, windowClosed: false };
-      const { transfer, protocol } = await destination(j);
+      const target = await destination(j, input.runId);
+      const { transfer } = target;
       const w = window();
       const throttle = createThrottle(deps.config.EXPORT_BANDWIDTH_KBPS);
       const ctx = Context.current();
@@ -83,18 +87,19 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
           }
         }
       };
+      // Only the unbroken prefix is committed: the watermark can never pass a recording that was not sent.
+      const done: NonNullable<Outcome>[] = [];
+      let records: ExportRecord[] = [];
       try {
         await Promise.all(Array.from({ length: Math.max(1, Math.min(input.parallelism, rows.length)) }, worker));
+        for (const outcome of outcomes) { if (!outcome) break; done.push(outcome); }
+        // The commit may remove files of recordings erased meanwhile, so the destination is still open.
+        if (done.length) records = await commit(j, input.runId, done, target);
       } finally {
         await transfer.close().catch(() => undefined);
       }
-      // Only the unbroken prefix is committed: the watermark can never pass a recording that was not sent.
-      const done: NonNullable<Outcome>[] = [];
-      for (const outcome of outcomes) { if (!outcome) break; done.push(outcome); }
-      if (done.length) await commit(j, input.runId, done, protocol);
       if (failure !== undefined) throw classify(failure);
       if (stop === 'cancelled') throw new CancelledFailure('the run was cancelled; exported files up to here are recorded');
-      const records = done.map((d) => d.record);
       return {
         exported: records.filter((r) => r.result === 'exported').length,
         failed: records.filter((r) => r.result === 'failed').length,
@@ -110,12 +115,16 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       const j = await job(input.definitionId);
       const at = DateTime.fromISO(input.at, { zone: j.timezone });
       const end = input.periodEnd ? DateTime.fromISO(input.periodEnd, { zone: j.timezone }) : at;
-      const path = renderFileName(j.config.manifestTemplate, {
-        currentDate: at.toFormat('yyyy-MM-dd'), currentTime: at.toFormat('HH-mm-ss'), periodEndDate: end.toFormat('yyyy-MM-dd_HH-mm-ss'),
-      });
-      const counts = { rows: 0, exported: 0, failed: 0, recordingBytes: 0 };
-      if (input.skipIfEmpty && !(await runRecordedAny(deps.sql, j.id, input.runId))) return { path: null, sizeBytes: 0, ...counts };
       const ctx = Context.current();
+      const template = j.config.manifestTemplate;
+      const path = renderFileName(template, manifestPlaceholderValues({
+        at, periodEnd: end, jobId: j.id, runToken: runToken(ctx.info.workflowExecution ?? { workflowId: input.runId, runId: input.at }),
+      }));
+      const counts = { rows: 0, exported: 0, failed: 0, recordingBytes: 0 };
+      // A name without the run's token may be another run's manifest (same second): an empty run then
+      // uploads nothing rather than replace it.
+      const skipIfEmpty = input.skipIfEmpty || manifestNameCollisions(template).length > 0;
+      if (skipIfEmpty && !(await runRecordedAny(deps.sql, j.id, input.runId))) return { path: null, sizeBytes: 0, ...counts };
       const source = (async function* () {
         for await (const page of manifestRows(deps.sql, j.id, input.runId)) {
           for (const r of page) {
@@ -127,7 +136,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
           yield page.map((r) => manifestRow(r, j.timezone));
         }
       })();
-      const { transfer } = await destination(j);
+      const { transfer } = await destination(j, input.runId);
       try {
         const put = await transfer.put(path, manifestStream(source), { contentType: 'text/csv' });
         return { path: put.path, sizeBytes: put.sizeBytes, ...counts };
@@ -144,8 +153,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
     const base = { content_id: String(row.id), path };
     let body: Readable;
     try {
-      if (!row.store_key) throw new ContentMissingError('(none)');
-      body = await deps.store.get(row.store_key);
+      body = await openContent(row);
     } catch (err) {
       if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
       throw err;
@@ -172,9 +180,31 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
     }
   }
 
-  async function commit(j: ExportJob, runId: string, done: NonNullable<Outcome>[], protocol: string): Promise<void> {
+  /**
+   * The recording's content. The key selected with the batch may have been replaced since (PUT …/recording
+   * removes the old object): a missing object is looked up again under the row's current key before the
+   * recording is reported failed.
+   */
+  async function openContent(row: RecordingRow): Promise<Readable> {
     try {
-      await commitBatch(deps.sql, j, runId, done.map((d) => d.record), done.at(-1)!.row, j.config.useForPlayback && protocol === 's3');
+      if (!row.store_key) throw new ContentMissingError('(none)');
+      return await deps.store.get(row.store_key);
+    } catch (err) {
+      if (!(err instanceof ContentMissingError)) throw err;
+      const current = await currentStoreKey(deps.sql, row.id);
+      if (!current || current === row.store_key) throw err;
+      row.store_key = current;
+      return deps.store.get(current);
+    }
+  }
+
+  async function commit(j: ExportJob, runId: string, done: NonNullable<Outcome>[], target: { transfer: Transfer; protocol: string; id: string }): Promise<ExportRecord[]> {
+    try {
+      return await commitBatch(deps.sql, j, {
+        runId, records: done.map((d) => d.record), last: done.at(-1)!.row, destinationId: target.id,
+        playback: j.config.useForPlayback && target.protocol === 's3',
+        removeErased: async (records) => { for (const r of records) await target.transfer.remove(r.path); },
+      });
     } catch (err) {
       if (err instanceof WatermarkMovedError) throw ApplicationFailure.nonRetryable(err.message, EXPORT_FAILURES.watermarkMoved);
       throw err;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { createApp } from '../api/app.js';
+import { readWatermark } from '../lib/export/jobs.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startSshd, type SshdServer } from './harness/servers/index.js';
 import { createDestination, newCampaign, seedCalls } from './recording-export-helpers.js';
@@ -84,7 +85,8 @@ it('recording export jobs: validated on save, scheduled, run now, progress and w
   assert.ok(run.json.sizeKb > 0);
 
   const after = await call('GET', `/recording-export-jobs/${id}`);
-  assert.equal(new Date(after.json.completedAfter).getTime(), calls[2].recording!.completedAt.getTime(), 'the watermark is the last exported recording');
+  assert.equal(after.json.completedAfter, '2025-01-01T00:00:00.000Z', 'completedAfter is the floor the administrator set; runs move the ingestion cursor');
+  assert.equal((await readWatermark(env.sql, id))!.afterContentId, calls[2].recording!.id, 'the cursor is at the last exported recording');
 
   assert.equal((await call('DELETE', `/recording-export-jobs/${id}`)).status, 204);
   await assert.rejects(env.client.schedule.getHandle(scheduleId).describe());
@@ -136,4 +138,44 @@ it('test connection names the failing step for a destination with wrong credenti
   const res = await call('POST', `/destinations/${destinationId}/test`);
   assert.equal(res.status, 422);
   assert.match(res.json.detail, /auth/);
+});
+
+it('templates under which two recordings or two runs would write the same file are refused with 400, at create and on PATCH', async () => {
+  const campaign = await newCampaign(env.sql);
+  const destinationId = await createDestination(env.sql, env.deps.keyring, { protocol: 'file', path: path.join(env.dataDir, 'collide-dest') });
+  const job = { name: 'Collisions', enabled: false, campaignId: campaign.id, completedAfter: '2025-01-01T00:00:00Z', destinationId, schedule: { every: '1d' } };
+  const refused = [
+    [{ fileNameTemplate: 'calls/${callDate}_${agent}.wav' }, 'fileNameTemplate', /add \$\{recordingId\}/],
+    [{ contentType: 'agentSegments', fileNameTemplate: 'calls/${interactionId}_${segmentAgent}.wav' }, 'fileNameTemplate', /segments of one call share/],
+    [{ manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv' }, 'manifestTemplate', /add \$\(runId\)/],
+  ] as const;
+  for (const [fields, field, message] of refused) {
+    const res = await call('POST', '/recording-export-jobs', { ...job, ...fields });
+    assert.equal(res.status, 400, JSON.stringify(fields));
+    assert.equal(res.json.errors[0].path, field);
+    assert.match(res.json.errors[0].message, message);
+  }
+  assert.equal((await env.sql`select count(*)::int as n from job_definitions where campaign_id = ${campaign.id}`)[0].n, 0);
+
+  const created = await call('POST', '/recording-export-jobs', { ...job, fileNameTemplate: 'calls/${interactionId}.wav' });
+  assert.equal(created.status, 201, 'a complete call is named uniquely by its interaction');
+  const id = created.json.id;
+  const switched = await call('PATCH', `/recording-export-jobs/${id}`, { contentType: 'agentSegments' });
+  assert.equal(switched.status, 400, 'agent segments of one call would share the interaction id');
+  assert.equal(switched.json.errors[0].path, 'fileNameTemplate');
+  for (const [fields, field] of refused) {
+    const res = await call('PATCH', `/recording-export-jobs/${id}`, fields);
+    assert.equal(res.status, 400);
+    assert.equal(res.json.errors[0].path, field);
+  }
+  const kept = await call('GET', `/recording-export-jobs/${id}`);
+  assert.equal(kept.json.fileNameTemplate, 'calls/${interactionId}.wav');
+  assert.equal(kept.json.contentType, 'complete');
+  assert.equal(kept.json.manifestTemplate, 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv', 'the default manifest name is the run\'s own');
+  assert.doesNotMatch(kept.json.fileNameTemplate, /customerPhone/);
+  const defaults = await call('POST', '/recording-export-jobs', { ...job, name: 'Defaults' });
+  assert.equal(defaults.status, 201);
+  assert.doesNotMatch((await call('GET', `/recording-export-jobs/${defaults.json.id}`)).json.fileNameTemplate, /customerPhone/, 'no phone number in the default file name');
+  await call('DELETE', `/recording-export-jobs/${id}`);
+  await call('DELETE', `/recording-export-jobs/${defaults.json.id}`);
 });

@@ -93,11 +93,11 @@ export async function runExport(env: TestEnv, input: RecordingExportInput): Prom
   return { runId: handle.workflowId, result: (await handle.result()) as RecordingExportResult };
 }
 
-/** The default file name of a complete-call recording (SPEC default template, campaign timezone). */
-export function defaultName(call: InsertedInteraction, contentId: string, phone: string, agent: string, startedAt: Date): string {
+/** The default file name of a complete-call recording (campaign timezone; no phone number in it). */
+export function defaultName(call: InsertedInteraction, contentId: string, agent: string, startedAt: Date): string {
   const t = DateTime.fromJSDate(startedAt, { zone: TZ });
   void call;
-  return `recordings/${t.toFormat('yyyy-MM-dd')}/${t.toFormat('HH')}/${t.toFormat('yyyy-MM-dd')}_${t.toFormat('HH-mm-ss')}_${phone}_${agent}_${contentId}.wav`;
+  return `recordings/${t.toFormat('yyyy-MM-dd')}/${t.toFormat('HH')}/${t.toFormat('yyyy-MM-dd')}_${t.toFormat('HH-mm-ss')}_${agent}_${contentId}.wav`;
 }
 
 export async function readAll(transfer: Transfer, path: string): Promise<Buffer> {

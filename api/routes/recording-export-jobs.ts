@@ -5,7 +5,9 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { exportJobConfigSchema, scheduleSchema, type ExportJobConfig } from '../../lib/export/definition.js';
-import { MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate } from '../../lib/export/file-names.js';
+import {
+  fileNameCollisions, manifestNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
+} from '../../lib/export/file-names.js';
 import { exportScheduleId, initialWatermark, insertExportJob } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
 import { upsertExportSchedule } from '../../lib/export/schedules.js';
@@ -43,7 +45,7 @@ const patchBody = z.object(Object.fromEntries(Object.entries(fields).map(([k, v]
 const jobView = z.object({
   id: z.string(), scheduleId: z.string(), name: z.string(), enabled: z.boolean(), campaignId: z.string(),
   contentType: fields.contentType, voiceSignatureOnly: z.boolean(), dispositions: fields.dispositions,
-  completedAfter: z.string().describe('the watermark: the completion time of the last exported recording'),
+  completedAfter: z.string().describe('only recordings completed after this time are exported; setting it again re-selects every one this job has not exported'),
   destinationId: z.string(), fileNameTemplate: z.string(), manifestTemplate: z.string(), useForPlayback: z.boolean(),
   schedule: scheduleSchema, exportWindow: z.string().nullable().describe('the provider window (EXPORT_WINDOW), read-only'),
   nextRunAt: z.string().nullable(),
@@ -75,6 +77,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { body: { name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete', voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-01-01T00:00:00Z', destinationId: '2', schedule: { every: '1h' } }, response: { id: '7', scheduleId: 'recording-export/7' } },
   }, async ({ body, req }) => {
     const config = exportJobConfigSchema.parse(body);
+    checkNamesUnique(config, body);
     await checkReferences(sql, body.campaignId, config);
     const jobId = await sql.begin(async (tx) => {
       const created = await uniqueName(body.name, () => insertExportJob(tx as unknown as Sql, {
@@ -93,8 +96,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { response: { items: [{
         id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete',
         voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-03-01T09:58:41.000Z', destinationId: '2',
-        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav',
-        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv', useForPlayback: false, schedule: { every: '1h' },
+        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${agent}_${recordingId}.wav',
+        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv', useForPlayback: false, schedule: { every: '1h' },
         exportWindow: '22:00-06:00 America/New_York', nextRunAt: '2025-03-01T11:00:00.000Z',
       }], nextCursor: null } },
   }, async ({ query }) => {
@@ -110,8 +113,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { response: {
         id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete',
         voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-03-01T09:58:41.000Z', destinationId: '2',
-        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav',
-        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv', useForPlayback: false, schedule: { every: '1h' },
+        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${agent}_${recordingId}.wav',
+        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv', useForPlayback: false, schedule: { every: '1h' },
         exportWindow: '22:00-06:00 America/New_York', nextRunAt: '2025-03-01T11:00:00.000Z',
       } },
   }, async ({ params }) => view(await load(params.id)));
@@ -124,8 +127,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       response: {
         id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: false, campaignId: '1', contentType: 'complete',
         voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-03-01T09:58:41.000Z', destinationId: '2',
-        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav',
-        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime).csv', useForPlayback: false, schedule: { every: '30m' },
+        fileNameTemplate: 'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${agent}_${recordingId}.wav',
+        manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv', useForPlayback: false, schedule: { every: '30m' },
         exportWindow: '22:00-06:00 America/New_York', nextRunAt: null,
       },
     },
@@ -133,6 +136,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const job = await load(params.id);
     const { name = job.name, enabled = job.enabled, completedAfter, ...changes } = body;
     const config = exportJobConfigSchema.parse({ ...job.config, ...stripUndefined(changes) });
+    checkNamesUnique(config, changes);
     await checkReferences(sql, job.campaignId, config);
     await sql.begin(async (tx) => {
       await uniqueName(name, () => tx`
@@ -197,6 +201,22 @@ async function checkReferences(sql: Sql, campaignId: string, config: ExportJobCo
     errors.push({ path: 'useForPlayback', message: `playback needs an s3 destination; destination ${config.destinationId} is ${destination.protocol}` });
   }
   if (errors.length) throw badRequest('The job refers to things that do not exist or cannot be combined; see errors.', errors);
+}
+
+/**
+ * Refuses templates under which two recordings, or two runs, would write the same file. Only what the request
+ * sets is checked (a file-name template is checked again when the content type changes), so a job saved
+ * before this rule can still be edited otherwise.
+ */
+function checkNamesUnique(config: ExportJobConfig, sent: { fileNameTemplate?: string; contentType?: string; manifestTemplate?: string }): void {
+  const errors: FieldError[] = [];
+  if (sent.fileNameTemplate !== undefined || sent.contentType !== undefined) {
+    for (const message of fileNameCollisions(config.fileNameTemplate, config.contentType)) errors.push({ path: 'fileNameTemplate', message: `template ${message}` });
+  }
+  if (sent.manifestTemplate !== undefined) {
+    for (const message of manifestNameCollisions(config.manifestTemplate)) errors.push({ path: 'manifestTemplate', message: `template ${message}` });
+  }
+  if (errors.length) throw badRequest('File names could collide and overwrite files; see errors.', errors);
 }
 
 function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {

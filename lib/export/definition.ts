@@ -55,5 +55,17 @@ export const exportJobConfigSchema = z.object({
 
 export type ExportJobConfig = z.output<typeof exportJobConfigSchema>;
 
-/** The watermark kept in job_definitions.state: strictly after (completedAfter, afterContentId). */
-export interface ExportWatermark { completedAfter: string; afterContentId: string | null }
+/**
+ * The job's progress in job_definitions.state.watermark. `completedAfter` is the floor the administrator set:
+ * only recordings completed strictly after it are exported. The cursor is the ingestion order
+ * (interaction_content.ingested_at, id), strictly after (ingestedAfter, afterContentId): each batch moves it
+ * to its last recording, so a recording that arrives late (its call ended before ones already exported) is
+ * still ahead of it. A new job or a reset has no cursor yet (afterContentId null).
+ */
+export interface ExportWatermark {
+  completedAfter: string;
+  afterContentId: string | null;
+  ingestedAfter?: string;
+  /** Only on watermarks saved before migration 0011 (a completion-order cursor, now the floor): its tie-break id. */
+  floorAfterContentId?: string | null;
+}

@@ -7,11 +7,13 @@ export const RECORDING_PLACEHOLDERS = [
   'callDate', 'callHour', 'callTime', 'customerPhone', 'agent', 'segmentAgent', 'disposition', 'campaign',
   'recordingId', 'interactionId',
 ] as const;
-export const MANIFEST_PLACEHOLDERS = ['currentDate', 'currentTime', 'periodEndDate'] as const;
+export const MANIFEST_PLACEHOLDERS = ['currentDate', 'currentTime', 'periodEndDate', 'jobId', 'runId'] as const;
 
+// No customer phone number in the default name: a name in a destination's listing is personal data that
+// no erasure reaches (the seed's default had one; `${customerPhone}` stays available).
 export const DEFAULT_FILE_NAME_TEMPLATE =
-  'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${customerPhone}_${agent}_${recordingId}.wav';
-export const DEFAULT_MANIFEST_TEMPLATE = 'recordings_details_$(currentDate)_$(currentTime).csv';
+  'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${agent}_${recordingId}.wav';
+export const DEFAULT_MANIFEST_TEMPLATE = 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv';
 
 const PLACEHOLDER = /\$\{([^}]*)\}|\$\(([^)]*)\)/g;
 const MAX_PATH_LENGTH = 1024;
@@ -57,4 +59,24 @@ export function renderFileName(template: string, values: Record<string, string |
     .filter((segment) => segment !== '' && !/^\.+$/.test(segment));
   if (segments.length === 0) throw new Error(`template ${JSON.stringify(template)} renders to an empty file name`);
   return segments.join('/').slice(0, MAX_PATH_LENGTH);
+}
+
+const uses = (template: string, name: string) => [...template.matchAll(PLACEHOLDER)].some((m) => (m[1] ?? m[2]) === name);
+
+/**
+ * Why two recordings of a job could get the same file name (the second would overwrite the first while both
+ * are recorded exported); empty when every name is unique. `${recordingId}` is unique; `${interactionId}` is
+ * unique for complete calls only (agent segments of one call share it).
+ */
+export function fileNameCollisions(template: string, contentType: 'complete' | 'agentSegments'): string[] {
+  if (uses(template, 'recordingId')) return [];
+  if (contentType === 'complete' && uses(template, 'interactionId')) return [];
+  return [contentType === 'complete'
+    ? 'names no recording uniquely, so two recordings could get the same name and overwrite each other; add ${recordingId} (or ${interactionId})'
+    : 'names no agent segment uniquely (segments of one call share ${interactionId}), so they would overwrite each other; add ${recordingId}'];
+}
+
+/** Why two runs could write the same manifest name; empty when the name is the run's own. */
+export function manifestNameCollisions(template: string): string[] {
+  return uses(template, 'runId') ? [] : ['names no run uniquely, so two runs in the same second would overwrite each other\'s manifest; add $(runId)'];
 }

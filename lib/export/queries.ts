@@ -12,7 +12,7 @@ export interface ExportJob {
 }
 
 export interface RecordingRow {
-  id: string; interaction_id: string; segment: number | null; store_key: string | null; completed_at: string;
+  id: string; interaction_id: string; segment: number | null; store_key: string | null; completed_at: string; ingested_at: string;
   started_at: Date; customer_phone: string | null; agents: string[]; disposition: string | null; segment_agent: string | null;
 }
 
@@ -36,8 +36,26 @@ export async function loadExportJob(sql: Sql, id: string): Promise<ExportJob | u
   };
 }
 
-/** The recordings the job would export next, in (completion time, id) order, strictly after the watermark. */
-function selection(sql: Sql, job: ExportJob) {
+/**
+ * The newest ingestion time a batch may read up to (exclusive): every row ingested before it is committed.
+ * ingested_at is the clock when a row is written, not when its transaction commits, so a row written by a
+ * transaction still open could later appear behind the cursor. The cutoff is therefore the start of the
+ * oldest transaction now writing interaction_content (its rows are ingested after it started); one whose
+ * start cannot be seen (another role's backend, a prepared transaction) stops the cutoff at -infinity:
+ * nothing is exported until it ends, nothing is skipped. Run on its own, before the selection's statement,
+ * so the selection's snapshot sees every transaction that ended before the cutoff was taken.
+ */
+export async function ingestionCutoff(sql: Sql): Promise<string> {
+  const [row] = await sql<{ cutoff: string }[]>`
+    select to_json(least(clock_timestamp(), min(coalesce(a.xact_start, '-infinity'))))#>>'{}' as cutoff
+    from pg_locks l left join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'relation' and l.relation = 'interaction_content'::regclass and l.mode = 'RowExclusiveLock'
+      and l.pid is distinct from pg_backend_pid()`;
+  return row.cutoff;
+}
+
+/** The recordings the job would export next, in ingestion order, strictly after its cursor and before `cutoff`. */
+function selection(sql: Sql, job: ExportJob, cutoff: string) {
   const { config, watermark } = job;
   const dispositions = config.dispositions === 'all' ? null : config.dispositions;
   return sql`
@@ -49,36 +67,75 @@ function selection(sql: Sql, job: ExportJob) {
       and ic.erased_at is null
       and (${dispositions === null} or i.disposition = any(${dispositions ?? []}::text[]))
       and (not ${config.voiceSignatureOnly} or i.voice_signature)
-      and (ic.completed_at, ic.id) > (${watermark.completedAfter}::timestamptz, ${watermark.afterContentId ?? AFTER_ALL_IDS}::bigint)
-      -- exported once by this job: never again. A recording that failed (content missing) is behind the watermark;
-      -- it is selected again only when an administrator moves completedAfter back before it.
+      and (ic.completed_at, ic.id) > (${watermark.completedAfter}::text::timestamptz, ${watermark.floorAfterContentId ?? AFTER_ALL_IDS}::bigint)
+      and (ic.ingested_at, ic.id) > (${watermark.ingestedAfter ?? '-infinity'}::text::timestamptz, ${watermark.afterContentId ?? '0'}::bigint)
+      and ic.ingested_at < ${cutoff}::text::timestamptz
+      -- exported once by this job: never again. A recording that failed (content missing) is behind the cursor;
+      -- it is selected again when its content is restored (a new ingested_at) or completedAfter is set again.
       and not exists (select 1 from recording_exports re where re.job_id = ${job.id} and re.content_id = ic.id and re.result = 'exported')`;
 }
 
 export async function countPending(sql: Sql, job: ExportJob): Promise<number> {
-  const [row] = await sql<{ n: string }[]>`select count(*) as n ${selection(sql, job)}`;
+  const [row] = await sql<{ n: string }[]>`select count(*) as n ${selection(sql, job, 'infinity')}`;
   return Number(row.n);
 }
 
-export function selectBatch(sql: Sql, job: ExportJob, limit: number): Promise<RecordingRow[]> {
+export async function selectBatch(sql: Sql, job: ExportJob, limit: number): Promise<RecordingRow[]> {
+  const cutoff = await ingestionCutoff(sql);
   return sql<RecordingRow[]>`
     select ic.id, ic.interaction_id, ic.segment, ic.store_key, to_json(ic.completed_at) #>> '{}' as completed_at,
+           to_json(ic.ingested_at) #>> '{}' as ingested_at,
            i.started_at, i.customer_phone, i.agents, i.disposition,
            (select s.agent from interaction_segments s where s.interaction_id = ic.interaction_id and s.n = ic.segment) as segment_agent
-    ${selection(sql, job)}
-    order by ic.completed_at, ic.id
+    ${selection(sql, job, cutoff)}
+    order by ic.ingested_at, ic.id
     limit ${limit}`;
 }
 
+/** The current content key of a recording (it changes when the content is replaced); null when erased. */
+export async function currentStoreKey(sql: Sql, contentId: string): Promise<string | null> {
+  const [row] = await sql<{ store_key: string | null }[]>`
+    select store_key from interaction_content where id = ${contentId} and erased_at is null`;
+  return row?.store_key ?? null;
+}
+
 /**
- * Records what a batch exported and moves the watermark to its last recording, atomically, and only if the
- * watermark is still the one the batch started from (two runs of one job can never both commit).
+ * The destination a run sends to: the one its committed files went to, else the job's current one. A job
+ * whose destination is changed mid-run finishes the run (and writes its manifest) where it started.
  */
-export async function commitBatch(
-  sql: Sql, job: ExportJob, runId: string, records: ExportRecord[], last: RecordingRow, playback: boolean,
-): Promise<void> {
-  const next: ExportWatermark = { completedAfter: last.completed_at, afterContentId: String(last.id) };
-  await sql.begin(async (tx) => {
+export async function runDestinationId(sql: Sql, job: ExportJob, runId: string): Promise<string> {
+  const [row] = await sql<{ destination_id: string }[]>`
+    select destination_id from recording_exports
+    where job_id = ${job.id} and run_id = ${runId} and destination_id is not null limit 1`;
+  return row ? String(row.destination_id) : job.config.destinationId;
+}
+
+export interface BatchCommit {
+  runId: string; records: ExportRecord[]; last: RecordingRow; destinationId: string;
+  /** Record the exported objects as the recordings' playback copies (exported_to). */
+  playback: boolean;
+  /**
+   * Called inside the transaction, with the batch's recordings locked, for the files of recordings erased
+   * since they were selected: it removes them from the destination before anything is recorded.
+   */
+  removeErased: (records: ExportRecord[]) => Promise<void>;
+}
+
+export const ERASED_DURING_EXPORT = 'the recording was erased while it was being exported; the copy sent was removed from the destination';
+
+/**
+ * Records what a batch exported and moves the cursor to its last recording, atomically, and only if the
+ * watermark is still the one the batch started from (two runs of one job can never both commit). Returns
+ * the records as written.
+ *
+ * The batch's recordings are locked first, so an erasure and this commit exclude each other per recording:
+ * an erasure that committed before sees no copy of ours and this commit sees its erased_at (the copy just
+ * sent is removed, recorded `failed`, never registered for playback); one that comes after waits for this
+ * commit and then finds and removes the registered copy (its own guard on exported_to).
+ */
+export async function commitBatch(sql: Sql, job: ExportJob, batch: BatchCommit): Promise<ExportRecord[]> {
+  const next: ExportWatermark = { ...job.watermark, ingestedAfter: batch.last.ingested_at, afterContentId: String(batch.last.id) };
+  const records = await sql.begin(async (tx) => {
     const moved = await tx`
       update job_definitions
       set state = jsonb_set(state, '{watermark}', ${tx.json(next as never)}), updated_at = now()
@@ -88,23 +145,36 @@ export async function commitBatch(
     if (moved.length === 0) {
       throw new WatermarkMovedError(`the watermark of export job ${job.id} moved while this batch ran (another run of the job, or an edit); the batch was not recorded and will be sent again by the next run`);
     }
+    const locked = await tx<{ id: string; erased: boolean }[]>`
+      select id, erased_at is not null as erased from interaction_content
+      where id = any(${batch.records.map((r) => r.content_id)}::bigint[])
+      order by id for no key update`;
+    const erased = new Set(locked.filter((r) => r.erased).map((r) => String(r.id)));
+    const sentButErased = batch.records.filter((r) => erased.has(r.content_id) && r.result === 'exported');
+    if (sentButErased.length) await batch.removeErased(sentButErased);
+    const written = batch.records.map((r): ExportRecord => (erased.has(r.content_id)
+      ? { ...r, location: null, size_bytes: null, sha256: null, result: 'failed', error: ERASED_DURING_EXPORT }
+      : r));
     await tx`
-      insert into recording_exports (job_id, content_id, run_id, path, location, size_bytes, sha256, result, error)
-      select ${job.id}, content_id, ${runId}, path, location, size_bytes, sha256, result, error
-      from jsonb_to_recordset(${tx.json(records as never)}) as r(content_id bigint, path text, location text,
+      insert into recording_exports (job_id, content_id, run_id, path, location, size_bytes, sha256, result, error, destination_id)
+      select ${job.id}, content_id, ${batch.runId}, path, location, size_bytes, sha256, result, error, ${batch.destinationId}
+      from jsonb_to_recordset(${tx.json(written as never)}) as r(content_id bigint, path text, location text,
         size_bytes bigint, sha256 text, result text, error text)
       on conflict (job_id, content_id) do update
         set run_id = excluded.run_id, path = excluded.path, location = excluded.location, size_bytes = excluded.size_bytes,
-            sha256 = excluded.sha256, result = excluded.result, error = excluded.error, exported_at = now()
+            sha256 = excluded.sha256, result = excluded.result, error = excluded.error, exported_at = now(),
+            destination_id = excluded.destination_id
         where recording_exports.result = 'failed'`;
-    if (playback) {
+    if (batch.playback) {
       await tx`
-        update interaction_content ic set exported_to = r.location, exported_dest = ${job.config.destinationId}, exported_path = r.path
-        from jsonb_to_recordset(${tx.json(records as never)}) as r(content_id bigint, path text, location text, result text)
-        where ic.id = r.content_id and r.result = 'exported'`;
+        update interaction_content ic set exported_to = r.location, exported_dest = ${batch.destinationId}, exported_path = r.path
+        from jsonb_to_recordset(${tx.json(written as never)}) as r(content_id bigint, path text, location text, result text)
+        where ic.id = r.content_id and r.result = 'exported' and ic.erased_at is null`;
     }
+    return written;
   });
   job.watermark = next;
+  return records;
 }
 
 export interface ManifestSourceRow {
