@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { ContentMissingError } from '../lib/content-store/types.js';
 import { StreamCipherError } from '../lib/crypto/stream-cipher.js';
-import { DestinationNotFoundError, loadDestination } from '../lib/destinations.js';
+import { DestinationNotFoundError, loadDestination, openStoredDestination } from '../lib/destinations.js';
 import { manifestNameCollisions, renderFileName } from '../lib/export/file-names.js';
 import { manifestStream, type ManifestRow } from '../lib/export/manifest.js';
 import { manifestPlaceholderValues, runToken } from '../lib/export/manifest-name.js';
@@ -18,7 +18,7 @@ import {
 } from '../lib/export/queries.js';
 import { createThrottle, type Throttle } from '../lib/export/throttle.js';
 import { parseExportWindow, windowState } from '../lib/export/window.js';
-import { openTransfer, TransferError, type Transfer } from '../lib/transfer/index.js';
+import { TransferError, type Transfer } from '../lib/transfer/index.js';
 import {
   EXPORT_FAILURES, type BatchInput, type BatchResult, type ExportJobSummary, type ManifestInput, type ManifestResult,
   type WindowCheck,
@@ -41,7 +41,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
     const id = await runDestinationId(deps.sql, j, runId);
     const stored = await loadDestination(deps.sql, deps.keyring, id);
     if (!stored) throw ApplicationFailure.nonRetryable(new DestinationNotFoundError(id).message, EXPORT_FAILURES.destination);
-    return { transfer: openTransfer(stored.settings, stored.secrets), protocol: stored.settings.protocol, id };
+    return { transfer: openStoredDestination(deps.sql, stored), protocol: stored.settings.protocol, id };
   }
 
   return {
