@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities/index.js';
 import { openDestination } from '../lib/destinations.js';
 import { verifyErased } from '../lib/erasure/verification.js';
@@ -265,5 +266,15 @@ describe('a slow destination', () => {
     assert.deepEqual(progress.remaining, ['10 (content store)', '30 (content store)'], 'content 20 was not read again, 10 was kept');
     assert.equal(progress.checked, 3);
     assert.equal(seen.at(-1), '30');
+
+    // The activity takes its starting point from the heartbeat details of the attempt before it.
+    const retried = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { afterContentId: '20', checked: 2, remaining: [], remainingCount: 0 } });
+    const beats: unknown[] = [];
+    retried.on('heartbeat', (d: unknown) => beats.push(d));
+    await assert.rejects(retried.run(createActivities(env.deps).verifyErasure, { runId, previewId: 'ep_none', requireAll: true }), (err: Error) => {
+      assert.match(err.message, /1 item\(s\) still hold content or could not be read back: 30 \(content store\)\./);
+      return true;
+    });
+    assert.ok(beats.length > 0, 'it heartbeats its progress');
   });
 });

@@ -13,7 +13,7 @@ import { verifyAuditChain } from '../../lib/audit/index.js';
 import { openDestination } from '../../lib/destinations.js';
 import { readWatermark } from '../../lib/export/jobs.js';
 import { makeWav } from '../../lib/generator/index.js';
-import { addInteraction, auditOf, contentOf, newCampaign as newErasureCampaign, startApi } from '../erasure-fixtures.js';
+import { addInteraction, auditOf, contentOf, newCampaign as newErasureCampaign, startApi, type Api } from '../erasure-fixtures.js';
 import { createTestEnv, type TestEnv } from '../harness/env.js';
 import { startS3, startSshd, type S3Server, type SshdServer } from '../harness/servers/index.js';
 import { createDestination, createJob, filesUnder, insertRecordings, newCampaign, startExport } from '../recording-export-helpers.js';
@@ -133,6 +133,15 @@ describe('outages and lost workers during an export', () => {
 // for a while is retried and the run completes; one that stays down ends the run (failed, ErasureIncomplete,
 // with the audit end entry) after bounded retries, where it used to retry for ever.
 describe('outages of the exported copies\' destination during an erasure', () => {
+  // One API for both tests: the admin key it bootstraps is handed out once per database.
+  let api: Api;
+  let eraser: string;
+  before(async () => {
+    api = await startApi(env);
+    eraser = await api.newKey('operator', true);
+  });
+  after(() => api?.close());
+
   async function erasureOfCopies(proxyPort: number, calls: number) {
     const bucket = `erase-${randomBytes(4).toString('hex')}`;
     await s3.createBucket(bucket);
@@ -148,11 +157,8 @@ describe('outages of the exported copies\' destination during an erasure', () =>
       await env.sql`update interaction_content set exported_to = ${put.location}, exported_dest = ${destinationId}, exported_path = ${`r/${r.id}.wav`} where id = ${r.id}`;
     }
     await transfer.close();
-    const api = await startApi(env);
-    const eraser = await api.newKey('operator', true);
     const preview = await api.call('POST', '/erasures/preview', { key: eraser, body: { campaignId, items: ['voice-recording'], date: '2025-10-01', reason: 'outage' } });
     const started = await api.call('POST', '/erasures', { key: eraser, body: { previewId: preview.json.previewId, confirm: true, batchSize: 3 } });
-    await api.close();
     assert.equal(started.status, 202, JSON.stringify(started.json));
     const runId: string = started.json.runId;
     const journalled = async () => (await env.sql<{ n: number }[]>`select count(*)::int as n from erasure_journal where run_id = ${runId}`)[0].n;
