@@ -1,7 +1,7 @@
 // The API in-process for the security tests, called over node:http so a test can send what a browser or
 // an attacker would: any Host and Origin header, raw bodies, no key. Keys of every role come ready.
 import { randomBytes } from 'node:crypto';
-import { request, type Server } from 'node:http';
+import { request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { bootstrapAdminKey } from '../../api/admin-key.js';
@@ -14,11 +14,16 @@ export interface CallOptions { key?: string | null; json?: unknown; raw?: Buffer
 /** The callers every endpoint is tried with; `eraseAdmin` is an admin key holding the erase privilege. */
 export interface Keys { viewer: string; operator: string; admin: string; eraseAdmin: string; operatorWithErase: string }
 
+/** A request whose body is still being sent: the test decides when the rest arrives. */
+export interface OpenUpload { write(chunk: string | Buffer): Promise<void>; finish(last?: string | Buffer): Promise<Reply> }
+
 export interface SecurityApi {
   app: ReturnType<typeof createApp>;
   port: number;
   keys: Keys;
   call(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  /** Starts a chunked raw upload and leaves it open. */
+  openUpload(method: string, path: string, key: string): OpenUpload;
   close(): Promise<void>;
 }
 
@@ -27,6 +32,17 @@ export async function startSecurityApi(env: TestEnv): Promise<SecurityApi> {
   const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const port = (server.address() as AddressInfo).port;
   const bootstrap = (await bootstrapAdminKey({ sql: env.sql, config: env.config, print: () => {} }))!;
+
+  const collect = (resolve: (reply: Reply) => void, reject: (err: Error) => void) => (res: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const json = /json/.test(res.headers['content-type'] ?? '') && text ? JSON.parse(text) : undefined;
+      resolve({ status: res.statusCode!, json, text });
+    });
+  };
 
   const call: SecurityApi['call'] = (method, path, options = {}) => new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
@@ -41,19 +57,25 @@ export async function startSecurityApi(env: TestEnv): Promise<SecurityApi> {
       headers['content-type'] = 'application/json';
     }
     if (!headers['transfer-encoding']) headers['content-length'] = String(body?.length ?? 0);
-    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const json = /json/.test(res.headers['content-type'] ?? '') && text ? JSON.parse(text) : undefined;
-        resolve({ status: res.statusCode!, json, text });
-      });
-    });
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, collect(resolve, reject));
     req.on('error', reject);
     req.end(body);
   });
+
+  const openUpload: SecurityApi['openUpload'] = (method, path, key) => {
+    let settle!: { resolve: (reply: Reply) => void; reject: (err: Error) => void };
+    const reply = new Promise<Reply>((resolve, reject) => { settle = { resolve, reject }; });
+    const req = request({
+      host: '127.0.0.1', port, method, path,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+    }, collect(settle.resolve, settle.reject));
+    req.on('error', settle.reject);
+    req.flushHeaders();
+    return {
+      write: (chunk) => new Promise((resolve, reject) => req.write(chunk, (err) => (err ? reject(err) : resolve()))),
+      finish: (last) => { req.end(last); return reply; },
+    };
+  };
 
   const newKey = async (role: string, erase: boolean) => {
     const res = await call('POST', '/api-keys', { json: { name: `${role}${erase ? '-erase' : ''}-${randomBytes(3).toString('hex')}`, role, erase } });
@@ -68,7 +90,7 @@ export async function startSecurityApi(env: TestEnv): Promise<SecurityApi> {
     operatorWithErase: await newKey('operator', true),
   };
   return {
-    app, port, keys, call,
+    app, port, keys, call, openUpload,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -4,10 +4,13 @@
 // metrics endpoints reached with a forged Host (DNS rebinding) or from a foreign web page.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CONTENT_AUDIT_ACTIONS } from '../../api/routes/interaction-content.js';
 import { JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import { createTestEnv, type TestEnv } from '../harness/env.js';
+import { until } from '../harness/wait.js';
 import { addInteraction, newCampaign } from '../erasure-fixtures.js';
 import { startSecurityApi, type SecurityApi } from './api-client.js';
 
@@ -139,6 +142,25 @@ describe('content uploads cannot go around the erasure', () => {
     assert.equal(entry.scope.erasedBy, erased.erased_by);
     assert.equal(entry.scope.erasedAt, erased.erased_at!.toISOString());
     assert.equal((await api.call('GET', '/audit-log/verify')).json.ok, true);
+  });
+});
+
+describe('an erasure that finishes while an upload streams', () => {
+  test('the upload is refused when it ends (403) and the content stays erased', async () => {
+    const campaignId = await newCampaign(env);
+    const call = await addInteraction(env, campaignId, 'voice', '2025-03-01T15:00:00-05:00');
+    // The upload passes the first check (nothing is erased yet) and holds its body open.
+    const upload = api.openUpload('PUT', `/interactions/${call.id}/recording`, api.keys.operator);
+    await upload.write('RIFF first half of the old recording ');
+    await until('the upload streams into a temporary file of the content store', async () =>
+      (await readdir(path.join(env.config.dataDir, 'content'), { recursive: true })).some((name) => name.endsWith('.tmp')));
+    await erase(campaignId, call.id);
+    const erased = await content(call.id);
+    assert.ok(erased.erased_at);
+    const res = await upload.finish('and its second half');
+    assert.equal(res.status, 403, res.text);
+    assert.deepEqual(await content(call.id), erased);
+    assert.equal((await contentAudit(call.id)).length, 0);
   });
 });
 
