@@ -40,7 +40,7 @@ async function pass(key: string, runId: string): Promise<void> {
 const campaignOfRun = (runId: string) => runId.split('/')[1];
 /** Aborts seen by the apply step, by run; the lock workflow's grant answers, in order. */
 const applyAborted = new Set<string>();
-const grantAnswers: { runId: string; status: string }[] = [];
+const grantAnswers: { runId: string; status: string; at: Date }[] = [];
 let onePool: ReturnType<typeof connect>;
 
 async function startGatedWorker() {
@@ -55,7 +55,7 @@ async function startGatedWorker() {
       async grantLock(campaignId: string, request: LockRequest, options?: { yieldToEarlierNoWait?: boolean }) {
         await pass(`grant/${campaignId}`, request.runId);
         const answer = await lock.grantLock(campaignId, request, options);
-        grantAnswers.push({ runId: request.runId, status: answer.status });
+        grantAnswers.push({ runId: request.runId, status: answer.status, at: new Date() });
         return answer;
       },
       async requestCampaignLock(campaignId: string, request: LockRequest) {
@@ -191,7 +191,9 @@ describe('a queued import', () => {
     const second = await finished(b, 30_000);
     assert.equal(second.status, 'completed', second.error ?? undefined);
     assert.deepEqual([await results(a), await results(b), await results(c)], [1, 1, 1], 'each import applied exactly once');
-    assert.ok((await finished(a)).ended_at! <= second.ended_at!, 'the queued import ran after the holder had finished');
+    const grantedB = grantAnswers.filter((g) => g.runId === b && g.status === 'granted').map((g) => g.at);
+    assert.equal(grantedB.length, 1, 'the queued import was granted the lock once');
+    assert.ok((await finished(a)).ended_at! <= grantedB[0], 'and only after the holder had ended: never two holders');
     assert.deepEqual(await statuses(campaignId), { K1: 'Remaining', K2: 'Remaining', K3: 'Remaining', K4: 'Remaining', K5: 'Remaining', N1: 'Remaining' },
       'inactivated by the first, activated again by the queued one');
     await lockFreed(campaignId);
