@@ -1,7 +1,8 @@
 // Job 4: erase the content of a confirmed preview, batch by batch, then read every erased item back.
 // The audit log gets one entry when the erasure starts and one when it ends, whatever retries, worker
 // crashes or cancellations happen in between. Cancelling stops between batches (a batch in flight
-// finishes), and the end entry counts exactly what was erased.
+// finishes) or stops the read-back, and the end entry counts exactly what was erased. Every run ends:
+// batches and the read-back have bounded attempts, and what could not be reached fails it (ErasureIncomplete).
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, patched,
   proxyActivities, TimeoutFailure, workflowInfo,
@@ -133,7 +134,7 @@ async function verify(what: { runId: string; previewId: string; requireAll: bool
     const cause = err.cause;
     if (cause instanceof ApplicationFailure && cause.type === ERASURE_FAILURES.incomplete) throw err;
     const reached = cause instanceof TimeoutFailure ? (cause.lastHeartbeatDetails as { afterContentId?: string; remaining?: string[] } | undefined) : undefined;
-    const where = reached?.afterContentId ? ` Items up to content id ${reached.afterContentId} were read back; those after it were not.` : ' Nothing was read back.';
+    const where = reached?.afterContentId ? ` Items up to content id ${reached.afterContentId} were read back; those after it were not.` : '';
     const found = reached?.remaining?.length ? ` Found still holding content: ${reached.remaining.slice(0, 20).join(', ')}.` : '';
     throw ApplicationFailure.create({
       type: ERASURE_FAILURES.incomplete, nonRetryable: true, details: [{ remaining: reached?.remaining ?? [] }],
