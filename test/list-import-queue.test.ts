@@ -232,6 +232,15 @@ describe('wait: false', () => {
     assert.equal((await finished(next)).status, 'completed', 'once the campaign is free, wait: false runs');
   });
 
+  test('two no-wait requests at the same moment on a free campaign: one is accepted and completes, the other is 409', async () => {
+    const campaignId = await seededCampaign();
+    const answers = await Promise.all([startImport(campaignId, { wait: false }), startImport(campaignId, { wait: false })]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [202, 409], JSON.stringify(answers.map((a) => a.json)));
+    const accepted = answers.find((a) => a.status === 202)!.json.runId;
+    assert.equal((await finished(accepted)).status, 'completed');
+    await lockFreed(campaignId);
+  });
+
   test('an accepted no-wait import goes first even when a waiting import accepted after it asks the lock workflow first', async () => {
     const campaignId = await seededCampaign();
     const held = gate(`no-wait request/${campaignId}`);
