@@ -30,3 +30,23 @@ test('erasure runs recorded before the pipelined steps replay without a nondeter
     await assert.doesNotReject(Worker.runReplayHistory(options, history, `replay-${name}`), `the ${name} run does not replay`);
   }
 });
+
+// Runs recorded before the 'erasure-verify-cancellable' patch (a verification that could not be cancelled
+// and retried without limit): completed, failed with ErasureIncomplete, and cancelled between batches
+// (whose catch verified what was erased) replay on today's code.
+const BEFORE_CANCELLABLE_VERIFY = path.join(PROJECT_ROOT, 'test', 'fixtures', 'erasure-run-histories-before-verify-cancellable.json');
+
+test('erasure runs recorded before the cancellable verification replay without a nondeterminism error', async () => {
+  const fixture = JSON.parse(await readFile(BEFORE_CANCELLABLE_VERIFY, 'utf8')) as { masterKey: string; masterKeyId: string; histories: Record<string, string> };
+  const keyring = await loadKeyring({ dataDir: testScratchDir(), masterKey: fixture.masterKey, masterKeyId: fixture.masterKeyId });
+  const options = { workflowBundle: await testWorkflowBundle(), dataConverter: createDataConverterOptions(keyring) };
+  assert.deepEqual(Object.keys(fixture.histories).sort(), ['cancelled', 'completed', 'failed']);
+  for (const [name, encoded] of Object.entries(fixture.histories)) {
+    const history = History.decode(Buffer.from(encoded, 'base64'));
+    // One patch marker (erasure-pipelined-steps); today's code adds a second before verifying.
+    const markers = history.events.filter((e) => e.markerRecordedEventAttributes);
+    assert.equal(markers.length, 1, `${name} is a history of the old code`);
+    assert.ok(history.events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyErasure'), `${name} verified`);
+    await assert.doesNotReject(Worker.runReplayHistory(options, history, `replay-before-cancellable-verify-${name}`), `the ${name} run does not replay`);
+  }
+});
