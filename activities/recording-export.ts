@@ -9,7 +9,7 @@ import { Transform, type Readable } from 'node:stream';
 import { ContentMissingError } from '../lib/content-store/types.js';
 import { StreamCipherError } from '../lib/crypto/stream-cipher.js';
 import { DestinationNotFoundError, loadDestination, openStoredDestination } from '../lib/destinations.js';
-import { manifestNameCollisions, renderFileName } from '../lib/export/file-names.js';
+import { fileNameCollisions, manifestNameCollisions, renderFileName } from '../lib/export/file-names.js';
 import { manifestStream, type ManifestRow } from '../lib/export/manifest.js';
 import { manifestPlaceholderValues, runToken } from '../lib/export/manifest-name.js';
 import {
@@ -25,7 +25,8 @@ import {
 } from '../workflows/recording-export-shared.js';
 import type { ActivityDeps } from './deps.js';
 
-type Outcome = { record: ExportRecord; row: RecordingRow } | undefined;
+/** A handled recording; `record` is null for an erased one (nothing to record, its file removed if sent). */
+type Outcome = { record: ExportRecord | null; row: RecordingRow } | undefined;
 
 export function createRecordingExportActivities(deps: ActivityDeps) {
   const window = () => parseExportWindow(deps.config.EXPORT_WINDOW);
@@ -80,7 +81,8 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
           if (ctx.cancellationSignal.aborted) { stop = 'cancelled'; break; }
           const i = next++;
           try {
-            outcomes[i] = { row: rows[i], record: await exportOne(j, rows[i], transfer, throttle) };
+            const row = rows[i];
+            outcomes[i] = { row, record: row.erased ? await removeErasedFile(j, row, transfer) : await exportOne(j, row, transfer, throttle) };
             ctx.heartbeat({ done: i + 1 });
           } catch (err) {
             failure ??= err;
@@ -181,6 +183,17 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
   }
 
   /**
+   * An erased recording after the cursor may have been sent by an attempt that died before its commit: its
+   * file is removed if it is there. Only under names unique to a recording (a colliding template, saved
+   * before those were refused, could name another recording's file).
+   */
+  async function removeErasedFile(j: ExportJob, row: RecordingRow, transfer: Transfer): Promise<null> {
+    if (fileNameCollisions(j.config.fileNameTemplate, j.config.contentType).length) return null;
+    await removeIfPresent(transfer, renderFileName(j.config.fileNameTemplate, placeholderValues(j, row)));
+    return null;
+  }
+
+  /**
    * The recording's content. The key selected with the batch may have been replaced since (PUT …/recording
    * removes the old object): a missing object is looked up again under the row's current key before the
    * recording is reported failed.
@@ -201,9 +214,9 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
   async function commit(j: ExportJob, runId: string, done: NonNullable<Outcome>[], target: { transfer: Transfer; protocol: string; id: string }): Promise<ExportRecord[]> {
     try {
       return await commitBatch(deps.sql, j, {
-        runId, records: done.map((d) => d.record), last: done.at(-1)!.row, destinationId: target.id,
+        runId, records: done.flatMap((d) => (d.record ? [d.record] : [])), last: done.at(-1)!.row, destinationId: target.id,
         playback: j.config.useForPlayback && target.protocol === 's3',
-        removeErased: async (records) => { for (const r of records) await target.transfer.remove(r.path); },
+        removeErased: async (records) => { for (const r of records) await removeIfPresent(target.transfer, r.path); },
       });
     } catch (err) {
       if (err instanceof WatermarkMovedError) throw ApplicationFailure.nonRetryable(err.message, EXPORT_FAILURES.watermarkMoved);
@@ -234,6 +247,20 @@ function manifestRow(r: ManifestSourceRow, zone: string): ManifestRow {
     customer_phone: r.customer_phone, agents: r.agents.join(';'), segment_agent: r.segment_agent, disposition: r.disposition,
     size_bytes: r.size_bytes, sha256: r.sha256, result: r.result, error: r.error,
   };
+}
+
+/**
+ * Removes a file if the destination has it. Asked first, so a destination that lets us write but not delete
+ * fails only when there really is a file to remove.
+ */
+async function removeIfPresent(transfer: Transfer, path: string): Promise<void> {
+  try {
+    (await transfer.get(path)).destroy();
+  } catch (err) {
+    if (err instanceof TransferError && err.stage === 'read' && err.permanent) return;
+    throw err;
+  }
+  await transfer.remove(path);
 }
 
 /** A recording whose stored content is gone or unreadable: reported, never retried. */

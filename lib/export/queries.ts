@@ -13,7 +13,7 @@ export interface ExportJob {
 
 export interface RecordingRow {
   id: string; interaction_id: string; segment: number | null; store_key: string | null; completed_at: string; ingested_at: string;
-  started_at: Date; customer_phone: string | null; agents: string[]; disposition: string | null; segment_agent: string | null;
+  erased: boolean; started_at: Date; customer_phone: string | null; agents: string[]; disposition: string | null; segment_agent: string | null;
 }
 
 export interface ExportRecord {
@@ -54,8 +54,12 @@ export async function ingestionCutoff(sql: Sql): Promise<string> {
   return row.cutoff;
 }
 
-/** The recordings the job would export next, in ingestion order, strictly after its cursor and before `cutoff`. */
-function selection(sql: Sql, job: ExportJob, cutoff: string) {
+/**
+ * The recordings the job would export next, in ingestion order, strictly after its cursor and before `cutoff`.
+ * `withErased` keeps erased ones in the batch (flagged) so the batch can remove a file an earlier attempt sent
+ * for one before it was erased (uploaded, then the attempt died before its commit).
+ */
+function selection(sql: Sql, job: ExportJob, cutoff: string, withErased = false) {
   const { config, watermark } = job;
   const dispositions = config.dispositions === 'all' ? null : config.dispositions;
   return sql`
@@ -64,7 +68,7 @@ function selection(sql: Sql, job: ExportJob, cutoff: string) {
     where ic.kind = 'voice-recording'
       and i.campaign_id = ${job.campaignId}
       and ${config.contentType === 'complete' ? sql`ic.segment is null` : sql`ic.segment is not null`}
-      and ic.erased_at is null
+      and (${withErased} or ic.erased_at is null)
       and (${dispositions === null} or i.disposition = any(${dispositions ?? []}::text[]))
       and (not ${config.voiceSignatureOnly} or i.voice_signature)
       and (ic.completed_at, ic.id) > (${watermark.completedAfter}::text::timestamptz, ${watermark.floorAfterContentId ?? AFTER_ALL_IDS}::bigint)
@@ -84,10 +88,10 @@ export async function selectBatch(sql: Sql, job: ExportJob, limit: number): Prom
   const cutoff = await ingestionCutoff(sql);
   return sql<RecordingRow[]>`
     select ic.id, ic.interaction_id, ic.segment, ic.store_key, to_json(ic.completed_at) #>> '{}' as completed_at,
-           to_json(ic.ingested_at) #>> '{}' as ingested_at,
+           to_json(ic.ingested_at) #>> '{}' as ingested_at, ic.erased_at is not null as erased,
            i.started_at, i.customer_phone, i.agents, i.disposition,
            (select s.agent from interaction_segments s where s.interaction_id = ic.interaction_id and s.n = ic.segment) as segment_agent
-    ${selection(sql, job, cutoff)}
+    ${selection(sql, job, cutoff, true)}
     order by ic.ingested_at, ic.id
     limit ${limit}`;
 }
