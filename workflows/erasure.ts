@@ -152,9 +152,10 @@ async function eraseAllBatches(input: ErasureInput, runId: string, status: Statu
   try {
     for (let batches = 1; ; batches++) {
       // A batch runs to its end even when a cancel arrives; the cancel is honoured right after it.
+      const from = after;
       const batch = await keepGoing(() => work.eraseBatch({
-        runId, previewId: input.previewId, actor: input.actor, afterContentId: after, limit: input.batchSize,
-      }));
+        runId, previewId: input.previewId, actor: input.actor, afterContentId: from, limit: input.batchSize,
+      }).catch((err: unknown) => { throw batchGaveUp(err, from); }));
       if (batch.lastContentId === null) return;
       after = batch.lastContentId;
       status.progress.done += batch.processed;
@@ -202,6 +203,18 @@ async function finish(
     sizeBytes: counts.bytes, done: status.progress.done, total: status.progress.total,
   });
   return counts;
+}
+
+/** A batch out of attempts (e.g. a destination that stalls on every one) ends the run as incomplete too:
+ *  the failure type says what it means (only the run's failure changes, not its commands). */
+function batchGaveUp(err: unknown, after: string): unknown {
+  if (isCancellation(err) || !(err instanceof ActivityFailure)) return err;
+  if (err.cause instanceof ApplicationFailure && err.cause.type && (NON_RETRYABLE as string[]).includes(err.cause.type)) return err;
+  return ApplicationFailure.create({
+    type: ERASURE_FAILURES.incomplete, nonRetryable: true,
+    message: `Erasure stopped: the batch after content ${after} still failed after ${ERASE_ATTEMPTS} attempts (${messageOf(err)}); `
+      + 'it and the rest of the preview still hold content. Fix the cause, then erase again with a new preview.',
+  });
 }
 
 function messageOf(err: unknown): string {

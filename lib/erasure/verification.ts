@@ -1,17 +1,20 @@
 // Reading an erasure back: every item a run erased must be gone from the content store and from every
 // exported location, and the database must hold no content of the preview's items. The check walks the
-// run's journal in small pages and reports its progress after each item, so a retry (worker crash,
-// heartbeat timeout on a slow destination) resumes after the last page it finished instead of starting
+// run's journal in small chunks and reports its progress after each item, so a retry (worker crash,
+// heartbeat timeout on a slow destination) resumes after the last chunk it finished instead of starting
 // over. A copy that cannot be read back is never taken as gone: it is reported as remaining.
 import type { Sql } from '../../db/sql.js';
 import { eachLimit } from '../content-store/bulk.js';
 import { stillHeld, type ContentStore } from '../content-store/index.js';
 import type { Keyring } from '../crypto/keys.js';
 import { TransferError } from '../transfer/index.js';
-import { ExportedCopyUnreachableError, openExportedCopies } from './exported-copies.js';
+import { ExportedCopyUnreachableError, openExportedCopies, type ExportedCopies } from './exported-copies.js';
 
-/** Journal rows read back per page: small, so a resumed check repeats little. */
-export const VERIFY_PAGE = 64;
+/** Journal rows fetched per query. */
+const VERIFY_PAGE = 512;
+/** Journal rows read back between progress marks: small, so a resumed check repeats little and a slow
+ *  store or destination still lets the activity heartbeat well within its timeout. */
+export const VERIFY_CHUNK = 64;
 /** Exported copies read back at once (over one connection per destination). */
 const EXPORTED_CONCURRENCY = 8;
 /** Remaining items kept by content id; beyond it only the count grows (the message and details stay small). */
@@ -19,7 +22,7 @@ const REMAINING_KEPT = 1000;
 
 /** Where a check stands: the heartbeat details of the verify activity. */
 export interface VerifyProgress {
-  /** The last journal content id whose page was read back completely. */
+  /** The last journal content id whose chunk was read back completely. */
   afterContentId: string;
   checked: number;
   /** Items still holding content, by content id and place (never a path: it may hold a phone number). */
@@ -41,7 +44,7 @@ export interface VerifyOptions {
    * is then reported as remaining instead of failing the attempt, so the run ends and says what is left.
    */
   lastAttempt: boolean;
-  /** Called after every item read back and after every page (the activity heartbeats with it). */
+  /** Called after every item read back and after every chunk (the activity heartbeats with it). */
   onProgress?: (progress: VerifyProgress) => void;
   /** Stops the check between items (a cancelled run). */
   signal?: AbortSignal;
@@ -70,6 +73,18 @@ function permanentReason(err: unknown): string | undefined {
   return undefined;
 }
 
+async function readBackCopy(exported: ExportedCopies, row: JournalRow, progress: VerifyProgress, lastAttempt: boolean): Promise<void> {
+  try {
+    if (await exported.remains({ location: row.exported_to!, destinationId: row.exported_dest, path: row.exported_path })) {
+      addRemaining(progress, `${row.content_id} (exported copy)`);
+    }
+  } catch (err) {
+    const why = permanentReason(err) ?? (lastAttempt ? `still failing on the last attempt: ${(err as Error).message}` : undefined);
+    if (!why) throw err;
+    addRemaining(progress, `${row.content_id} (exported copy not read back: ${why})`);
+  }
+}
+
 /** Reads back the run's journal and the preview's rows; returns where it ended (remaining empty = all gone). */
 export async function verifyErased(options: VerifyOptions): Promise<VerifyProgress> {
   const { sql, runId } = options;
@@ -77,31 +92,28 @@ export async function verifyErased(options: VerifyOptions): Promise<VerifyProgre
   const exported = openExportedCopies(sql, options.keyring);
   try {
     for (;;) {
-      const rows = await sql<JournalRow[]>`
+      const page = await sql<JournalRow[]>`
         select content_id, store_key, exported_to, exported_dest, exported_path from erasure_journal
         where run_id = ${runId} and content_id > ${progress.afterContentId}
         order by content_id limit ${VERIFY_PAGE}`;
-      if (rows.length === 0) break;
-      const keyed = rows.filter((row) => row.store_key);
-      const held = new Set(await stillHeld(options.store, keyed.map((row) => row.store_key!)));
-      for (const row of keyed) if (held.has(row.store_key!)) addRemaining(progress, `${row.content_id} (content store)`);
-      options.onProgress?.(progress);
-      await eachLimit(rows.filter((row) => row.exported_to), EXPORTED_CONCURRENCY, async (row) => {
+      if (page.length === 0) break;
+      for (let i = 0; i < page.length; i += VERIFY_CHUNK) {
         options.signal?.throwIfAborted();
-        try {
-          if (await exported.remains({ location: row.exported_to!, destinationId: row.exported_dest, path: row.exported_path })) {
-            addRemaining(progress, `${row.content_id} (exported copy)`);
-          }
-        } catch (err) {
-          const why = permanentReason(err) ?? (options.lastAttempt ? `still failing on the last attempt: ${(err as Error).message}` : undefined);
-          if (!why) throw err;
-          addRemaining(progress, `${row.content_id} (exported copy not read back: ${why})`);
-        }
+        const rows = page.slice(i, i + VERIFY_CHUNK);
+        const keyed = rows.filter((row) => row.store_key);
+        const held = new Set(await stillHeld(options.store, keyed.map((row) => row.store_key!)));
+        for (const row of keyed) if (held.has(row.store_key!)) addRemaining(progress, `${row.content_id} (content store)`);
         options.onProgress?.(progress);
-      });
-      progress.afterContentId = rows[rows.length - 1].content_id;
-      progress.checked += rows.length;
-      options.onProgress?.(progress);
+        await eachLimit(rows.filter((row) => row.exported_to), EXPORTED_CONCURRENCY, async (row) => {
+          options.signal?.throwIfAborted();
+          await readBackCopy(exported, row, progress, options.lastAttempt);
+          options.onProgress?.(progress);
+        });
+        // Only now is the whole chunk read back: a retry starts after it.
+        progress.afterContentId = rows[rows.length - 1].content_id;
+        progress.checked += rows.length;
+        options.onProgress?.(progress);
+      }
     }
   } finally {
     await exported.close();
