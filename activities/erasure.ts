@@ -38,6 +38,11 @@ function activityContext(): Context | undefined {
   }
 }
 
+/** What kind of fault, never its message: a message can carry the copy's path (a phone number in it). */
+function faultOf(err: unknown): string {
+  return err instanceof TransferError ? `${err.stage} failed` : (err as Error)?.name ?? 'error';
+}
+
 function heartbeat(details?: unknown): void {
   activityContext()?.heartbeat(details);
 }
@@ -72,7 +77,7 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
             if (!permanent && !lastAttempt) throw err;
             if (!permanent) gaveUp.push(t.id!);
             const why = err instanceof ExportedCopyUnreachableError ? 'no destination holds it'
-              : err instanceof TransferError && err.permanent ? err.stage : `its destination still failing on the last attempt: ${(err as Error).message}`;
+              : err instanceof TransferError && err.permanent ? err.stage : `its destination still failing on the last attempt: ${faultOf(err)}`;
             // Locations can hold customer phone numbers (file-name templates): report the item, not the path.
             unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${why})`);
           }

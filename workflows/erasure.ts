@@ -138,7 +138,7 @@ async function verify(what: { runId: string; previewId: string; requireAll: bool
     const found = reached?.remaining?.length ? ` Found still holding content: ${reached.remaining.slice(0, 20).join(', ')}.` : '';
     throw ApplicationFailure.create({
       type: ERASURE_FAILURES.incomplete, nonRetryable: true, details: [{ remaining: reached?.remaining ?? [] }],
-      message: `Erasure verification could not finish in ${VERIFY_ATTEMPTS} attempts (${messageOf(err)}).${where}${found} `
+      message: `Erasure verification could not finish in ${VERIFY_ATTEMPTS} attempts (${faultKind(err)}).${where}${found} `
         + 'Fix the cause (is the destination of the exported copies reachable?), then erase again with a new preview.',
     });
   }
@@ -212,9 +212,17 @@ function batchGaveUp(err: unknown, after: string): unknown {
   if (err.cause instanceof ApplicationFailure && err.cause.type && (NON_RETRYABLE as string[]).includes(err.cause.type)) return err;
   return ApplicationFailure.create({
     type: ERASURE_FAILURES.incomplete, nonRetryable: true,
-    message: `Erasure stopped: the batch after content ${after} still failed after ${ERASE_ATTEMPTS} attempts (${messageOf(err)}); `
+    message: `Erasure stopped: the batch after content ${after} still failed after ${ERASE_ATTEMPTS} attempts (${faultKind(err)}); `
       + 'it and the rest of the preview still hold content. Fix the cause, then erase again with a new preview.',
   });
+}
+
+/** The kind of the last fault of an activity out of attempts (a timeout, an error type), never its message:
+ *  an error's message can carry a copy's path, which may hold a phone number, and this goes to the audit log. */
+function faultKind(err: ActivityFailure): string {
+  const cause = err.cause;
+  if (cause instanceof TimeoutFailure) return cause.message;
+  return cause instanceof ApplicationFailure && cause.type ? cause.type : cause?.name ?? 'error';
 }
 
 function messageOf(err: unknown): string {

@@ -79,7 +79,7 @@ async function readBackCopy(exported: ExportedCopies, row: JournalRow, progress:
       addRemaining(progress, `${row.content_id} (exported copy)`);
     }
   } catch (err) {
-    const why = permanentReason(err) ?? (lastAttempt ? `still failing on the last attempt: ${(err as Error).message}` : undefined);
+    const why = permanentReason(err) ?? (lastAttempt ? `still failing on the last attempt: ${err instanceof TransferError ? `${err.stage} failed` : (err as Error)?.name ?? 'error'}` : undefined);
     if (!why) throw err;
     addRemaining(progress, `${row.content_id} (exported copy not read back: ${why})`);
   }
