@@ -169,6 +169,7 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       // A destination still down after every attempt: what could be erased is (and journalled, so the end
       // entry counts it); the run ends here instead of spending every later batch's attempts on it too.
       if (gaveUp.length) {
+        gaveUp.sort((x, y) => Number(x) - Number(y));
         throw ApplicationFailure.nonRetryable(
           `Erasure stopped: the destination of ${gaveUp.length} exported copies could not be reached in ${ERASE_ATTEMPTS} attempts; content ${gaveUp.slice(0, 20).join(', ')}${gaveUp.length > 20 ? ', …' : ''} and the preview's items after content ${result.lastContentId} still hold content. `
             + 'Bring the destination back, then erase again with a new preview.',
