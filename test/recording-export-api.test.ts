@@ -85,8 +85,11 @@ it('recording export jobs: validated on save, scheduled, run now, progress and w
   assert.ok(run.json.sizeKb > 0);
 
   const after = await call('GET', `/recording-export-jobs/${id}`);
-  assert.equal(after.json.completedAfter, '2025-01-01T00:00:00.000Z', 'completedAfter is the floor the administrator set; runs move the ingestion cursor');
+  assert.equal(new Date(after.json.completedAfter).getTime(), calls[2].recording!.completedAt.getTime(), 'GET shows the watermark: the last exported recording');
   assert.equal((await readWatermark(env.sql, id))!.afterContentId, calls[2].recording!.id, 'the cursor is at the last exported recording');
+
+  const reset = await call('PATCH', `/recording-export-jobs/${id}`, { completedAfter: '2025-02-01T00:00:00Z' });
+  assert.equal(reset.json.completedAfter, '2025-02-01T00:00:00.000Z', 'setting completedAfter resets the watermark to it');
 
   assert.equal((await call('DELETE', `/recording-export-jobs/${id}`)).status, 204);
   await assert.rejects(env.client.schedule.getHandle(scheduleId).describe());

@@ -8,7 +8,7 @@ import { exportJobConfigSchema, scheduleSchema, type ExportJobConfig } from '../
 import {
   fileNameCollisions, manifestNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
 } from '../../lib/export/file-names.js';
-import { exportScheduleId, initialWatermark, insertExportJob } from '../../lib/export/jobs.js';
+import { exportScheduleId, initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
 import { upsertExportSchedule } from '../../lib/export/schedules.js';
 import { deleteJobSchedule, nextRunTime, triggerJobSchedule } from '../../lib/temporal/schedules.js';
@@ -61,7 +61,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   const view = async (job: ExportJob): Promise<z.input<typeof jobView>> => ({
     id: job.id, scheduleId: exportScheduleId(job.id), name: job.name, enabled: job.enabled, campaignId: job.campaignId,
     contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
-    completedAfter: iso(job.watermark.completedAfter) ?? job.watermark.completedAfter, destinationId: job.config.destinationId,
+    completedAfter: shownWatermark(job.watermark), destinationId: job.config.destinationId,
     fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
     schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null,
     nextRunAt: iso(await nextRunTime(client, exportScheduleId(job.id)).catch(() => null)),

@@ -66,6 +66,12 @@ export interface ExportWatermark {
   completedAfter: string;
   afterContentId: string | null;
   ingestedAfter?: string;
+  /**
+   * The newest completion time among the recordings this job has exported or recorded failed since
+   * completedAfter was last set: what `GET /recording-export-jobs/{id}` shows as the current `completedAfter`
+   * watermark (never before the floor). Display only; the selection follows the ingestion cursor.
+   */
+  completedThrough?: string;
   /** Only on watermarks saved before migration 0011 (a completion-order cursor, now the floor): its tie-break id. */
   floorAfterContentId?: string | null;
 }

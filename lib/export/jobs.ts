@@ -12,6 +12,17 @@ export function initialWatermark(completedAfter: string): ExportWatermark {
   return { completedAfter, afterContentId: null };
 }
 
+/**
+ * The `completedAfter` a job shows: the floor the administrator set, or, once runs have passed recordings
+ * completed after it, the newest such completion time (the watermark as the runs moved it).
+ */
+export function shownWatermark(watermark: ExportWatermark): string {
+  const floor = Date.parse(watermark.completedAfter);
+  const through = watermark.completedThrough ? Date.parse(watermark.completedThrough) : NaN;
+  if (Number.isNaN(floor)) return watermark.completedThrough ?? watermark.completedAfter;
+  return new Date(Number.isNaN(through) ? floor : Math.max(floor, through)).toISOString();
+}
+
 export async function insertExportJob(sql: Sql, input: ExportJobInput): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
     insert into job_definitions (kind, name, enabled, campaign_id, config, state, created_by)

@@ -149,10 +149,14 @@ export async function commitBatch(sql: Sql, job: ExportJob, batch: BatchCommit):
     if (moved.length === 0) {
       throw new WatermarkMovedError(`the watermark of export job ${job.id} moved while this batch ran (another run of the job, or an edit); the batch was not recorded and will be sent again by the next run`);
     }
-    const locked = await tx<{ id: string; erased: boolean }[]>`
-      select id, erased_at is not null as erased from interaction_content
+    const locked = await tx<{ id: string; erased: boolean; completed_at: Date }[]>`
+      select id, erased_at is not null as erased, completed_at from interaction_content
       where id = any(${batch.records.map((r) => r.content_id)}::bigint[])
       order by id for no key update`;
+    next.completedThrough = latestCompletion(next.completedThrough, locked.map((r) => r.completed_at));
+    await tx`
+      update job_definitions set state = jsonb_set(state, '{watermark}', ${tx.json(next as never)})
+      where id = ${job.id}`;
     const erased = new Set(locked.filter((r) => r.erased).map((r) => String(r.id)));
     const sentButErased = batch.records.filter((r) => erased.has(r.content_id) && r.result === 'exported');
     if (sentButErased.length) await batch.removeErased(sentButErased);
@@ -179,6 +183,12 @@ export async function commitBatch(sql: Sql, job: ExportJob, batch: BatchCommit):
   });
   job.watermark = next;
   return records;
+}
+
+/** The newest of a watermark's completedThrough and the completion times of a batch's recordings. */
+function latestCompletion(through: string | undefined, completed: Date[]): string | undefined {
+  const newest = Math.max(through ? Date.parse(through) : -Infinity, ...completed.map((d) => d.getTime()));
+  return Number.isFinite(newest) ? new Date(newest).toISOString() : through;
 }
 
 export interface ManifestSourceRow {
