@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       const db: EmbeddedDatabase = await startEmbeddedPostgres({ dir: path.join(cfg.dataDir, 'postgres') });
       stops.push(db.stop);
       databaseUrl = db.url;
-      say(`PostgreSQL (embedded) on 127.0.0.1:${db.port}, data in ${path.join(cfg.dataDir, 'postgres')}`);
+      say(`PostgreSQL (embedded) on 127.0.0.1:${db.port}, data in ${db.dataDir}`);
     } else {
       say('PostgreSQL from DATABASE_URL');
     }
