@@ -22,6 +22,7 @@ export function createApp(deps: AppDeps): express.Application & { registry: Rout
   const auth = createAuthenticator(deps.sql, deps.config.ADMIN_API_KEY);
   const registry = new RouteRegistry({
     authenticate: auth.authenticate,
+    sql: deps.sql,
     validateResponses: deps.config.NODE_ENV !== 'production',
     log: deps.log,
   });

@@ -1,11 +1,38 @@
 // The OpenAPI 3.1 document, generated from the route registry (api/openapi.ts): request schemas with
-// zod's input view (defaults make fields optional), response schemas with its output view.
+// zod's input view (defaults make fields optional), response schemas with its output view. A schema named
+// with `.meta({ id: 'Name' })` becomes one reusable component (`#/components/schemas/Name`, the output view;
+// `NameInput` for a request body whose input view differs).
 import { z } from 'zod';
+import { IDEMPOTENCY_HEADER } from './idempotency.js';
 import { isRaw, type RegisteredRoute } from './openapi.js';
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, any> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
-  return rest;
+type Components = Map<string, Record<string, any>>;
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components?: Components): Record<string, any> {
+  const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
+  if (!$defs) return rest;
+  if (!components) throw new Error('A named schema ($defs) where no components are collected (path or query parameters)');
+  const names = new Map(Object.keys($defs).map((name) => [name, componentName(name, $defs[name], io, components)]));
+  const rename = (node: unknown): any => {
+    if (Array.isArray(node)) return node.map(rename);
+    if (!node || typeof node !== 'object') return node;
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string'
+      ? `#/components/schemas/${names.get(v.replace('#/$defs/', '')) ?? v}` : rename(v)]));
+  };
+  for (const [name, def] of Object.entries<Record<string, any>>($defs)) components.set(names.get(name)!, rename(def));
+  return rename(rest);
+}
+
+/** The component's name: its id, with `Input` for an input view that differs from the output view already kept. */
+function componentName(name: string, def: Record<string, any>, io: 'input' | 'output', components: Components): string {
+  const kept = components.get(name);
+  if (!kept || JSON.stringify(kept) === JSON.stringify(def)) return name;
+  const alternative = `${name}${io === 'input' ? 'Input' : 'Output'}`;
+  const other = components.get(alternative);
+  if (other && JSON.stringify(other) !== JSON.stringify(def)) {
+    throw new Error(`Two different schemas are named ${JSON.stringify(name)} (.meta({ id })); give each its own name.`);
+  }
+  return alternative;
 }
 
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
@@ -28,14 +55,31 @@ const PROBLEM_SCHEMA = {
   },
 };
 
-function operation(spec: RegisteredRoute['spec']) {
-  const status = spec.status ?? (spec.response ? 200 : 204);
-  const responses: Record<string, unknown> = {
-    [status]: spec.response
-      ? { description: spec.summary, content: { 'application/json': { schema: jsonSchema(spec.response, 'output'), ...(spec.example?.response !== undefined ? { example: spec.example.response } : {}) } } }
-      : { description: spec.summary },
-  };
+const IDEMPOTENCY_PARAMETER = {
+  name: IDEMPOTENCY_HEADER, in: 'header', required: false,
+  description: 'Makes a retry safe (IETF draft-ietf-httpapi-idempotency-key-header). Keys belong to the caller\'s API key and to '
+    + 'one request (method, path and body): repeating the request with its key replays the first reply (header '
+    + '`Idempotent-Replayed: true`) and starts nothing; the same key with another path or body is 422.',
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+};
+
+function successResponse(spec: RegisteredRoute['spec'], components: Components) {
+  if (spec.download) {
+    return {
+      description: spec.download.description ?? spec.summary,
+      content: Object.fromEntries(spec.download.contentTypes.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
+    };
+  }
+  if (!spec.response) return { description: spec.summary };
+  const example = spec.example?.response !== undefined ? { example: spec.example.response } : {};
+  return { description: spec.summary, content: { 'application/json': { schema: jsonSchema(spec.response, 'output', components), ...example } } };
+}
+
+function operation(spec: RegisteredRoute['spec'], components: Components) {
+  const status = spec.status ?? (spec.response || spec.download ? 200 : 204);
+  const responses: Record<string, unknown> = { [status]: successResponse(spec, components) };
   const problems = new Set(spec.errors ?? []);
+  if (spec.startsWork) problems.add(422);
   if (spec.params || spec.query || spec.body) problems.add(400);
   if (spec.role !== 'public') { problems.add(401); if (spec.role !== 'viewer' || spec.privilege) problems.add(403); }
   if (spec.params) problems.add(404);
@@ -54,7 +98,7 @@ function operation(spec: RegisteredRoute['spec']) {
   } else if (spec.body) {
     requestBody = {
       required: true,
-      content: { 'application/json': { schema: jsonSchema(spec.body, 'input'), ...(spec.example?.body !== undefined ? { example: spec.example.body } : {}) } },
+      content: { 'application/json': { schema: jsonSchema(spec.body, 'input', components), ...(spec.example?.body !== undefined ? { example: spec.example.body } : {}) } },
     };
   }
   return {
@@ -65,7 +109,11 @@ function operation(spec: RegisteredRoute['spec']) {
     security: spec.role === 'public' ? [] : [{ bearer: [] }],
     ...(spec.role !== 'public' ? { 'x-role': spec.role } : {}),
     ...(spec.privilege ? { 'x-privilege': spec.privilege } : {}),
-    parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
+    parameters: [
+      ...parameters(spec.params, 'path'), ...parameters(spec.query, 'query'),
+      ...(spec.startsWork ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : []),
+    ],
+    ...(spec.startsWork ? { 'x-starts-work': true } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses,
   };
@@ -73,9 +121,10 @@ function operation(spec: RegisteredRoute['spec']) {
 
 export function openApiDocument(routes: RegisteredRoute[], info: { title: string; version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Components = new Map();
   for (const { spec } of routes) {
     paths[spec.path] ??= {};
-    paths[spec.path][spec.method] = operation(spec);
+    paths[spec.path][spec.method] = operation(spec, components);
   }
   return {
     openapi: '3.1.0',
@@ -83,7 +132,8 @@ export function openApiDocument(routes: RegisteredRoute[], info: { title: string
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: "Authorization: Bearer ccj_…"' } },
-      schemas: { Problem: PROBLEM_SCHEMA },
+      parameters: { IdempotencyKey: IDEMPOTENCY_PARAMETER },
+      schemas: { Problem: PROBLEM_SCHEMA, ...Object.fromEntries([...components].sort(([a], [b]) => a.localeCompare(b))) },
     },
   };
 }

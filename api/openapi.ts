@@ -9,20 +9,15 @@
 //        import { defineRoute, type RouteRegistry } from '../openapi.js';
 //        import type { AppDeps } from '../app.js';
 //        import { idParams, runAccepted } from '../schemas.js';
-//        import { startWorkflowIdempotent } from '../idempotency.js';
 //
 //        export function register(r: RouteRegistry, deps: AppDeps) {
 //          defineRoute(r, {
-//            method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202,
+//            method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202, startsWork: true,
 //            params: idParams, response: runAccepted,
-//            summary: 'Run a report now', example: { response: { runId: 'report-7-20250101T000000Z' } },
-//          }, async ({ params, req }) => {
-//            // A repeated Idempotency-Key (same API key) returns the first run instead of starting another.
-//            const { runId } = await startWorkflowIdempotent(deps.sql, req, async () => {
-//              const handle = await deps.client.workflow.start(reportRun, { ..., memo/searchAttributes, args: [...] });
-//              return handle.workflowId;
-//            });
-//            return { runId };
+//            summary: 'Run a report now', example: { response: { runId: 'report/7/2025-03-01T10:30:00.000Z' } },
+//          }, async ({ params }) => {
+//            const handle = await deps.client.workflow.start(reportRun, { ..., searchAttributes, args: [...] });
+//            return { runId: handle.workflowId };
 //          });
 //        }
 //
@@ -34,13 +29,23 @@
 // `response` outside production), or throws a Problem (api/problem.ts). The status is `status`
 // (default 200; 204 when there is no `response`) unless the handler sets `res.status()` itself.
 // `callerOf(req).actor` (api/auth.ts) is who to record on runs and audit entries ('key:<name>').
+//
+// What the registry does for every route, so no route file can forget it:
+//   - JSON bodies are strict (api/strict-bodies.ts): a field the schema does not declare is 400 naming it.
+//   - `startsWork: true` (every route that starts a run) declares the `Idempotency-Key` header and runs the
+//     whole handler under it (api/idempotency.ts): the same key and request replay the first reply, the same
+//     key with another path or body is 422. test/idempotency.test.ts finds every such route in the registry.
+//   - `download` declares what a file download answers (200 and its content types) for the document.
 import express, { type Request, type Response } from 'express';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { authorize, bearerToken, type Caller, type Privilege, type Role } from './auth.js';
 import { badRequest, Problem, fieldErrors, type FieldError } from './problem.js';
+import type { Sql } from '../db/sql.js';
+import { respondIdempotently } from './idempotency.js';
 import { limitedBody } from './raw-body.js';
+import { unknownFieldCheck, type UnknownFieldCheck } from './strict-bodies.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -75,6 +80,10 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends B
   /** Problem statuses beyond the ones implied by the spec (400/401/403/404), e.g. [409, 422]. */
   errors?: number[];
   example?: { body?: unknown; response?: unknown };
+  /** The route starts work (a run): `Idempotency-Key` is declared and honoured (see the top of this file). */
+  startsWork?: boolean;
+  /** A file download: the handler streams the body itself; answered 200 with one of these content types. */
+  download?: { contentTypes: string[]; description?: string };
 }
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -97,6 +106,8 @@ export interface RegisteredRoute { spec: RouteSpec<AnyObject, AnyObject, BodySpe
 
 export interface RouteRegistryOptions {
   authenticate(req: Request): Promise<Caller>;
+  /** Where Idempotency-Keys are kept (api/idempotency.ts); needed once a route `startsWork`. */
+  sql?: Sql;
   /** Check handler results against their response schema (development and tests). */
   validateResponses: boolean;
   log?: Logger;
@@ -120,17 +131,30 @@ export function defineRoute<
   if (r.routes.some((route) => `${route.spec.method} ${route.spec.path}` === key)) {
     throw new Error(`Route ${key} is defined twice; each route is declared once in api/routes/.`);
   }
+  const sql = r.options.sql;
+  if (spec.startsWork && (!sql || spec.role === 'public')) {
+    throw new Error(`Route ${key} starts work: it needs an API key (not 'public') and the registry needs \`sql\` for its Idempotency-Keys.`);
+  }
   r.routes.push({ spec: spec as unknown as RegisteredRoute['spec'] });
   const expressPath = spec.path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
   const json = spec.body && !isRaw(spec.body) ? [express.json({ limit: spec.jsonLimit ?? '1mb' })] : [];
+  const unknownFields = spec.body && !isRaw(spec.body) ? unknownFieldCheck(spec.body) : undefined;
 
   r.router[spec.method](expressPath, async (req, _res, next) => {
     await checkAccess(r, spec, req);
     next();
   }, ...json, async (req, res) => {
-    const input = parseInput(spec, req);
-    res.status(spec.status ?? (spec.response ? 200 : 204));
-    const result = await handler({ req, res, caller: req.caller, ...input } as never);
+    const input = parseInput(spec, req, unknownFields);
+    res.status(spec.status ?? (spec.response || spec.download ? 200 : 204));
+    const run = () => handler({ req, res, caller: req.caller, ...input } as never);
+    let result: unknown;
+    if (spec.startsWork) {
+      const reply = await respondIdempotently(sql!, req, run, () => res.statusCode);
+      if (reply.replayed) res.status(reply.status).set('Idempotent-Replayed', 'true');
+      result = reply.body;
+    } else {
+      result = await run();
+    }
     if (res.headersSent) return;
     if (!spec.response) {
       res.end();
@@ -151,7 +175,7 @@ async function checkAccess(r: RouteRegistry, spec: RouteSpec<any, any, any, any>
   authorize(caller, spec.role, spec.privilege);
 }
 
-function parseInput(spec: RouteSpec<any, any, any, any>, req: Request) {
+function parseInput(spec: RouteSpec<any, any, any, any>, req: Request, unknownFields: UnknownFieldCheck | undefined) {
   const errors: FieldError[] = [];
   const parse = (schema: z.ZodType | undefined, value: unknown, prefix: string) => {
     if (!schema) return undefined;
@@ -166,6 +190,7 @@ function parseInput(spec: RouteSpec<any, any, any, any>, req: Request) {
   if (spec.body && isRaw(spec.body)) {
     body = limitedBody(req, spec.body);
   } else {
+    errors.push(...(unknownFields?.(req.body) ?? []));
     body = parse(spec.body, req.body, '');
   }
   if (errors.length) {
