@@ -66,7 +66,7 @@ export function register(r: RouteRegistry, { sql, client }: AppDeps) {
     example: {
       response: {
         id: '1', name: 'Spring renewals', timezone: 'America/Chicago', state: 'running', createdAt: '2025-03-01T09:00:00.000Z',
-        lock: { heldBy: 'list-import/1/2025-03-01T10:15:00.000Z', type: 'list-import', since: '2025-03-01T10:15:02.000Z' },
+        lock: { heldBy: 'list-import/1/2025-03-01T10:15:00.000Z', type: 'import', since: '2025-03-01T10:15:02.000Z' },
       },
     },
   }, async ({ params }) => {

@@ -92,7 +92,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'post', path: '/erasures', role: 'operator', privilege: 'erase', status: 202, body: confirmInput,
+    method: 'post', path: '/erasures', role: 'operator', privilege: 'erase', status: 202, startsWork: true, body: confirmInput,
     response: runAccepted, errors: [409, 422],
     summary: 'Confirm a preview and start erasing exactly what it listed (irrevocable)',
     description: 'Refused when the preview is unknown (404), was made with another API key (403), has expired (422), '
@@ -160,4 +160,3 @@ async function claimPreview(deps: AppDeps, previewId: string, keyId: string, bat
     return { input, workflowId };
   }) as Promise<{ input: ErasureInput; workflowId: string }>;
 }
-

@@ -40,7 +40,7 @@ export const importRequest = z.object({
 export function register(r: RouteRegistry, deps: AppDeps) {
   const { sql } = deps;
   defineRoute(r, {
-    method: 'post', path: '/campaigns/{id}/imports', role: 'operator', status: 202, params: idParams, body: importRequest,
+    method: 'post', path: '/campaigns/{id}/imports', role: 'operator', status: 202, startsWork: true, params: idParams, body: importRequest,
     response: runAccepted, errors: [409, 422],
     summary: 'Import a calling list into the campaign under the campaign lock',
     description: 'The file comes from a destination path or an upload. Rules follow seed 001: importRule for contacts only in the file, '

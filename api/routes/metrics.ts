@@ -36,7 +36,8 @@ function databaseGauges(deps: AppDeps): Registry {
 export function register(r: RouteRegistry, deps: AppDeps) {
   const gauges = databaseGauges(deps);
   defineRoute(r, {
-    method: 'get', path: '/metrics', role: 'viewer', loopbackWithoutKey: true, status: 200, tags: ['operations'],
+    method: 'get', path: '/metrics', role: 'viewer', loopbackWithoutKey: true, tags: ['operations'],
+    download: { contentTypes: [PROMETHEUS_CONTENT_TYPE] },
     summary: 'Prometheus metrics (text exposition format)',
     description: 'Process metrics, run counters (`ccjobs_runs_started_total`, `ccjobs_runs_ended_total{result}`, '
       + '`ccjobs_items_transferred_total`, `ccjobs_bytes_transferred_total`, `ccjobs_run_duration_seconds`) and gauges from the '

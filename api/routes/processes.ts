@@ -121,7 +121,7 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'get', path: '/processes/{runId}/log', role: 'viewer',
+    method: 'get', path: '/processes/{runId}/log', role: 'viewer', download: { contentTypes: ['text/plain; charset=utf-8'] },
     params: z.object({ runId: z.string().min(1).max(400) }),
     summary: 'The statistics log of a finished import (text/plain): times, counts, every rejected row with its reason',
   }, async ({ params, res }) => {
@@ -134,7 +134,7 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'get', path: '/processes/{runId}/file', role: 'viewer',
+    method: 'get', path: '/processes/{runId}/file', role: 'viewer', download: { contentTypes: ['application/octet-stream'] },
     params: z.object({ runId: z.string().min(1).max(400) }),
     summary: 'The source file of an import that read an upload, as uploaded (application/octet-stream); '
       + 'a file read from a destination stays there (404 naming the destination and path)',

@@ -159,7 +159,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'post', path: '/recording-export-jobs/{id}/run', role: 'operator', status: 202, params: idParams, response: runAccepted, errors: [409],
+    method: 'post', path: '/recording-export-jobs/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted, errors: [409],
     summary: 'Run the job now (triggers its schedule); 409 while a run of the job is in progress',
     example: { response: { runId: 'recording-export/7-2025-03-01T10:15:00Z' } },
   }, async ({ params, req }) => {

@@ -169,7 +169,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   };
 
   defineRoute(r, {
-    method: 'post', path: '/reports', role: 'admin', status: 201, body: createBody, errors: [409],
+    method: 'post', path: '/reports', role: 'admin', status: 201, body: createBody, errors: [409], startsWork: true,
     response: z.object({ id: z.string(), scheduleId: z.string().optional(), runId: z.string().optional().describe('set when the report has no schedule: the run generating it now') }),
     summary: 'Create a report: scheduled by a seed crontab string (GMT, day-of-week 1-7, Monday = 1), or generated once immediately',
     example: {
@@ -293,7 +293,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202, params: idParams, response: runAccepted,
+    method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted,
     summary: 'Run the report now; an incremental report covers the data collected since its last run, up to now',
     example: { response: { runId: 'report/4/2025-03-01T10:30:00.000Z' } },
   }, async ({ params, req }) => {
@@ -330,6 +330,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 
   defineRoute(r, {
     method: 'get', path: '/reports/{id}/saved/{fileId}', role: 'viewer', params: z.object({ id, fileId: id }),
+    download: { contentTypes: ['text/csv; charset=utf-8', 'application/octet-stream'], description: 'The file (attachment): CSV, or octet-stream when zipped or PGP-encrypted' },
     summary: 'Download a saved report file (decrypted from the content store, streamed)',
   }, async ({ params, res }) => {
     const file = await getSavedReport(sql, params.fileId);

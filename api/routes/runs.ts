@@ -39,10 +39,10 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     summary: 'A run: status, step, progress, size, error, result, and its Temporal UI link',
     example: {
       response: {
-        runId: 'list-import-3-20250301T101500Z', type: 'list-import', name: 'Import spring list', objectName: 'Spring renewals', actingUser: 'key:ops',
-        status: 'running', step: 'importing', progress: { done: 5000, total: 20000, percent: 25 }, attempts: 1,
+        runId: 'list-import/3/2025-03-01T10:15:00.000Z', type: 'list-import', name: 'Import spring list', objectName: 'Spring renewals', actingUser: 'key:ops',
+        status: 'running', step: 'applying', progress: { done: 5000, total: 20000, percent: 25 }, attempts: 1,
         startedAt: '2025-03-01T10:15:00.000Z', endedAt: null, sizeKb: 812, error: null, result: null,
-        temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/list-import-3-20250301T101500Z',
+        temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/list-import%2F3%2F2025-03-01T10%3A15%3A00.000Z',
       },
     },
   }, async ({ params }) => {

@@ -87,7 +87,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'post', path: '/tasks/{definitionId}/run', role: 'operator', status: 202,
+    method: 'post', path: '/tasks/{definitionId}/run', role: 'operator', status: 202, startsWork: true,
     params: z.object({ definitionId: id }), response: runNowReply, errors: [409, 422],
     summary: 'Run a scheduled task now: an immediate action of its Temporal Schedule',
     description: 'The schedule\'s overlap policy applies: when a run of the task is already in progress the request is 409 and '
