@@ -160,3 +160,4 @@ async function claimPreview(deps: AppDeps, previewId: string, keyId: string, bat
     return { input, workflowId };
   }) as Promise<{ input: ErasureInput; workflowId: string }>;
 }
+
