@@ -1,24 +1,21 @@
-// Activities of the campaign lock: the requester's side (ask for the lock by signal-with-start of the
-// campaign's lock workflow, release it) and the lock workflow's side (write the row, check a holder is
-// still open in Temporal). Temporal calls use the worker's own client (activity context).
+// Activities of the campaign lock, calling its owner (lib/campaign-lock/): the requester's side (ask for the
+// lock by signal-with-start of the campaign's lock workflow, release it) and the lock workflow's side (write
+// the row, check a holder is still open in Temporal). Temporal calls use the worker's own client (activity
+// context).
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { acquireCampaignLock, releaseCampaignLock, type IsRunOpen } from '../lib/campaign-lock.js';
-import { forgetLockRequest, recordLockRequest } from '../lib/campaign-lock-requests.js';
+import {
+  acquireCampaignLock, forgetLockRequest, recordLockRequest, releaseCampaignLock, runOpenIn,
+} from '../lib/campaign-lock/index.js';
+import {
+  acquireLockSignal, CAMPAIGN_LOCK_KIND, CAMPAIGN_LOCK_WORKFLOW_TYPE, campaignLockWorkflowId, releaseLockSignal,
+  type LockGrant, type LockRequest,
+} from '../workflows/campaign-lock-shared.js';
 import { CAMPAIGN_ID, JOB_KIND } from '../workflows/shared/search-attributes.js';
-import { acquireLockSignal, campaignLockWorkflowId, releaseLockSignal, type LockRequest } from '../workflows/list-import-shared.js';
 import type { ActivityDeps } from './deps.js';
 
-/** Open = running (a run that continued as new is followed to its latest execution). */
-export const isRunOpenInTemporal: IsRunOpen = async (runId) => {
-  try {
-    const description = await Context.current().client.workflow.getHandle(runId).describe();
-    return description.status.name === 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-};
+/** Open = running, asked through this worker's client. */
+const isRunOpen = (runId: string) => runOpenIn(Context.current().client)(runId);
 
 /** A waiting requester asks again every this many of the lock workflow's holder checks. */
 const ASK_AGAIN_CHECKS = 4;
@@ -29,15 +26,15 @@ export function createCampaignLockActivities({ sql, config }: Pick<ActivityDeps,
      *  repeated request is ignored by the workflow). Returns how often a waiting requester asks again: the
      *  queue lives only in that workflow, and one terminated from Temporal UI forgets it. */
     async requestCampaignLock(campaignId: string, request: LockRequest): Promise<{ askAgainSeconds: number }> {
-      const { client, info } = { client: Context.current().client, info: Context.current().info };
+      const { client, info } = Context.current();
       await recordLockRequest(sql, campaignId, { runId: request.runId, type: request.type, wait: request.wait });
-      await client.workflow.signalWithStart('campaignLock', {
+      await client.workflow.signalWithStart(CAMPAIGN_LOCK_WORKFLOW_TYPE, {
         workflowId: campaignLockWorkflowId(campaignId),
         taskQueue: info.taskQueue,
         args: [{ campaignId, checkEverySeconds: config.CAMPAIGN_LOCK_CHECK_SECONDS }],
         signal: acquireLockSignal,
         signalArgs: [request],
-        typedSearchAttributes: [{ key: JOB_KIND, value: 'campaign-lock' }, { key: CAMPAIGN_ID, value: campaignId }],
+        typedSearchAttributes: [{ key: JOB_KIND, value: CAMPAIGN_LOCK_KIND }, { key: CAMPAIGN_ID, value: campaignId }],
       });
       return { askAgainSeconds: ASK_AGAIN_CHECKS * config.CAMPAIGN_LOCK_CHECK_SECONDS };
     },
@@ -54,14 +51,12 @@ export function createCampaignLockActivities({ sql, config }: Pick<ActivityDeps,
     },
 
     /** `yieldToEarlierNoWait` only from lock workflows that know the 'yield' answer (heldBy: the run to go first). */
-    async grantLock(campaignId: string, request: LockRequest, options: { yieldToEarlierNoWait?: boolean } = {}): Promise<{
-      status: 'granted' | 'held' | 'yield' | 'requester-closed' | 'campaign-missing'; heldBy?: string;
-    }> {
-      if (!(await isRunOpenInTemporal(request.runId))) return { status: 'requester-closed' };
+    async grantLock(campaignId: string, request: LockRequest, options: { yieldToEarlierNoWait?: boolean } = {}): Promise<LockGrant> {
+      if (!(await isRunOpen(request.runId))) return { status: 'requester-closed' };
       const holder = { runId: request.runId, type: request.type, actingUser: request.actingUser };
-      const result = await acquireCampaignLock(sql, campaignId, holder, isRunOpenInTemporal, options);
+      const result = await acquireCampaignLock(sql, campaignId, holder, isRunOpen, options);
       if (result.acquired) return { status: 'granted' };
-      if (result.reason === 'held') return { status: 'held', heldBy: result.lock.heldBy };
+      if (result.reason === 'held') return { status: 'held', heldBy: result.lock.heldBy, type: result.lock.type };
       return result.reason === 'yield' ? { status: 'yield', heldBy: result.to } : { status: 'campaign-missing' };
     },
 
@@ -69,6 +64,6 @@ export function createCampaignLockActivities({ sql, config }: Pick<ActivityDeps,
       await releaseCampaignLock(sql, campaignId, runId);
     },
 
-    isRunOpen: (runId: string) => isRunOpenInTemporal(runId),
+    isRunOpen,
   };
 }

@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
 import { connect, type Sql } from '../db/sql.js';
-import { forgetLockRequest } from '../lib/campaign-lock-requests.js';
+import { assertLockHeldBy, CampaignLockLostError, forgetLockRequest } from '../lib/campaign-lock/index.js';
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
 import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
 import { applyImportRules, type RuleCounts } from '../lib/import/rules.js';
@@ -14,6 +14,7 @@ import { pickNewestFile, rdatetimePattern, type ImportSource } from '../lib/impo
 import { stageImportFile, type StageProgress } from '../lib/import/stage.js';
 import { statsLog } from '../lib/import/stats-log.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
+import { CAMPAIGN_LOCK_FAILURES } from '../workflows/campaign-lock-shared.js';
 import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from '../workflows/list-import-shared.js';
 import { createCampaignLockActivities } from './campaign-lock.js';
 import type { ActivityDeps } from './deps.js';
@@ -28,6 +29,7 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof ImportFileError) throw ApplicationFailure.nonRetryable(err.message, err.type);
+    if (err instanceof CampaignLockLostError) throw ApplicationFailure.nonRetryable(err.message, CAMPAIGN_LOCK_FAILURES.lost);
     if (err instanceof DestinationNotFoundError) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
     if (err instanceof TransferError && err.permanent) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
     throw err;
@@ -144,12 +146,13 @@ export function createListImportActivities(deps: ActivityDeps) {
       const signal = Context.current().cancellationSignal;
       const stop = keepHeartbeating(() => ({ step: 'applying' }));
       try {
-        return await sql.begin(async (tx) => {
+        // classified: a lock found lost (freed as stale under this run) fails the run at once, nothing applied.
+        return await classified(() => sql.begin(async (tx) => {
           const [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
           const cancelQuery = () => void sql`select pg_cancel_backend(${pid})`.catch(() => undefined);
           signal.addEventListener('abort', cancelQuery, { once: true });
           try {
-            await assertLockHeld(tx as unknown as Sql, input.campaignId, runId);
+            await assertLockHeldBy(tx as unknown as Sql, input.campaignId, runId);
             const counts = await applyImportRules(tx as unknown as Sql, input.campaignId, runId, input);
             await tx`insert into list_import_results (run_id, counts) values (${runId}, ${tx.json(counts as never)})`;
             await tx`update list_imports set counts = counts || ${tx.json(counts as never)} where run_id = ${runId}`;
@@ -162,7 +165,7 @@ export function createListImportActivities(deps: ActivityDeps) {
           } finally {
             signal.removeEventListener('abort', cancelQuery);
           }
-        });
+        }));
       } catch (err) {
         if (signal.aborted) throw new CancelledFailure('import cancelled while applying; the transaction was rolled back');
         throw err;
@@ -214,11 +217,3 @@ export function createListImportActivities(deps: ActivityDeps) {
 }
 
 type ImportProgressDetails = StageProgress & { totalBytes: number | null };
-
-async function assertLockHeld(tx: Sql, campaignId: string, runId: string): Promise<void> {
-  const [lock] = await tx<{ held_by: string }[]>`select held_by from campaign_locks where campaign_id = ${campaignId} for share`;
-  if (lock?.held_by !== runId) {
-    throw ApplicationFailure.nonRetryable(
-      `The campaign lock of campaign ${campaignId} is ${lock ? `held by ${lock.held_by}` : 'not held'}, not by this import; nothing was applied.`, 'CampaignLockLost');
-  }
-}

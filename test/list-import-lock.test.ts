@@ -11,9 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import {
-  campaignLockWorkflowId, listImportWorkflowId, lockStateQuery, type ListImportInput,
-} from '../workflows/list-import-shared.js';
+import { campaignLockWorkflowId, lockStateQuery } from '../workflows/campaign-lock-shared.js';
+import { listImportWorkflowId, type ListImportInput } from '../workflows/list-import-shared.js';
 import { JOB_KINDS, runSearchAttributes } from '../workflows/shared/search-attributes.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';

@@ -16,7 +16,8 @@ import { createCampaignLockActivities } from '../activities/campaign-lock.js';
 import { createListImportActivities } from '../activities/list-import.js';
 import { createApp } from '../api/app.js';
 import { connect } from '../db/sql.js';
-import { campaignLockWorkflowId, lockStateQuery, type ListImportInput, type LockRequest } from '../workflows/list-import-shared.js';
+import { campaignLockWorkflowId, lockStateQuery, type LockRequest } from '../workflows/campaign-lock-shared.js';
+import type { ListImportInput } from '../workflows/list-import-shared.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 
@@ -287,10 +288,12 @@ describe('wait: false', () => {
     const campaignId = await seededCampaign();
     const reading = gate(`reading/${campaignId}`);
     const key = { 'idempotency-key': `import-${randomBytes(4).toString('hex')}` };
-    const first = await startImport(campaignId, { wait: false }, key);
+    // A retry repeats the request as it was (same upload): a key names one request.
+    const body = { source: await uploaded(), wait: false };
+    const first = await call('POST', `/campaigns/${campaignId}/imports`, body, key);
     assert.equal(first.status, 202, JSON.stringify(first.json));
     await lockHeldBy(campaignId, first.json.runId);
-    const retry = await startImport(campaignId, { wait: false }, key);
+    const retry = await call('POST', `/campaigns/${campaignId}/imports`, body, key);
     assert.equal(retry.status, 202, JSON.stringify(retry.json));
     assert.equal(retry.json.runId, first.json.runId);
     const other = await startImport(campaignId, { wait: false });

@@ -9,7 +9,7 @@ import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
 import { openPlatform } from '../lib/platform.js';
 import { ensureReportRetentionSchedule } from '../lib/reports/schedules.js';
-import { startCampaignLockReaper } from '../lib/campaign-lock-reaper.js';
+import { startCampaignLockReaper } from '../lib/campaign-lock/index.js';
 import { startRunReconciler } from '../lib/runs/reconcile.js';
 import { startScheduleSync } from '../lib/runs/schedule-sync.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';

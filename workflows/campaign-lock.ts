@@ -1,4 +1,4 @@
-// One workflow per campaign (`campaign-lock/<campaignId>`) that hands the campaign lock to one process at a
+// One workflow per campaign (`campaignLockWorkflowId`) that hands the campaign lock to one process at a
 // time, in request order. It writes the lock row through an activity and then watches the holder: a
 // release signal frees the lock at once, and every `checkEverySeconds` it asks Temporal whether the holder
 // is still open, so a holder that was terminated (and could run no cleanup) never keeps the campaign
@@ -12,7 +12,7 @@ import type { createCampaignLockActivities } from '../activities/campaign-lock.j
 import {
   acquireLockSignal, lockGrantedSignal, lockRefusedSignal, lockStateQuery, releaseLockSignal,
   type CampaignLockInput, type LockRefusal, type LockRequest,
-} from './list-import-shared.js';
+} from './campaign-lock-shared.js';
 
 const lockActivities = proxyActivities<ReturnType<typeof createCampaignLockActivities>>({
   startToCloseTimeout: '1 minute',
@@ -87,7 +87,7 @@ export async function campaignLock(input: CampaignLockInput): Promise<void> {
       } else if (grant.status === 'held' && next.wait) {
         // A holder this workflow did not grant (it was restarted): watch that one, keep the requester first.
         queue.unshift(next);
-        holder = { runId: grant.heldBy!, type: 'import', wait: true };
+        holder = { runId: grant.heldBy!, type: grant.type ?? 'import', wait: true };
       } else if (grant.status !== 'requester-closed') {
         await refuse(next, { heldBy: grant.heldBy ?? null, reason: grant.status });
       }

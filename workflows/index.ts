@@ -3,3 +3,4 @@ export * from './recording-export.js';
 export * from './erasure.js';
 export * from './report.js';
 export * from './list-import.js';
+export * from './campaign-lock.js';

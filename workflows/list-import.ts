@@ -4,14 +4,12 @@
 // non-cancellable finally on success, failure and cancel; if the run is terminated (no code runs), the
 // campaign's lock workflow sees the holder closed and frees it.
 import {
-  ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities,
-  setHandler, sleep, workflowInfo,
+  ActivityCancellationType, CancellationScope, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { createListImportActivities, StageSummary } from '../activities/list-import.js';
 import type { createRunActivities } from '../activities/runs.js';
-import {
-  importProgressSignal, lockGrantedSignal, lockRefusedSignal, type ImportCounts, type ListImportInput, type ListImportResult, type LockRefusal,
-} from './list-import-shared.js';
+import { campaignLockRequester } from './campaign-lock-requester.js';
+import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from './list-import-shared.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 type Activities = ReturnType<typeof createListImportActivities> & ReturnType<typeof createRunActivities>;
@@ -32,9 +30,7 @@ const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof 
 export async function listImport(input: ListImportInput): Promise<ListImportResult> {
   const runId = workflowInfo().workflowId;
   const status = trackRunStatus({ step: input.scheduledAt ? 'scheduled' : 'waiting for campaign lock', counts: { rowsRead: 0, rejected: 0 } });
-  let lock: 'none' | 'requested' | 'granted' | LockRefusal = 'none';
-  setHandler(lockGrantedSignal, () => { lock = 'granted'; });
-  setHandler(lockRefusedSignal, (refusal) => { lock = refusal; });
+  const lock = campaignLockRequester(input.campaignId, { runId, type: 'import', actingUser: input.actingUser, wait: input.wait });
   setHandler(importProgressSignal, (progress) => {
     if (status.step !== 'reading') return;
     status.progress = { done: progress.bytesRead, total: progress.totalBytes };
@@ -54,25 +50,7 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
     if (wait > 0) await sleep(wait);
 
     await step('waiting for campaign lock');
-    lock = 'requested';
-    const request = { runId, type: 'import', actingUser: input.actingUser, wait: input.wait } as const;
-    const asked = await quick.requestCampaignLock(input.campaignId, request);
-    if (patched('ask-again-for-campaign-lock')) {
-      // The queue lives only in the campaign's lock workflow: one terminated from Temporal UI forgets this
-      // request, so a waiter asks again now and then. The lock workflow ignores a request it already has; a
-      // new one learns the holder from the lock row and queues this run behind it.
-      while (!(await condition(() => lock !== 'requested', `${asked?.askAgainSeconds ?? 60}s`))) {
-        await quick.requestCampaignLock(input.campaignId, request);
-      }
-    } else {
-      await condition(() => lock !== 'requested');
-    }
-    if (typeof lock === 'object') {
-      const refusal = lock as LockRefusal;
-      throw ApplicationFailure.nonRetryable(
-        refusal.heldBy ? `Campaign ${input.campaignId} is locked by run ${refusal.heldBy}; the import was started with wait: false.`
-          : `Campaign ${input.campaignId} cannot be locked (${refusal.reason}).`, 'CampaignLocked');
-    }
+    await lock.acquire();
 
     await step('reading');
     staged = await long.stageImport(runId, input);
@@ -106,7 +84,7 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
   } finally {
     await CancellationScope.nonCancellable(async () => {
       await quick.cleanupImport(runId);
-      if (lock !== 'none') await quick.releaseCampaignLock(input.campaignId, runId);
+      await lock.release();
     });
   }
 }
@@ -116,4 +94,3 @@ function lateResult(counts: Omit<ImportCounts, 'rowsRead'>, rowsRead: number): L
     ...counts, rowsRead, file: '', encoding: '', rejectedRows: [], logKey: null, logLocation: null, startedAt: '', finishedAt: '',
   };
 }
-export { campaignLock } from './campaign-lock.js';

@@ -2,7 +2,7 @@
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { reapCampaignLock } from '../../lib/campaign-lock-reaper.js';
+import { reapCampaignLock } from '../../lib/campaign-lock/index.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';

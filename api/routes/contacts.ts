@@ -1,12 +1,13 @@
 // Contacts of a campaign: listed with their phones and custom fields; edited only while no process holds
-// the campaign lock. The edit takes the campaign row FOR SHARE in the same transaction as the check, so a
-// lock being taken concurrently (its holder locks the campaign row FOR UPDATE) is seen, never raced.
+// the campaign lock. The edit asks the lock's owner in the same transaction (assertCampaignUnlocked: the campaign
+// row FOR SHARE), so a lock being taken concurrently is seen, never raced.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { runOpenIn } from '../../lib/campaign-lock-reaper.js';
+import { assertCampaignUnlocked, runOpenOrUnknownIn } from '../../lib/campaign-lock/index.js';
 import type { AppDeps } from '../app.js';
+import { rethrowAsLockConflict } from '../campaign-lock-problems.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
-import { conflict, notFound } from '../problem.js';
+import { notFound } from '../problem.js';
 import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
 
 const CONTACT_STATUSES = ['Remaining', 'Processing', 'Callback', 'Closed', 'Inactive', 'Postponed'] as const;
@@ -107,19 +108,9 @@ export function register(r: RouteRegistry, { sql, client }: AppDeps) {
     await sql.begin(async (tx) => {
       const [existing] = await tx<{ campaign_id: string }[]>`select campaign_id from contacts where id = ${params.id}`;
       if (!existing) throw notFound(`Contact ${params.id} does not exist.`);
-      await tx`select id from campaigns where id = ${existing.campaign_id} for share`;
-      const [lock] = await tx<{ held_by: string; type: string; since: Date }[]>`
-        select held_by, type, since from campaign_locks where campaign_id = ${existing.campaign_id}`;
-      // A holder that closed without releasing (terminated with its lock workflow) loses the lock here.
-      if (lock && !(await runOpenIn(client)(lock.held_by).catch(() => true))) {
-        await tx`delete from campaign_locks where campaign_id = ${existing.campaign_id} and held_by = ${lock.held_by}`;
-      } else if (lock) {
-        throw conflict(
-          `Campaign ${existing.campaign_id} is locked by ${lock.type} run ${lock.held_by} since ${iso(lock.since)}; contact edits wait until it finishes.`,
-          { lock: { heldBy: lock.held_by, type: lock.type, since: iso(lock.since) } },
-          'campaign-locked',
-        );
-      }
+      // A holder that closed without releasing (terminated with its lock workflow) loses the lock there.
+      await assertCampaignUnlocked(tx as unknown as Sql, existing.campaign_id, runOpenOrUnknownIn(client))
+        .catch(rethrowAsLockConflict('contact edits wait until it finishes.'));
       await applyContactPatch(tx as unknown as Sql, params.id, body);
     });
     const [row] = await sql<ContactRow[]>`${selectContacts(sql)} where c.id = ${params.id}`;

@@ -3,9 +3,7 @@
 // waiting for its lock, is a 409 naming that run. The import itself runs in the listImport workflow under the campaign lock.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { campaignLockOf } from '../../lib/campaign-lock.js';
-import { firstPendingRequest, recordLockRequest } from '../../lib/campaign-lock-requests.js';
-import { runOpenIn } from '../../lib/campaign-lock-reaper.js';
+import { admitLockRequest, runOpenOrUnknownIn } from '../../lib/campaign-lock/index.js';
 import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../../lib/import/rules.js';
 import { SEPARATORS, type Separator } from '../../lib/import/rows.js';
 import { RDATETIME } from '../../lib/import/source.js';
@@ -13,10 +11,11 @@ import { listImportWorkflowId, type ListImportInput } from '../../workflows/list
 import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
+import { rethrowAsLockConflict } from '../campaign-lock-problems.js';
 import { startWorkflowIdempotent } from '../idempotency.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
-import { conflict, notFound, unprocessable } from '../problem.js';
-import { idParams, isoDateTime, iso, runAccepted } from '../schemas.js';
+import { notFound, unprocessable } from '../problem.js';
+import { idParams, isoDateTime, runAccepted } from '../schemas.js';
 
 const source = z.union([
   z.object({ destinationId: z.string().regex(/^[1-9][0-9]{0,17}$/), path: z.string().min(1).max(1000)
@@ -63,43 +62,23 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 }
 
 /**
- * Starts the import with the campaign row locked FOR NO KEY UPDATE, which serializes starts and grants on the
- * campaign. With `wait: false` it is refused (409) while another run holds the lock or has asked for it and
- * waits (started, not yet granted): that one would be granted first and this one failed after its 202. An
- * import that asks at once is recorded as a lock request in the same transaction, before its run asks, so
- * a no-wait request right after it is refused too. A scheduled import is recorded when its time comes.
+ * Starts the import in the transaction where the lock's owner admits its request (admitLockRequest: the
+ * campaign row locked, `wait: false` refused with 409 while another run holds or awaits the lock, the request
+ * recorded when the import asks at once).
  */
 async function startUnderLockCheck(deps: AppDeps, input: ListImportInput, triggeredBy: string): Promise<string> {
   const { sql, client, config } = deps;
   const workflowId = listImportWorkflowId(input.campaignId, new Date());
   await sql.begin(async (tx) => {
-    // NO KEY UPDATE, not UPDATE: an apply in progress holds the campaign row FOR KEY SHARE (its contacts'
-    // foreign key) until it commits, and must not hold this request up for that long.
-    await tx`select id from campaigns where id = ${input.campaignId} for no key update`;
-    if (!input.wait) await refuseIfContended(tx as unknown as Sql, client, input.campaignId);
     const asksNow = !input.scheduledAt || Date.parse(input.scheduledAt) <= Date.now();
-    if (asksNow) await recordLockRequest(tx as unknown as Sql, input.campaignId, { runId: workflowId, type: 'import', wait: input.wait });
+    await admitLockRequest(tx as unknown as Sql, input.campaignId, { runId: workflowId, type: 'import', wait: input.wait, asksNow }, runOpenOrUnknownIn(client))
+      .catch(rethrowAsLockConflict('retry later or send wait: true to queue behind it.'));
     await client.workflow.start('listImport', {
       workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [input],
       typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.listImport, campaignId: input.campaignId, triggeredBy }),
     });
   });
   return workflowId;
-}
-
-async function refuseIfContended(tx: Sql, client: AppDeps['client'], campaignId: string): Promise<void> {
-  // Temporal unreachable: a run is taken to be open (refusing is the safe answer to a no-wait request).
-  const isRunOpen = (runId: string) => runOpenIn(client)(runId).catch(() => true);
-  const lock = await campaignLockOf(tx, campaignId);
-  if (lock && (await isRunOpen(lock.heldBy))) {
-    throw conflict(`Campaign ${campaignId} is locked by ${lock.type} run ${lock.heldBy} since ${iso(lock.since)}; retry later or send wait: true to queue behind it.`,
-      { lock: { heldBy: lock.heldBy, type: lock.type, since: iso(lock.since) } });
-  }
-  const waiting = await firstPendingRequest(tx, campaignId, isRunOpen);
-  if (waiting) {
-    throw conflict(`Campaign ${campaignId} is about to be locked: ${waiting.type} run ${waiting.runId} has waited for its lock since ${iso(waiting.since)}; retry later or send wait: true to queue behind it.`,
-      { waiting: { runId: waiting.runId, type: waiting.type, since: iso(waiting.since) } });
-  }
 }
 
 async function checkSource({ sql }: AppDeps, src: z.output<typeof source>): Promise<void> {

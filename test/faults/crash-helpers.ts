@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { after, before } from 'node:test';
 import proto from '@temporalio/proto';
 import { verifyAuditChain } from '../../lib/audit/index.js';
-import { campaignLockOf } from '../../lib/campaign-lock.js';
+import { campaignLockOf } from '../../lib/campaign-lock/index.js';
 import { readWatermark } from '../../lib/export/jobs.js';
 import { createRng, makeWav } from '../../lib/generator/index.js';
 import { listImportWorkflowId, type ListImportInput, type ListImportResult } from '../../workflows/list-import-shared.js';

@@ -1,14 +1,23 @@
 // Who has asked for a campaign's lock and not been granted it yet (campaign_lock_requests). The order of the
 // queue lives in the campaign's lock workflow; these rows are what `wait: false` is decided on: the API
-// refuses a no-wait import while another run holds the lock or waits for it, and the grant lets an earlier
-// no-wait request go first, so a no-wait import the API accepted is never refused after its 202. Callers that
+// refuses a no-wait process while another run holds the lock or waits for it, and the grant lets an earlier
+// no-wait request go first, so a no-wait process the API accepted is never refused after its 202. Callers that
 // decide on them lock the campaign row first (FOR NO KEY UPDATE: the API's start, the grant), so a check and
 // a new request never race. A row whose run has closed in Temporal is stale and deleted by whoever finds it.
-import type { Sql } from '../db/sql.js';
-import type { IsRunOpen, LockType } from './campaign-lock.js';
+import type { Sql } from '../../db/sql.js';
+import type { LockType } from '../../workflows/campaign-lock-shared.js';
+import type { IsRunOpen } from './run-open.js';
 
 export interface LockRequestRecord { runId: string; type: LockType; wait: boolean }
 export interface PendingLockRequest extends LockRequestRecord { since: Date }
+
+/** A no-wait process refused because another run waits for the lock and would be granted it first. */
+export class CampaignLockAwaitedError extends Error {
+  constructor(readonly campaignId: string, readonly waiting: PendingLockRequest) {
+    super(`Campaign ${campaignId} is about to be locked: ${waiting.type} run ${waiting.runId} has waited for its lock since ${waiting.since.toISOString()}`);
+    this.name = 'CampaignLockAwaitedError';
+  }
+}
 
 interface RequestRow { run_id: string; type: LockType; wait: boolean; requested_at: Date }
 

@@ -1,0 +1,29 @@
+// The last line of defence of the campaign lock: a lock row whose holder run is closed in Temporal is
+// deleted. The lock workflow normally does this itself, but when both the holder and the lock workflow were
+// terminated (from Temporal UI, say) no workflow code is left to run, so the worker process sweeps every
+// CAMPAIGN_LOCK_REAP_SECONDS, and the API checks the one campaign it is asked about (GET /campaigns/{id};
+// a contact edit frees such a lock through assertCampaignUnlocked).
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Sql } from '../../db/sql.js';
+import { startPeriodic, type Periodic } from '../periodic.js';
+import { reapCampaignLocks } from './row.js';
+import { runOpenIn } from './run-open.js';
+
+/** Frees the lock of one campaign if its holder has closed. Temporal being unreachable is not this
+ *  caller's failure: the lock is then left as it is (the worker's sweep frees it later). */
+export async function reapCampaignLock(sql: Sql, client: Client, campaignId: string): Promise<boolean> {
+  try {
+    return (await reapCampaignLocks(sql, runOpenIn(client), campaignId)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Sweeps every `intervalMs` until stopped. */
+export function startCampaignLockReaper(deps: { sql: Sql; client: Client; log?: Logger }, { intervalMs }: { intervalMs: number }): Periodic {
+  return startPeriodic('campaign lock sweep', async () => {
+    const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));
+    for (const campaignId of freed) deps.log?.warn({ campaignId }, 'campaign lock freed: its holder run closed without releasing it');
+  }, intervalMs, deps.log);
+}
