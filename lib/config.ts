@@ -10,6 +10,8 @@ const port = (fallback: number) =>
 const schema = z.object({
   NODE_ENV: z.string().default('development'),
   DATA_DIR: z.string().min(1).default('./.data'),
+  // The only folder `file` destinations may read and write (below it, symlinks followed); unset: $DATA_DIR/exports.
+  FILE_DESTINATION_ROOT: z.string().min(1).optional(),
   API_PORT: port(8080),
   API_HOST: z.string().default('127.0.0.1'),
   TEMPORAL_PORT: port(7233),
@@ -66,7 +68,7 @@ const schema = z.object({
   WORKFLOW_BUNDLE: z.string().optional(),
 });
 
-export type Config = z.infer<typeof schema> & { dataDir: string };
+export type Config = z.infer<typeof schema> & { dataDir: string; fileDestinationRoot: string };
 
 export class ConfigError extends Error {}
 
@@ -85,7 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cfg.CONTENT_STORE === 's3' && !cfg.CONTENT_S3_BUCKET) {
     throw new ConfigError('CONTENT_STORE=s3 needs CONTENT_S3_BUCKET (the bucket that holds interaction content).');
   }
-  return { ...cfg, dataDir: path.resolve(cfg.DATA_DIR) };
+  const dataDir = path.resolve(cfg.DATA_DIR);
+  return { ...cfg, dataDir, fileDestinationRoot: path.resolve(cfg.FILE_DESTINATION_ROOT ?? path.join(dataDir, 'exports')) };
 }
 
 let cached: Config | undefined;

@@ -1,6 +1,7 @@
 // Destinations as stored: settings in clear (jsonb), credentials encrypted as one secret token. The API
 // writes them; job activities open them here, so decryption and protocol choice live in one place.
 import type { Sql } from '../db/sql.js';
+import { config } from './config.js';
 import { decryptSecret, encryptSecret } from './crypto/secrets.js';
 import type { Keyring } from './crypto/keys.js';
 import { openTransfer, type DestinationSecrets, type DestinationSettings, type Protocol, type Transfer, type TransferHooks } from './transfer/index.js';
@@ -52,13 +53,15 @@ export async function openDestination(sql: Sql, keyring: Keyring, id: string): P
   return openStoredDestination(sql, destination);
 }
 
-/** A Transfer for a destination already loaded, which records what it learns (e.g. an sftp host key). */
+/** A Transfer for a destination already loaded, which records what it learns (e.g. an sftp host key). A `file`
+ *  destination is confined to FILE_DESTINATION_ROOT (this process's configuration) at every call. */
 export function openStoredDestination(sql: Sql, destination: StoredDestination): Transfer {
   return openTransfer(destination.settings, destination.secrets, destinationHooks(sql, destination.id));
 }
 
 export function destinationHooks(sql: Sql, id: string): TransferHooks {
   return {
+    fileRoot: config().fileDestinationRoot,
     // Trust on first use: the first key seen is pinned, and only while none is, so of two concurrent first
     // connections meeting different keys one is refused before it authenticates. GET /destinations/{id} shows it.
     async pinHostKey(fingerprint) {

@@ -332,7 +332,7 @@ describe('destinations', () => {
     const patched = await call('PATCH', `/destinations/${res.json.id}`, { body: { password: null, port: 2222 } });
     assert.equal(patched.json.password, undefined);
     assert.equal(patched.json.port, 2222);
-    assertProblem(await call('POST', '/destinations', { body: { name: 'sftp-1', protocol: 'file', path: '/tmp' } }), 409);
+    assertProblem(await call('POST', '/destinations', { body: { name: 'sftp-1', protocol: 'file', path: path.join(env.dataDir, 'dup') } }), 409);
   });
 
   test('each protocol names what it needs (400 with field errors)', async () => {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { loadDestination, openDestination, sealSecrets, type StoredDestination } from '../../lib/destinations.js';
-import { TransferError, type DestinationSecrets } from '../../lib/transfer/index.js';
+import { assertInsideRoot, fileDestinationBase, TransferError, type DestinationSecrets } from '../../lib/transfer/index.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, Problem, type FieldError } from '../problem.js';
@@ -118,7 +118,18 @@ function uniqueName<T>(name: string | undefined, write: () => Promise<T>): Promi
   });
 }
 
-export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
+/** A `file` destination's folder must lie inside FILE_DESTINATION_ROOT (symlinks followed): 400 otherwise. */
+async function checkFileRoot(root: string, d: DestinationFields): Promise<void> {
+  if (d.protocol !== 'file') return;
+  try {
+    await assertInsideRoot(root, fileDestinationBase({ path: d.path ?? undefined }, root), 'write');
+  } catch (err) {
+    if (!(err instanceof TransferError)) throw err;
+    throw badRequest(`The folder of a file destination must be inside ${root} (FILE_DESTINATION_ROOT).`, [{ path: 'path', message: err.message }]);
+  }
+}
+
+export function register(r: RouteRegistry, { sql, keyring, config }: AppDeps) {
   const load = async (id: string) => {
     const d = await loadDestination(sql, keyring, id);
     if (!d) throw notFound(`Destination ${id} does not exist.`);
@@ -130,6 +141,7 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
     summary: 'Create a destination; credentials are encrypted at rest and never returned',
     example: { body: { name: 'Provider SFTP', protocol: 'sftp', host: 'sftp.example.com', port: 22, path: '/incoming', username: 'cc', password: 's3cret' }, response: { id: '1' } },
   }, async ({ body }) => {
+    await checkFileRoot(config.fileDestinationRoot, body);
     const settings = pick(body, SETTING_KEYS);
     const secrets = sealSecrets(keyring, pick(body, SECRET_KEYS) as DestinationSecrets);
     const [row] = await uniqueName(body.name, () => sql<{ id: string }[]>`
@@ -189,6 +201,7 @@ export function register(r: RouteRegistry, { sql, keyring }: AppDeps) {
     const merged = { name: current.name, ...current.settings, ...current.secrets, ...forgetHostKey, ...body } as Record<string, unknown> & DestinationFields;
     const missing = missingFields(merged);
     if (missing.length) throw badRequest('The destination would be incomplete after this change.', missing);
+    await checkFileRoot(config.fileDestinationRoot, merged);
     await updateDestination(sql, params.id, merged, sealSecrets(keyring, pick(merged, SECRET_KEYS) as DestinationSecrets));
     return view(await load(params.id));
   });

@@ -7,29 +7,39 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { errorMessage, isTemporaryName, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, writeProbe } from './paths.js';
+import { errorMessage } from '../error-message.js';
+import { classifyFailure } from '../failures.js';
+import { isTemporaryName, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, writeProbe } from './paths.js';
+import { assertInsideRoot } from './file-root.js';
 import { TransferError, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
-/** Errors no retry can fix: permissions, read-only disks, a file where a folder should be. */
 export const FILE_MODE = 0o640;
 export const FOLDER_MODE = 0o750;
 
-const PERMANENT_FS_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENAMETOOLONG']);
-
 function fsError(err: unknown, what: string, stage: TransferError['stage']): TransferError {
   if (err instanceof TransferError) return err;
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  return new TransferError(`${what} failed: ${errorMessage(err)}`, stage, PERMANENT_FS_CODES.has(code), { cause: err });
+  return new TransferError(`${what} failed: ${errorMessage(err)}`, stage, classifyFailure('file', err) === 'permanent', { cause: err });
 }
 
-export function openFileTransfer(settings: DestinationSettings): Transfer {
-  const base = path.resolve(settings.path || '.');
+/** The folder a file destination's path names: relative paths are taken from the root when there is one. */
+export function fileDestinationBase(settings: Pick<DestinationSettings, 'path'>, root?: string): string {
+  return root ? path.resolve(root, settings.path || '.') : path.resolve(settings.path || '.');
+}
+
+/** `root` (FILE_DESTINATION_ROOT): every file touched must really lie inside it, checked at each call (a symlink
+ *  may have been planted since the destination was saved). Without it the transfer is unconfined (tests, tools). */
+export function openFileTransfer(settings: DestinationSettings, { root }: { root?: string } = {}): Transfer {
+  const base = fileDestinationBase(settings, root);
   const absolute = (relative: string) => path.join(base, ...relative.split('/'));
+  /** Writes and removes act in the folder (a symlinked file is replaced or unlinked, never followed). */
+  const confinedFolderOf = async (file: string, stage: TransferError['stage']) => { await assertInsideRoot(root, path.dirname(file), stage); return file; };
 
   async function put(relative: string, body: Readable): Promise<PutResult> {
     const rel = normalizeRelativePath(relative);
-    const finalPath = absolute(rel);
+    const finalPath = await confinedFolderOf(absolute(rel), 'write');
     const temporary = absolute(temporaryNameFor(rel));
+    // The temporary file is opened with 'w', which would follow a symlink planted under its name.
+    await assertInsideRoot(root, temporary, 'write');
     return oneWriterPer(finalPath, async () => {
       try {
         await mkdir(path.dirname(finalPath), { recursive: true, mode: FOLDER_MODE });
@@ -48,6 +58,7 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
 
   async function get(relative: string): Promise<Readable> {
     const file = absolute(normalizeRelativePath(relative));
+    await assertInsideRoot(root, file, 'read');
     try {
       // Opening first turns a missing file into an error here rather than on the stream's first read.
       const handle = await open(file, 'r');
@@ -63,6 +74,7 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
   async function list(dir: string): Promise<ListedFile[]> {
     const rel = normalizeRelativePath(dir, { allowEmpty: true });
     const folder = absolute(rel);
+    await assertInsideRoot(root, folder, 'list');
     let entries;
     try {
       entries = await readdir(folder, { withFileTypes: true });
@@ -78,7 +90,7 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
   }
 
   async function remove(relative: string): Promise<void> {
-    const file = absolute(normalizeRelativePath(relative));
+    const file = await confinedFolderOf(absolute(normalizeRelativePath(relative)), 'remove');
     try {
       await unlink(file);
     } catch (err) {
@@ -88,6 +100,7 @@ export function openFileTransfer(settings: DestinationSettings): Transfer {
   }
 
   async function test(): Promise<void> {
+    await assertInsideRoot(root, base, 'write');
     try {
       await mkdir(base, { recursive: true, mode: FOLDER_MODE });
       await writeProbe({ put, remove });

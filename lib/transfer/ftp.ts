@@ -5,23 +5,19 @@
 import { posix } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
-import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
+import { errorMessage } from '../error-message.js';
+import { classifyFailure, isCertificateFailure } from '../failures.js';
+import { isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const TIMEOUT_MS = 10_000;
 const IMPLICIT_TLS_PORT = 990;
 
-/** Node's codes for a server certificate that is not trusted or does not name the host: no retry helps. */
-function isCertificateError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME/.test(code);
-}
-
 interface Session { client: Client; base: string }
 
-/** 4xx replies are transient by definition of the protocol; 5xx ones (550 no such file, 553 bad name) are not. */
+/** 5xx replies (550 no such file, 553 bad name) and untrusted certificates; 4xx and dropped connections are transient. */
 function isPermanentReply(err: unknown): boolean {
-  return err instanceof FTPError && err.code >= 500;
+  return classifyFailure('ftp', err) === 'permanent';
 }
 
 function isMissing(err: unknown): boolean {
@@ -46,14 +42,14 @@ export function openFtpTransfer(settings: DestinationSettings, secrets: Destinat
     if (err instanceof FTPError && err.code === 530) {
       return new TransferError(`authentication to ${server} as ${username} failed: check the username and password (${err.message})`, 'auth', true, { cause: err });
     }
-    if (isCertificateError(err)) {
+    if (isCertificateFailure(err)) {
       return new TransferError(
         `the TLS certificate of ${server} is not trusted (${errorMessage(err)}); nothing was sent. Give the server's certificate or ` +
           'its CA in tlsCa (PEM), or check that host is the name the certificate is issued for', 'connect', true, { cause: err });
     }
     return new TransferError(
       `cannot connect to ${server}: ${errorMessage(err)}; check the host and port and that the server accepts connections from here`,
-      'connect', !isNetworkError(err) && isPermanentReply(err), { cause: err });
+      'connect', isPermanentReply(err), { cause: err });
   }
 
   async function login(): Promise<Session> {

@@ -7,11 +7,13 @@ import { TransferError, type DestinationSecrets, type DestinationSettings, type 
 
 export * from './types.js';
 export { normalizeRelativePath } from './paths.js';
+export { fileDestinationBase } from './file.js';
+export { assertInsideRoot } from './file-root.js';
 
 /** Opens a Transfer for a destination. Connections are made lazily by the first call; always `close()` it. */
 export function openTransfer(settings: DestinationSettings, secrets: DestinationSecrets = {}, hooks: TransferHooks = {}): Transfer {
   switch (settings.protocol) {
-    case 'file': return openFileTransfer(settings);
+    case 'file': return openFileTransfer(settings, { root: hooks.fileRoot });
     case 'sftp': return openSftpTransfer(settings, secrets, hooks);
     case 'ftp': return openFtpTransfer(settings, secrets);
     case 's3': return openS3Transfer(settings, secrets);

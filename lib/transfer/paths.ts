@@ -1,6 +1,8 @@
 // Relative-path rules shared by every protocol: a job's path can never climb out of the destination's base.
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
+import { errorMessage } from '../error-message.js';
+import { isNetworkFailure } from '../failures.js';
 import { TransferError, type Transfer } from './types.js';
 
 /**
@@ -84,22 +86,6 @@ export async function testServerWrite(transfer: Pick<Transfer, 'put' | 'remove'>
   } catch (err) {
     throw new TransferError(
       `cannot write to ${folder} as ${username}: ${errorMessage(err)}; check that the folder exists or may be created and that the user may write to it`,
-      'write', !isNetworkError(err), { cause: err });
+      'write', err instanceof TransferError ? err.permanent : !isNetworkFailure(err), { cause: err });
   }
-}
-
-/** Error codes of sockets that failed to connect or dropped: worth retrying later. */
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED',
-]);
-
-export function isNetworkError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
-  const message = err instanceof Error ? err.message : String(err);
-  return /timed? ?out|timeout|socket hang up|ECONNRESET|ECONNREFUSED|closed the connection|unexpected (end|close)/i.test(message);
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

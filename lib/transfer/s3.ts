@@ -3,7 +3,9 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
-import { errorMessage, isNetworkError, normalizeRelativePath, probeFileName, sourceFailure } from './paths.js';
+import { errorMessage } from '../error-message.js';
+import { classifyFailure, isNetworkFailure } from '../failures.js';
+import { normalizeRelativePath, probeFileName, sourceFailure } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -56,13 +58,12 @@ export function openS3Transfer(settings: DestinationSettings, secrets: Destinati
     if (name === 'NoSuchBucket') {
       return new TransferError(`bucket ${bucket} does not exist at ${settings.endpoint ?? 'AWS'}: check the bucket name and region`, stage, true, { cause: err });
     }
-    if (!(err instanceof S3ServiceException) && (isNetworkError(err) || name === 'TimeoutError')) {
+    if (!(err instanceof S3ServiceException) && (isNetworkFailure(err) || name === 'TimeoutError')) {
       return new TransferError(
         `cannot connect to ${server}: ${errorMessage(err)}; check the endpoint and that the server accepts connections from here`,
         'connect', false, { cause: err });
     }
-    const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode ?? 500 : 500;
-    return new TransferError(`${what} on ${server} failed: ${name} ${errorMessage(err)}`, stage, status >= 400 && status < 500, { cause: err });
+    return new TransferError(`${what} on ${server} failed: ${name} ${errorMessage(err)}`, stage, classifyFailure('s3', err) === 'permanent', { cause: err });
   }
 
   async function put(relative: string, body: Readable, options: { contentType?: string } = {}): Promise<PutResult> {

@@ -7,15 +7,14 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { errorMessage, isNetworkError, isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
+import { errorMessage } from '../error-message.js';
+import { classifyFailure } from '../failures.js';
+import { isTemporaryName, joinBase, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, testServerWrite } from './paths.js';
 import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer, type TransferHooks } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
 interface Session { client: SftpClient; sftp: SFTPWrapper; base: string }
-
-/** SFTP status codes (and ssh2-sftp-client's own codes) that no retry can fix. */
-const PERMANENT_SFTP_CODES = new Set<unknown>([2, 3, 'ENOENT', 'EACCES', 'ENOTDIR', 'ERR_BAD_PATH']);
 
 function isMissing(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -130,13 +129,14 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
         'connect', true, { cause: err });
     }
     const message = errorMessage(err);
-    if (/authentication methods failed|cannot parse privateKey|no .*authentication method/i.test(message)) {
+    const permanent = classifyFailure('sftp', err) === 'permanent';
+    if (permanent && /authentication methods failed|cannot parse privateKey|no .*authentication method/i.test(message)) {
       return new TransferError(
         `authentication to ${server} as ${username} failed: check the username and password/key (${message})`, 'auth', true, { cause: err });
     }
     return new TransferError(
       `cannot connect to ${server}: ${message}; check the host and port and that the server accepts connections from here`,
-      'connect', !isNetworkError(err), { cause: err });
+      'connect', permanent, { cause: err });
   }
 
   async function establish(): Promise<Session> {
@@ -179,8 +179,7 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
 
   function operationError(err: unknown, what: string, stage: TransferError['stage']): TransferError {
     if (err instanceof TransferError) return err;
-    const permanent = PERMANENT_SFTP_CODES.has((err as { code?: unknown }).code) && !isNetworkError(err);
-    return new TransferError(`${what} on ${server} failed: ${errorMessage(err)}`, stage, permanent, { cause: err });
+    return new TransferError(`${what} on ${server} failed: ${errorMessage(err)}`, stage, classifyFailure('sftp', err) === 'permanent', { cause: err });
   }
 
   /** mkdir -p that tolerates a concurrent writer creating the same folder first — at every level, since

@@ -27,11 +27,14 @@ export interface DestinationSettings {
   hostKeyFingerprint?: string;
 }
 
-/** What a transfer tells its owner (lib/destinations.ts) while it works. */
+/** What a transfer's owner (lib/destinations.ts) gives it: where a file destination is confined, and a hook for
+ *  what it learns while it works. */
 export interface TransferHooks {
   /** sftp, trust on first use: called with the host key met on a connection to a destination with no pinned
    *  key, before authenticating; stores it unless another is pinned by then, and returns the pinned one. */
   pinHostKey?(fingerprint: string): Promise<string>;
+  /** file: the folder every file must really lie in (FILE_DESTINATION_ROOT); unset: unconfined (tests, tools). */
+  fileRoot?: string;
 }
 
 export interface DestinationSecrets {

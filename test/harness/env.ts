@@ -42,6 +42,10 @@ try {
 
 export interface RunningWorker { worker: Worker; stop(): Promise<void> }
 
+// File destinations are confined to FILE_DESTINATION_ROOT; tests keep theirs in the scratch folder. Set here
+// too for the activities of in-process workers, which read the process's configuration.
+process.env.FILE_DESTINATION_ROOT ??= testScratchDir();
+
 /** `servers`: a PostgreSQL (admin URL) and/or a Temporal server of the test's own instead of the suite's, e.g.
  *  ones the test restarts; the test starts and stops them. */
 export async function createTestEnv(options: { env?: Record<string, string>; servers?: { pgUrl?: string; temporalAddress?: string } } = {}): Promise<TestEnv> {
@@ -61,6 +65,7 @@ export async function createTestEnv(options: { env?: Record<string, string>; ser
     MASTER_KEY: masterKey,
     MASTER_KEY_ID: `t${id}`,
     LOG_LEVEL: 'warn',
+    FILE_DESTINATION_ROOT: process.env.FILE_DESTINATION_ROOT ?? testScratchDir(),
     ...options.env,
   };
   const config = loadConfig({ ...processEnv });
