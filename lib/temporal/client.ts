@@ -2,23 +2,30 @@
 // payload codec so nothing leaves the process in clear.
 import { Client, Connection, type ClientInterceptors } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { config } from '../config.js';
 import type { Keyring } from '../crypto/keys.js';
 import { createDataConverterOptions } from '../crypto/payload-codec.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes.js';
 import proto from '@temporalio/proto';
+import { temporalConnectionOptions, type TemporalConnectionSettings } from './connection-options.js';
 
 const { temporal } = proto;
 
-export async function connectClient(options: { address: string; namespace: string; keyring: Keyring; interceptors?: ClientInterceptors }): Promise<Client> {
-  const connection = await Connection.connect({ address: options.address, connectTimeout: '10s' });
+/** TLS and API key come from `settings`, by default the environment's (TEMPORAL_TLS_*, TEMPORAL_API_KEY). */
+export async function connectClient(options: {
+  address: string; namespace: string; keyring: Keyring; interceptors?: ClientInterceptors; settings?: TemporalConnectionSettings;
+}): Promise<Client> {
+  const connection = await Connection.connect({
+    address: options.address, connectTimeout: '10s', ...temporalConnectionOptions(options.settings ?? config()),
+  });
   return new Client({
     connection, namespace: options.namespace, dataConverter: createDataConverterOptions(options.keyring),
     ...(options.interceptors ? { interceptors: options.interceptors } : {}), // tracing (lib/tracing.ts), when configured
   });
 }
 
-export function connectWorkerConnection(address: string): Promise<NativeConnection> {
-  return NativeConnection.connect({ address });
+export function connectWorkerConnection(address: string, settings: TemporalConnectionSettings = config()): Promise<NativeConnection> {
+  return NativeConnection.connect({ address, ...temporalConnectionOptions(settings) });
 }
 
 /** Registers the custom search attributes on a server the platform did not start (TEMPORAL_ADDRESS). */
