@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseExportWindow } from './export/window.js';
+import { temporalConnectionProblems, temporalConnectionShape } from './temporal/connection-options.js';
 
 const port = (fallback: number) =>
   z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -66,6 +67,8 @@ const schema = z.object({
   UPLOAD_QUOTA_MB: z.coerce.number().int().min(1).default(10240),
   // A prebuilt workflow bundle (tests); unset, the worker bundles workflows/ at start.
   WORKFLOW_BUNDLE: z.string().optional(),
+  // Reaching Temporal with TLS, mTLS or an API key (Temporal Cloud): lib/temporal/connection-options.ts.
+  ...temporalConnectionShape,
 });
 
 export type Config = z.infer<typeof schema> & { dataDir: string; fileDestinationRoot: string };
@@ -87,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cfg.CONTENT_STORE === 's3' && !cfg.CONTENT_S3_BUCKET) {
     throw new ConfigError('CONTENT_STORE=s3 needs CONTENT_S3_BUCKET (the bucket that holds interaction content).');
   }
+  const temporalProblems = temporalConnectionProblems(cfg);
+  if (temporalProblems.length) throw new ConfigError(temporalProblems.join('\n'));
   const dataDir = path.resolve(cfg.DATA_DIR);
   return { ...cfg, dataDir, fileDestinationRoot: path.resolve(cfg.FILE_DESTINATION_ROOT ?? path.join(dataDir, 'exports')) };
 }
