@@ -34,9 +34,11 @@ export function idempotencyKeyOf(req: Request): string | undefined {
 
 /** What makes two requests "the same request": method, path with query, and the JSON body (key order aside). */
 export function requestFingerprint(req: Request): string {
-  return createHash('sha256')
-    .update(`${req.method.toUpperCase()}\n${req.originalUrl}\n${canonicalJson(req.body)}`)
-    .digest('hex');
+  return fingerprintOf(req.method, req.originalUrl, req.body);
+}
+
+export function fingerprintOf(method: string, url: string, body: unknown): string {
+  return createHash('sha256').update(`${method.toUpperCase()}\n${url}\n${canonicalJson(body)}`).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
