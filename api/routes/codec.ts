@@ -12,7 +12,9 @@ import { temporalUiOrigins } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest } from '../problem.js';
 
-const jsonPayload = z.object({
+// Temporal's protocol, not ours: a field a newer Temporal UI adds to a payload passes (the registry's strict
+// bodies would refuse it, and the UI would show nothing decoded).
+const jsonPayload = z.looseObject({
   metadata: z.record(z.string(), z.string().describe('base64')).nullable().optional(),
   data: z.string().describe('base64').nullable().optional(),
 });
