@@ -13,11 +13,13 @@ import { applyImportRules, type RuleCounts } from '../lib/import/rules.js';
 import { pickNewestFile, rdatetimePattern, type ImportSource } from '../lib/import/source.js';
 import { stageImportFile, type StageProgress } from '../lib/import/stage.js';
 import { statsLog } from '../lib/import/stats-log.js';
+import { markRunRunning, recordRunProgress, recordRunStart } from '../lib/runs/record.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
 import { CAMPAIGN_LOCK_FAILURES } from '../workflows/campaign-lock-shared.js';
 import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from '../workflows/list-import-shared.js';
 import { createCampaignLockActivities } from './campaign-lock.js';
 import type { ActivityDeps } from './deps.js';
+import { currentExecutionId } from './runs.js';
 
 export interface StageSummary { file: string; encoding: string; bytesRead: number; totalBytes: number | null; rowsRead: number; rejected: number }
 
@@ -70,8 +72,7 @@ export function createListImportActivities(deps: ActivityDeps) {
 
   async function reportProgress(runId: string, progress: ImportProgressDetails): Promise<void> {
     Context.current().heartbeat(progress);
-    await sql`update runs set progress_done = ${progress.bytesRead}, progress_total = ${progress.totalBytes}, size_bytes = ${progress.bytesRead}
-              where run_id = ${runId}`.catch(() => undefined);
+    await recordRunProgress(sql, { runId, done: progress.bytesRead, total: progress.totalBytes, sizeBytes: progress.bytesRead }).catch(() => undefined);
     await Context.current().client.workflow.getHandle(runId).signal(importProgressSignal, progress).catch(() => undefined);
   }
 
@@ -84,21 +85,20 @@ export function createListImportActivities(deps: ActivityDeps) {
       if (!campaign) throw ApplicationFailure.nonRetryable(`Campaign ${input.campaignId} does not exist.`, IMPORT_FAILURES.campaignMissing);
       const options = { separator: input.separator, hasHeader: input.hasHeader, keyField: input.keyField, importRule: input.importRule,
         updateRule: input.updateRule, mergeRule: input.mergeRule, deleteAllBeforeImport: input.deleteAllBeforeImport, wait: input.wait };
-      await sql.begin(async (tx) => {
-        await tx`
-          insert into runs (run_id, type, name, object_name, campaign_id, acting_user, status, step, scheduled_at)
-          values (${runId}, 'list-import', 'Contact list import', ${campaign.name}, ${input.campaignId}, ${input.actingUser ?? null},
-                  ${scheduled ? 'scheduled' : 'running'}, ${scheduled ? 'scheduled' : 'waiting for campaign lock'}, ${input.scheduledAt ?? null})
-          on conflict (run_id) do nothing`;
-        await tx`
-          insert into list_imports (run_id, campaign_id, acting_user, source, options, scheduled_at)
-          values (${runId}, ${input.campaignId}, ${input.actingUser ?? null}, ${tx.json(input.source as never)}, ${tx.json(options)}, ${input.scheduledAt ?? null})
-          on conflict (run_id) do nothing`;
-      });
+      // The run record first (its owner counts the start); both writes are idempotent, so a retry after a
+      // crash between them completes the pair.
+      await recordRunStart(sql, {
+        runId, type: 'list-import', name: 'Contact list import', objectName: campaign.name, campaignId: input.campaignId,
+        actingUser: input.actingUser ?? null, scheduledAt: input.scheduledAt ?? null,
+      }, { status: scheduled ? 'scheduled' : 'running', step: scheduled ? 'scheduled' : 'waiting for campaign lock', executionId: currentExecutionId() });
+      await sql`
+        insert into list_imports (run_id, campaign_id, acting_user, source, options, scheduled_at)
+        values (${runId}, ${input.campaignId}, ${input.actingUser ?? null}, ${sql.json(input.source as never)}, ${sql.json(options)}, ${input.scheduledAt ?? null})
+        on conflict (run_id) do nothing`;
     },
 
     async markImportStep(runId: string, step: string): Promise<void> {
-      await sql`update runs set status = 'running', step = ${step} where run_id = ${runId} and status in ('scheduled', 'running')`;
+      await markRunRunning(sql, runId, step);
     },
 
     async stageImport(runId: string, input: ListImportInput): Promise<StageSummary> {

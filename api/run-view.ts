@@ -1,9 +1,12 @@
 // A run as the API shows it: the runs row the workflow keeps, the latest Temporal execution (so a run
 // that continued as new is followed), and, while it runs, the live runStatus query. When Temporal says a
 // run is closed but the row still says running (terminated from Temporal UI, a crashed workflow), the
-// row is reconciled here.
+// row is reconciled here; a closed run of ours that never wrote its row (it failed before recording its
+// start) is recorded here with its real error.
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { closedState, describeExecution as describeIn, recordClosedRun } from '../lib/runs/reconcile.js';
+import {
+  closedState, describeExecution as describeIn, recordClosedRun, recordUnrecordedExecution,
+} from '../lib/runs/reconcile.js';
 import type { RunState } from '../workflows/shared/runs.js';
 import { runStatusQuery, type RunStatus } from '../workflows/shared/run-status.js';
 import { JOB_KIND } from '../workflows/shared/search-attributes.js';
@@ -36,12 +39,16 @@ export function describeExecution(deps: AppDeps, runId: string): Promise<Workflo
 }
 
 export async function describeRun(deps: AppDeps, runId: string): Promise<RunView | undefined> {
-  const [[row], execution] = await Promise.all([
+  const [[found], execution] = await Promise.all([
     deps.sql<RunRow[]>`select * from runs where run_id = ${runId}`,
     describeExecution(deps, runId),
   ]);
+  let row = found;
   if (!row && !execution) return undefined;
   const closed = execution ? closedState(execution.status.name) : undefined;
+  if (!row && closed && await recordUnrecordedExecution(deps.sql, deps.client, execution!)) {
+    [row] = await deps.sql<RunRow[]>`select * from runs where run_id = ${runId}`;
+  }
   if (row && closed && (row.status === 'running' || row.status === 'scheduled')) {
     await reconcile(deps, row, closed, execution!);
   }
@@ -59,7 +66,7 @@ export async function describeRun(deps: AppDeps, runId: string): Promise<RunView
     status,
     step: live?.step ?? row?.step ?? null,
     progress: { done, total, percent: total ? Math.min(100, Math.round((done / total) * 100)) : status === 'completed' ? 100 : null },
-    attempts: row?.attempts ?? 1,
+    attempts: Math.max(row?.attempts ?? 1, closed ? 0 : activityAttempt(execution)),
     startedAt: iso(row?.started_at ?? execution?.startTime),
     endedAt: iso(row?.ended_at ?? execution?.closeTime),
     sizeKb: Math.ceil(sizeBytes / 1024),
@@ -67,6 +74,11 @@ export async function describeRun(deps: AppDeps, runId: string): Promise<RunView
     result: row?.result ?? null,
     temporalUiUrl: temporalUiUrl(deps.config, runId),
   };
+}
+
+/** The attempt of the activity a run is working on (retries of it included): 0 when none is pending. */
+function activityAttempt(execution: WorkflowExecutionDescription | undefined): number {
+  return Math.max(0, ...(execution?.raw.pendingActivities ?? []).map((activity) => activity.attempt ?? 0));
 }
 
 async function liveStatus(deps: AppDeps, runId: string): Promise<RunStatus | undefined> {

@@ -11,6 +11,7 @@ import {
 import { exportScheduleId, initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
 import { upsertExportSchedule } from '../../lib/export/schedules.js';
+import { recordRunRequester } from '../../lib/runs/record.js';
 import { deleteJobSchedule, nextRunTime, triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
@@ -165,10 +166,12 @@ export function register(r: RouteRegistry, deps: AppDeps) {
   }, async ({ params, req }) => {
     const job = await load(params.id);
     const { runId } = await startWorkflowIdempotent(sql, req, () => runNow(client, job));
-    await sql`
-      insert into runs (run_id, type, name, object_name, definition_id, campaign_id, acting_user, status)
-      values (${runId}, ${RECORDING_EXPORT_KIND}, ${job.name}, ${job.campaignName}, ${job.id}, ${job.campaignId}, ${callerOf(req).actor}, 'running')
-      on conflict (run_id) do update set acting_user = excluded.acting_user`;
+    // The schedule's own input says `schedule`; the run record names the caller (and counts the start if
+    // the workflow has not recorded it yet).
+    await recordRunRequester(sql, {
+      runId, type: RECORDING_EXPORT_KIND, name: job.name, objectName: job.campaignName, definitionId: job.id,
+      campaignId: job.campaignId, actingUser: callerOf(req).actor,
+    });
     return { runId };
   });
 }

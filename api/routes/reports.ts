@@ -4,7 +4,7 @@
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { CronError, seedCronToTemporal } from '../../lib/reports/cron.js';
+import { CronError, seedCronToTemporal } from '../../lib/schedules/cron.js';
 import { REPORT_TYPES, type ReportConfig } from '../../lib/reports/definition.js';
 import { getSavedReport, listSavedReports, loadReportDefinition, REPORT_KIND } from '../../lib/reports/definitions.js';
 import { FileNameFormatError, validateFileNameFormat } from '../../lib/reports/file-name.js';
@@ -13,9 +13,9 @@ import { upsertReportSchedule } from '../../lib/reports/schedules.js';
 import { isValidZone, parseExplicitTime, TIMEFRAME_KINDS, TimeframeError } from '../../lib/reports/timeframes.js';
 import { deleteJobSchedule, nextRunTime } from '../../lib/temporal/schedules.js';
 import { REPORT_WORKFLOW, reportManualWorkflowId, reportScheduleId } from '../../workflows/report-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
-import { callerOf } from '../auth.js';
+import { callerOf, type Caller } from '../auth.js';
 import { startWorkflowIdempotent } from '../idempotency.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
@@ -159,11 +159,11 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     if (!def) throw notFound(`Report ${reportId} does not exist.`);
     return def;
   };
-  const startRun = (definitionId: string, campaignId: string, actor: string) => async () => {
+  const startRun = (definitionId: string, campaignId: string, caller: Caller) => async () => {
     const workflowId = reportManualWorkflowId(definitionId, new Date());
     await client.workflow.start(REPORT_WORKFLOW, {
-      taskQueue, workflowId, args: [{ definitionId, triggeredBy: actor }],
-      typedSearchAttributes: runSearchAttributes({ kind: 'report', campaignId, definitionId, triggeredBy: actor }),
+      taskQueue, workflowId, args: [{ definitionId, triggeredBy: caller.actor }],
+      typedSearchAttributes: runSearchAttributes({ kind: 'report', campaignId, definitionId, triggeredBy: triggeredByKey(caller.keyId) }),
     });
     return workflowId;
   };
@@ -199,7 +199,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       return row.id;
     });
     if (config.schedule) return { id: reportId, scheduleId: reportScheduleId(reportId) };
-    const { runId } = await startWorkflowIdempotent(sql, req, startRun(reportId, body.campaignId, actor));
+    const { runId } = await startWorkflowIdempotent(sql, req, startRun(reportId, body.campaignId, callerOf(req)));
     return { id: reportId, runId };
   });
 
@@ -298,7 +298,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { response: { runId: 'report/4/2025-03-01T10:30:00.000Z' } },
   }, async ({ params, req }) => {
     const def = await load(params.id);
-    const { runId } = await startWorkflowIdempotent(sql, req, startRun(def.id, def.campaignId, callerOf(req).actor));
+    const { runId } = await startWorkflowIdempotent(sql, req, startRun(def.id, def.campaignId, callerOf(req)));
     return { runId };
   });
 

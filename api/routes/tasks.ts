@@ -5,8 +5,10 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { MAINTENANCE_SCHEDULES, MAINTENANCE_TYPE } from '../../lib/runs/maintenance.js';
 import { triggerJobSchedule } from '../../lib/temporal/schedules.js';
-import { JOB_KIND } from '../../workflows/shared/search-attributes.js';
+import { recordRunRequester } from '../../lib/runs/record.js';
+import { JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
+import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound, unprocessable } from '../problem.js';
 import { describeRun, temporalUiUrl } from '../run-view.js';
@@ -15,6 +17,7 @@ import { id, iso } from '../schemas.js';
 const IN_PROGRESS_LIMIT = 500;
 const TEMPORAL_CONCURRENCY = 8;
 const RUN_NOW_WAIT_MS = 5_000;
+const RUN_KINDS = new Set<string>(Object.values(JOB_KINDS));
 
 const progress = z.object({ done: z.number(), total: z.number().nullable(), percent: z.number().nullable() });
 
@@ -93,7 +96,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     description: 'The schedule\'s overlap policy applies: when a run of the task is already in progress the request is 409 and '
       + 'names that run. For a definition without a schedule use its job\'s own `/run` endpoint.',
     example: { response: { runId: 'report/7/2025-03-01T10:20:31Z', scheduleId: 'report/7' } },
-  }, async ({ params }) => runNow(deps, params.definitionId));
+  }, async ({ params, req }) => runNow(deps, params.definitionId, callerOf(req).actor));
 }
 
 function timeOf(item: TaskItem): number {
@@ -188,6 +191,7 @@ async function unrecordedExecutions(deps: AppDeps, known: Set<string>, type: str
       if (items.length >= IN_PROGRESS_LIMIT) break;
       if (known.has(execution.workflowId)) continue;
       const kind = execution.typedSearchAttributes.get(JOB_KIND) ?? execution.type;
+      if (!RUN_KINDS.has(kind)) continue; // plumbing such as a campaign's lock workflow is not a task
       if (type && kind !== type) continue;
       if (await hasRow(deps, execution.workflowId)) continue; // recorded itself since the read above
       items.push({
@@ -207,9 +211,10 @@ async function hasRow(deps: AppDeps, runId: string): Promise<boolean> {
   return !!row;
 }
 
-async function runNow(deps: AppDeps, definitionId: string) {
-  const [definition] = await deps.sql<{ name: string; schedule_id: string | null }[]>`
-    select name, schedule_id from job_definitions where id = ${definitionId}`;
+async function runNow(deps: AppDeps, definitionId: string, actingUser: string) {
+  const [definition] = await deps.sql<{ name: string; kind: string; schedule_id: string | null; campaign_id: string | null; object_name: string | null }[]>`
+    select d.name, d.kind, d.schedule_id, d.campaign_id, c.name as object_name
+    from job_definitions d left join campaigns c on c.id = d.campaign_id where d.id = ${definitionId}`;
   if (!definition) throw notFound(`Job definition ${definitionId} does not exist.`);
   if (!definition.schedule_id) {
     throw unprocessable(`The job definition "${definition.name}" has no schedule; start it with its job's own /run endpoint.`);
@@ -222,7 +227,15 @@ async function runNow(deps: AppDeps, definitionId: string) {
   while (Date.now() < deadline) {
     const now = await describeSchedule(deps.client, scheduleId, definition.name);
     const started = [...now.info.recentActions].reverse().find((a) => !seen.has(a.action.workflow.workflowId));
-    if (started) return { runId: started.action.workflow.workflowId, scheduleId };
+    if (started) {
+      const runId = started.action.workflow.workflowId;
+      // The schedule's own input says `schedule`: the run record names the caller who asked.
+      await recordRunRequester(deps.sql, {
+        runId, type: definition.kind, name: definition.name, objectName: definition.object_name ?? definition.name,
+        definitionId, campaignId: definition.campaign_id, actingUser,
+      });
+      return { runId, scheduleId };
+    }
     if (before.info.runningActions.length) {
       const running = before.info.runningActions[0].workflow.workflowId;
       throw conflict(`A run of "${definition.name}" is already in progress (${running}); the schedule does not start another while it runs.`, { runId: running });

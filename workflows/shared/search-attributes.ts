@@ -20,6 +20,16 @@ export const JOB_KINDS = {
 } as const;
 export type JobKind = (typeof JOB_KINDS)[keyof typeof JOB_KINDS];
 
+/** `CcTriggeredBy` of a run a schedule started. */
+export const TRIGGERED_BY_SCHEDULE = 'schedule';
+
+/** `CcTriggeredBy` of a run an API key started: the key's id, never its name (search attributes are
+ *  readable by anyone reaching Temporal, and one format keeps filtering in Temporal UI working). Runs
+ *  started before this rule keep their `key:<name>` values. */
+export function triggeredByKey(keyId: string): string {
+  return `key-${keyId}`;
+}
+
 export interface RunLabels {
   kind: JobKind;
   campaignId?: string | number | null;
