@@ -25,6 +25,7 @@ export function createApp(deps: AppDeps): express.Application & { registry: Rout
     sql: deps.sql,
     validateResponses: deps.config.NODE_ENV !== 'production',
     log: deps.log,
+    keylessPeers: deps.config.KEYLESS_PEER_ADDRESSES,
   });
   app.use(httpMetricsMiddleware()); // ccjobs_http_request_duration_seconds{method,route,status} on GET /metrics
   for (const module of routeModules) module.register(registry, deps);

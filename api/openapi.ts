@@ -111,6 +111,8 @@ export interface RouteRegistryOptions {
   /** Check handler results against their response schema (development and tests). */
   validateResponses: boolean;
   log?: Logger;
+  /** Peers besides loopback whose keyless calls count as this machine's (KEYLESS_PEER_ADDRESSES). */
+  keylessPeers?: readonly string[];
 }
 
 export class RouteRegistry {
@@ -168,7 +170,8 @@ export function defineRoute<
 async function checkAccess(r: RouteRegistry, spec: RouteSpec<any, any, any, any>, req: Request): Promise<void> {
   if (spec.role === 'public') return;
   if (spec.loopbackWithoutKey && bearerToken(req) === undefined) {
-    if (LOOPBACK.has(req.socket.remoteAddress ?? '')) return;
+    const peer = req.socket.remoteAddress ?? '';
+    if (LOOPBACK.has(peer) || r.options.keylessPeers?.includes(peer.replace(/^::ffff:/, ''))) return;
     throw new Problem(401, 'Only this machine may call this endpoint without a key; send "Authorization: Bearer <key>".');
   }
   const caller = await r.options.authenticate(req);

@@ -1,5 +1,6 @@
 // The one place that reads the environment. Parsed once, validated, and a bad value stops the process
 // with a message that names the variable, the value found and what is expected. Never log the result whole.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseExportWindow } from './export/window.js';
@@ -69,6 +70,12 @@ const schema = z.object({
   WORKFLOW_BUNDLE: z.string().optional(),
   // Reaching Temporal with TLS, mTLS or an API key (Temporal Cloud): lib/temporal/connection-options.ts.
   ...temporalConnectionShape,
+  // Peer addresses whose keyless codec/metrics calls count as this machine's, besides loopback (the Host and
+  // Origin checks still apply). In docker-compose.yml: the Docker network's gateway, through which the host's
+  // loopback-published API port arrives, so Temporal UI in the engineer's browser can decode.
+  KEYLESS_PEER_ADDRESSES: z.string().optional()
+    .refine((v) => !v || v.split(',').every((a) => isIP(a.trim()) !== 0), 'must be IP addresses separated by commas, e.g. "172.28.0.1"')
+    .transform((v) => (v ? v.split(',').map((a) => a.trim()) : [])),
 });
 
 export type Config = z.infer<typeof schema> & { dataDir: string; fileDestinationRoot: string };
