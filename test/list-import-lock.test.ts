@@ -15,10 +15,11 @@ import { campaignLockWorkflowId, lockStateQuery } from '../workflows/campaign-lo
 import { listImportWorkflowId, type ListImportInput } from '../workflows/list-import-shared.js';
 import { JOB_KINDS, runSearchAttributes } from '../workflows/shared/search-attributes.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
-import { until } from './harness/wait.js';
+import { holdContact, lockWatch, seededCampaign as seededCampaignIn, waitFor } from './list-import-helpers.js';
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
 let env: TestEnv;
+const { lockRow, lockHeldBy, lockFreed } = lockWatch(() => env.sql);
 let worker: ChildProcess;
 
 before(async () => {
@@ -36,19 +37,7 @@ const workerPolling = () => waitFor('the worker to poll its task queue', async (
   return (pollers?.length ?? 0) > 0;
 }, 180_000);
 
-/** Polls every 150 ms, for up to a minute unless told otherwise. */
-const waitFor = <T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000) => until(what, check, timeoutMs, 150);
-
-let campaigns = 0;
-/** A campaign with contacts K1..K5 (Remaining, one phone each). */
-async function seededCampaign(): Promise<string> {
-  const [{ id }] = await env.sql<{ id: string }[]>`insert into campaigns (name, timezone) values (${`lock-${++campaigns}-${Date.now()}`}, 'UTC') returning id`;
-  await env.sql`
-    with c as (
-      insert into contacts (campaign_id, client_id, name) select ${id}, 'K' || n, 'Name ' || n from generate_series(1, 5) n returning id, client_id
-    ) insert into contact_phones (contact_id, position, number) select id, 1, '+1555000000' || substr(client_id, 2) from c`;
-  return id;
-}
+const seededCampaign = () => seededCampaignIn(env.sql, 'lock');
 
 async function uploaded(text: string): Promise<{ uploadId: string }> {
   const stored = await env.deps.store.put(Readable.from([Buffer.from(text)]), { prefix: 'uploads' });
@@ -69,22 +58,6 @@ async function startImport(campaignId: string, text: string, rules: Partial<List
   });
 }
 
-/** Holds contact `clientId` FOR UPDATE in an open transaction, as a concurrent edit would: an apply that
- *  changes or deletes it waits on the row lock until `release`. */
-async function holdContact(campaignId: string, clientId: string): Promise<{ release(): Promise<void> }> {
-  const connection = await env.sql.reserve();
-  await connection`begin`;
-  await connection`select id from contacts where campaign_id = ${campaignId} and client_id = ${clientId} for update`;
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      await connection`rollback`;
-      connection.release();
-    },
-  };
-}
 
 /** The apply transaction of some import is waiting on a row lock. */
 const applyBlocked = (runId: string) => waitFor(`the apply of ${runId} to wait on the held contact`, async () => {
@@ -94,9 +67,6 @@ const applyBlocked = (runId: string) => waitFor(`the apply of ${runId} to wait o
   return !!waiting;
 });
 
-const lockRow = async (campaignId: string) => (await env.sql<{ held_by: string }[]>`select held_by from campaign_locks where campaign_id = ${campaignId}`)[0] ?? null;
-const lockHeldBy = (campaignId: string, runId: string) => waitFor(`lock held by ${runId}`, async () => (await lockRow(campaignId))?.held_by === runId);
-const lockFreed = (campaignId: string, timeoutMs?: number) => waitFor(`lock of ${campaignId} freed`, async () => (await lockRow(campaignId)) === null, timeoutMs);
 const contactsOf = (campaignId: string) => env.sql`
   select c.client_id, c.name, c.status, c.custom_fields,
     (select json_agg(json_build_object('position', p.position, 'number', p.number, 'state', p.state, 'retry', p.retry_count) order by p.position)
@@ -109,7 +79,7 @@ const FILE = 'client_id,name,phone\nK1,Kay One,+15550000001\nK2,Kay Two,+1555000
 describe('the campaign lock is always released', () => {
   test('when the holder and the lock workflow are both terminated, the worker sweep frees the lock within its interval', async () => {
     const campaignId = await seededCampaign();
-    const held = await holdContact(campaignId, 'K1');
+    const held = await holdContact(env.sql, campaignId, 'K1');
     try {
       const handle = await startImport(campaignId, FILE, { mergeRule: 'inactivate' });
       await lockHeldBy(campaignId, handle.workflowId);
@@ -134,7 +104,7 @@ describe('the apply step', () => {
   test('a cancel during the apply rolls it back: the contacts are exactly as before and the lock is freed', async () => {
     const campaignId = await seededCampaign();
     const before = await contactsOf(campaignId);
-    const held = await holdContact(campaignId, 'K4');
+    const held = await holdContact(env.sql, campaignId, 'K4');
     try {
       const handle = await startImport(campaignId, FILE, { deleteAllBeforeImport: true, updateRule: 'delete', mergeRule: 'replace' });
       await applyBlocked(handle.workflowId);
@@ -152,7 +122,7 @@ describe('the apply step', () => {
 
   test('a worker SIGKILLed during the apply: the import completes exactly once on a new worker, counts exact', async () => {
     const campaignId = await seededCampaign();
-    const held = await holdContact(campaignId, 'K1');
+    const held = await holdContact(env.sql, campaignId, 'K1');
     let handle: WorkflowHandle;
     try {
       handle = await startImport(campaignId, FILE, { mergeRule: 'inactivate' });
@@ -186,7 +156,7 @@ describe('the lock workflow', () => {
       args: [{ campaignId, checkEverySeconds: 1, maxHistoryEvents: 40 }],
     });
     const firstRunId = lockWorkflow.firstExecutionRunId;
-    const held = await holdContact(campaignId, 'K1');
+    const held = await holdContact(env.sql, campaignId, 'K1');
     let first: WorkflowHandle, second: WorkflowHandle;
     try {
       first = await startImport(campaignId, FILE, { mergeRule: 'inactivate' });
@@ -214,7 +184,7 @@ describe('the lock workflow', () => {
 
   test('a lock workflow restarted while an import holds the lock takes over that holder and grants the next import when it releases', async () => {
     const campaignId = await seededCampaign();
-    const held = await holdContact(campaignId, 'K1');
+    const held = await holdContact(env.sql, campaignId, 'K1');
     let first: WorkflowHandle, second: WorkflowHandle;
     try {
       first = await startImport(campaignId, FILE, { mergeRule: 'inactivate' });

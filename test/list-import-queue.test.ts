@@ -19,10 +19,11 @@ import { connect } from '../db/sql.js';
 import { campaignLockWorkflowId, lockStateQuery, type LockRequest } from '../workflows/campaign-lock-shared.js';
 import type { ListImportInput } from '../workflows/list-import-shared.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
-import { until } from './harness/wait.js';
+import { holdContact, lockWatch, seededCampaign as seededCampaignIn, waitFor } from './list-import-helpers.js';
 
 const ADMIN_KEY = `admin-${randomBytes(12).toString('hex')}`;
 let env: TestEnv;
+const { lockRow, lockHeldBy, lockFreed } = lockWatch(() => env.sql);
 let server: Server;
 let base: string;
 let worker: RunningWorker;
@@ -100,19 +101,7 @@ async function call(method: string, url: string, body?: unknown, headers: Record
   return { status: res.status, json: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined };
 }
 
-/** Polls every 150 ms, for up to a minute unless told otherwise. */
-const waitFor = <T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 60_000) => until(what, check, timeoutMs, 150);
-
-let campaigns = 0;
-/** A campaign with contacts K1..K5 (Remaining, one phone each). */
-async function seededCampaign(): Promise<string> {
-  const [{ id }] = await env.sql<{ id: string }[]>`insert into campaigns (name, timezone) values (${`queue-${++campaigns}-${Date.now()}`}, 'UTC') returning id`;
-  await env.sql`
-    with c as (
-      insert into contacts (campaign_id, client_id, name) select ${id}, 'K' || n, 'Name ' || n from generate_series(1, 5) n returning id, client_id
-    ) insert into contact_phones (contact_id, position, number) select id, 1, '+1555000000' || substr(client_id, 2) from c`;
-  return id;
-}
+const seededCampaign = () => seededCampaignIn(env.sql, 'queue');
 
 const FILE = 'client_id,name,phone\nK1,Kay One,+15550000001\nK2,Kay Two,+15550000002\nK3,Kay Three,+15550000003\nN1,New One,+15550000101\n';
 
@@ -138,29 +127,10 @@ const finished = (runId: string, timeoutMs?: number) => waitFor(`run ${runId} to
   const run = await runRow(runId);
   return run?.ended_at && run;
 }, timeoutMs);
-const lockRow = async (campaignId: string) => (await env.sql<{ held_by: string }[]>`select held_by from campaign_locks where campaign_id = ${campaignId}`)[0] ?? null;
-const lockHeldBy = (campaignId: string, runId: string) => waitFor(`lock held by ${runId}`, async () => (await lockRow(campaignId))?.held_by === runId);
-const lockFreed = (campaignId: string) => waitFor(`lock of ${campaignId} freed`, async () => (await lockRow(campaignId)) === null);
 const statuses = async (campaignId: string) => Object.fromEntries((await env.sql<{ client_id: string; status: string }[]>`
   select client_id, status from contacts where campaign_id = ${campaignId} order by client_id`).map((c) => [c.client_id, c.status]));
 const results = async (runId: string) => (await env.sql`select count(*)::int as n from list_import_results where run_id = ${runId}`)[0].n as number;
 
-/** Holds contact `clientId` FOR UPDATE in an open transaction, as a concurrent edit would: an apply that
- *  changes it waits on the row lock until `release`. */
-async function holdContact(campaignId: string, clientId: string): Promise<{ release(): Promise<void> }> {
-  const connection = await env.sql.reserve();
-  await connection`begin`;
-  await connection`select id from contacts where campaign_id = ${campaignId} and client_id = ${clientId} for update`;
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      await connection`rollback`;
-      connection.release();
-    },
-  };
-}
 
 /** The apply transaction of `runId` is waiting on a row lock. */
 const applyBlocked = (runId: string) => waitFor(`the apply of ${runId} to wait on the held contact`, async () => {
@@ -172,7 +142,7 @@ const applyBlocked = (runId: string) => waitFor(`the apply of ${runId} to wait o
 describe('a queued import', () => {
   test('whose lock workflow was terminated while it waited gets the lock after the holder and completes; nothing runs twice', async () => {
     const campaignId = await seededCampaign();
-    const held = await holdContact(campaignId, 'K1');
+    const held = await holdContact(env.sql, campaignId, 'K1');
     let a: string, b: string;
     try {
       a = await started(campaignId, { mergeRule: 'inactivate' });
@@ -308,7 +278,7 @@ describe('cancelling the apply', () => {
     const campaignId = await seededCampaign();
     const before = await statuses(campaignId);
     gate(`one-connection/${campaignId}`);
-    const held = await holdContact(campaignId, 'K2');
+    const held = await holdContact(env.sql, campaignId, 'K2');
     let runId: string;
     try {
       runId = await started(campaignId, { mergeRule: 'inactivate', updateRule: 'delete' });
