@@ -8,6 +8,7 @@ import { removeAll } from '../lib/content-store/index.js';
 import { eachLimit } from '../lib/content-store/bulk.js';
 import { ExportedCopyUnreachableError, openExportedCopies } from '../lib/erasure/exported-copies.js';
 import { remainingMessage, verifyErased, type VerifyProgress } from '../lib/erasure/verification.js';
+import { isPermanentFailure } from '../lib/failures.js';
 import { TransferError } from '../lib/transfer/index.js';
 import {
   ERASURE_AUDIT_ACTIONS, ERASURE_FAILURES, ERASE_ATTEMPTS, VERIFY_ATTEMPTS, type EraseBatchInput, type EraseBatchResult, type ErasureCounts,
@@ -73,11 +74,11 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
           try {
             await exported.remove({ location: t.exported_to!, destinationId: t.exported_dest, path: t.exported_path });
           } catch (err) {
-            const permanent = err instanceof ExportedCopyUnreachableError || (err instanceof TransferError && err.permanent);
+            const permanent = err instanceof ExportedCopyUnreachableError || (err instanceof TransferError && isPermanentFailure(err));
             if (!permanent && !lastAttempt) throw err;
             if (!permanent) gaveUp.push(t.id!);
             const why = err instanceof ExportedCopyUnreachableError ? 'no destination holds it'
-              : err instanceof TransferError && err.permanent ? err.stage : `its destination still failing on the last attempt: ${faultOf(err)}`;
+              : err instanceof TransferError && isPermanentFailure(err) ? err.stage : `its destination still failing on the last attempt: ${faultOf(err)}`;
             // Locations can hold customer phone numbers (file-name templates): report the item, not the path.
             unreachable.set(t.id!, `content ${t.id} (${t.kind}): its exported playback copy cannot be erased (${why})`);
           }

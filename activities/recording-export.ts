@@ -4,8 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { DateTime } from 'luxon';
-import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ContentMissingError } from '../lib/content-store/types.js';
 import { StreamCipherError } from '../lib/crypto/stream-cipher.js';
 import { DestinationNotFoundError, loadDestination, openStoredDestination } from '../lib/destinations.js';
@@ -18,6 +17,8 @@ import {
 } from '../lib/export/queries.js';
 import { createThrottle, type Throttle } from '../lib/export/throttle.js';
 import { parseExportWindow, windowState } from '../lib/export/window.js';
+import { isPermanentFailure } from '../lib/failures.js';
+import { createMeter } from '../lib/meter.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
 import {
   EXPORT_FAILURES, type BatchInput, type BatchResult, type ExportJobSummary, type ManifestInput, type ManifestResult,
@@ -160,20 +161,11 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
       throw err;
     }
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        Context.current().heartbeat();
-        throttle.take(chunk.length).then(() => callback(null, chunk), callback);
-      },
-    });
+    const meter = createMeter({ onChunk: (chunk) => { Context.current().heartbeat(); return throttle.take(chunk.length); } });
     body.on('error', (err) => meter.destroy(err));
     try {
       const put = await transfer.put(path, body.pipe(meter), { contentType: 'audio/wav' });
-      return { ...base, location: put.location, size_bytes: size, sha256: hash.digest('hex'), result: 'exported', error: null };
+      return { ...base, location: put.location, size_bytes: meter.sizeBytes(), sha256: meter.sha256(), result: 'exported', error: null };
     } catch (err) {
       if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
       throw err;
@@ -257,7 +249,7 @@ async function removeIfPresent(transfer: Transfer, path: string): Promise<void> 
   try {
     (await transfer.get(path)).destroy();
   } catch (err) {
-    if (err instanceof TransferError && err.stage === 'read' && err.permanent) return;
+    if (err instanceof TransferError && err.stage === 'read' && isPermanentFailure(err)) return;
     throw err;
   }
   await transfer.remove(path);
@@ -277,7 +269,7 @@ function contentError(err: unknown): string {
 /** Permanent destination faults (credentials, permissions, missing bucket) fail the run; others are retried. */
 function classify(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof TransferError && err.permanent) {
+  if (err instanceof TransferError && isPermanentFailure(err)) {
     return ApplicationFailure.create({ message: `destination ${err.stage} failed: ${err.message}`, type: EXPORT_FAILURES.destination, nonRetryable: true });
   }
   return err;

@@ -5,6 +5,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
 import type { Sql } from '../db/sql.js';
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
+import { errorMessage } from '../lib/error-message.js';
+import { classifyFailure, isPermanentFailure } from '../lib/failures.js';
+import { heartbeating } from '../lib/heartbeat.js';
 import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from '../lib/reports/definition.js';
 import {
   getSavedReport, insertSavedReport, loadPgpKey, loadReportDefinition, removeExpiredSavedReports, savedReportOfRun, type SavedReport,
@@ -43,17 +46,13 @@ export interface ReportPlan {
 const packaging = () => import('../lib/reports/package.js');
 const mail = () => import('../lib/reports/email.js');
 
-/** Heartbeats every 3 s (the workflow's heartbeat timeout is 10 s) while `work` runs (lock waits, long COPYs), with the latest detail. */
-async function heartbeating<T>(work: (progress: (detail: unknown) => void) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  let detail: unknown;
-  const timer = setInterval(() => ctx.heartbeat(detail), 3_000);
-  try {
-    ctx.heartbeat();
-    return await work((d) => { detail = d; });
-  } finally {
-    clearInterval(timer);
-  }
+/** A permanent SMTP failure in words; the server's reply only for a refused login, as other replies may
+ *  quote a recipient's address (addresses are never logged). */
+function mailRefusal(err: unknown): string {
+  const { code, responseCode } = err as { code?: string; responseCode?: number };
+  const what = code === 'EAUTH' || code === 'ENOAUTH' ? `the login was refused (${errorMessage(err)}); check the user and password in SMTP_URL`
+    : 'a recipient or the message was refused; check the report\'s e-mail addresses';
+  return `The mail server refused the report (${[code, responseCode].filter(Boolean).join(' ')}): ${what}`;
 }
 
 export function createReportActivities(deps: ActivityDeps) {
@@ -145,7 +144,7 @@ export function createReportActivities(deps: ActivityDeps) {
         const put = await heartbeating(async () => transfer.put(file.fileName, await store.get(file.storeKey), { sizeBytes: file.sizeBytes }));
         return { target: `destination:${input.destinationId}`, fileName: put.path, location: put.location };
       } catch (err) {
-        if (err instanceof TransferError && err.permanent) {
+        if (err instanceof TransferError && isPermanentFailure(err)) {
           throw ApplicationFailure.nonRetryable(`Destination ${input.destinationId} refused the report (${err.stage}): ${err.message}`, REPORT_FAILURES.deliveryRefused);
         }
         throw err;
@@ -171,6 +170,7 @@ export function createReportActivities(deps: ActivityDeps) {
       } catch (err) {
         content.destroy();
         if (err instanceof EmailConfigError) throw ApplicationFailure.nonRetryable(err.message, REPORT_FAILURES.emailNotConfigured);
+        if (classifyFailure('smtp', err) === 'permanent') throw ApplicationFailure.nonRetryable(mailRefusal(err), REPORT_FAILURES.deliveryRefused);
         throw err;
       }
       return { target: `email:${def.config.output.emails.length} recipient(s)`, fileName: file.fileName };

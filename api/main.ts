@@ -2,7 +2,7 @@
 // admin key exists, and serves. On SIGTERM/SIGINT it stops accepting connections, lets in-flight requests
 // finish (up to a grace time), then closes Temporal and the database.
 import type { Server } from 'node:http';
-import { config, ConfigError } from '../lib/config.js';
+import { config, exitOnStartFailure } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { openPlatform } from '../lib/platform.js';
 import { connectClient } from '../lib/temporal/client.js';
@@ -49,8 +49,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else log.error({ err: String(err?.stack ?? err) }, 'api failed to start');
-  process.exit(1);
-});
+main().catch((err) => exitOnStartFailure(err, () => log.error({ err: String(err?.stack ?? err) }, 'api failed to start')));

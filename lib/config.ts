@@ -82,6 +82,14 @@ export type Config = z.infer<typeof schema> & { dataDir: string; fileDestination
 
 export class ConfigError extends Error {}
 
+/** An entry point's last word when it cannot start: a configuration error is printed as its message alone (it
+ *  names the variable and what to do; a stack trace would bury it), anything else goes to `logFailure`. */
+export function exitOnStartFailure(err: unknown, logFailure: (err: unknown) => void): never {
+  if (err instanceof ConfigError) console.error(err.message);
+  else logFailure(err);
+  process.exit(1);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {

@@ -3,6 +3,7 @@
 // run however it ends; sum them over instances. Labels are job kinds and results only — never ids or names,
 // which would both explode the series count and leak business data.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { errorMessage } from './error-message.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -93,7 +94,7 @@ export async function startMetricsServer(options: { host: string; port: number; 
     (options.extra ? options.extra() : Promise.resolve([]))
       .then((extra) => metricsText(extra))
       .then((text) => res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(text))
-      .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`));
+      .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${errorMessage(err)}\n`));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`Cannot serve metrics on ${options.host}:${options.port} (METRICS_HOST/METRICS_PORT): ${err.message}`)));

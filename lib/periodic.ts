@@ -2,6 +2,7 @@
 // every interval, never two passes at once, a failed pass logged and tried again at the next interval, and a
 // stop that waits for the pass in flight.
 import type { Logger } from 'pino';
+import { errorMessage } from './error-message.js';
 
 export interface Periodic { stop(): Promise<void> }
 
@@ -12,7 +13,7 @@ export function startPeriodic(name: string, pass: () => Promise<void>, intervalM
     try {
       await pass();
     } catch (err) {
-      log?.warn({ err: err instanceof Error ? err.message : String(err) }, `${name} failed; retrying at the next interval`);
+      log?.warn({ err: errorMessage(err) }, `${name} failed; retrying at the next interval`);
     }
   };
   const timer = setInterval(() => { running ??= guarded().finally(() => { running = undefined; }); }, intervalMs);

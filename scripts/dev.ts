@@ -4,17 +4,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { config } from '../lib/config.js';
+import { config, exitOnStartFailure, type Config } from '../lib/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../lib/postgres/embedded.js';
 import { startTemporalDevServer, stopChild, type DevServer } from '../lib/temporal/dev-server.js';
-import { waitForPort } from '../lib/net.js';
+import { freePort, waitForPort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { runDemo } from './demo.js';
 
 const say = (line: string) => console.log(`[dev] ${line}`);
 
 async function main(): Promise<void> {
-  const cfg = config();
+  let cfg: Config;
+  try {
+    cfg = config();
+  } catch (err) {
+    exitOnStartFailure(err, () => console.error(err));
+  }
   await mkdir(cfg.dataDir, { recursive: true });
   say(`data directory ${cfg.dataDir}`);
   const stops: (() => Promise<void>)[] = [];
@@ -66,6 +71,9 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}),
+      // Two dev instances side by side must not share the worker's metrics port (one would lose its metrics):
+      // unless METRICS_PORT is set, each takes a free one.
+      METRICS_PORT: process.env.METRICS_PORT ?? String(await freePort()),
     };
     const api = startChild('api', ['api/main.ts'], childEnv);
     stops.push(() => stopChild(api));
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
     const adminKey = cfg.ADMIN_API_KEY ?? (await readAdminKey(cfg.dataDir));
     say(`API:         ${apiUrl}  (OpenAPI at ${apiUrl}/openapi.json)`);
     say(`Temporal UI: ${uiUrl ?? '(external server)'}`);
+    say(`Metrics:     http://127.0.0.1:${childEnv.METRICS_PORT}/metrics (worker), ${apiUrl}/metrics (API)`);
     say(`Admin key:   ${adminKey}`);
     await runDemo({ apiUrl, adminKey, uiUrl, dataDir: cfg.dataDir, databaseUrl, log: say });
     say('platform is up; Ctrl-C stops it');

@@ -4,7 +4,7 @@
 // Temporal UI, timed out) and the schedule sync (job definitions' Temporal Schedules paused exactly when
 // disabled, none left for deleted ones) and the upload retention sweep, and serves /metrics on
 // METRICS_HOST:METRICS_PORT.
-import { config } from '../lib/config.js';
+import { config, exitOnStartFailure } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
 import { openPlatform } from '../lib/platform.js';
@@ -75,7 +75,4 @@ async function main(): Promise<void> {
   log.info('worker stopped');
 }
 
-main().catch((err) => {
-  log.error({ err: String(err?.stack ?? err) }, 'worker failed');
-  process.exit(1);
-});
+main().catch((err) => exitOnStartFailure(err, () => log.error({ err: String(err?.stack ?? err) }, 'worker failed')));

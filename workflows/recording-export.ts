@@ -7,6 +7,8 @@ import {
   sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { errorMessage } from '../lib/error-message.js';
+import { stripUndefined } from '../lib/strip-undefined.js';
 import {
   EXPORT_FAILURES, type CarriedTotals, type ManifestResult, type RecordingExportInput, type RecordingExportResult,
 } from './recording-export-shared.js';
@@ -156,9 +158,5 @@ function errorText(err: unknown): string {
   if (err instanceof ApplicationFailure) return err.message;
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof Error) return cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return errorMessage(err);
 }

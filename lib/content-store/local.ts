@@ -9,7 +9,8 @@ import { pipeline as pipe, type Readable } from 'node:stream';
 import type { Keyring } from '../crypto/keys.js';
 import { createDecryptStream, createEncryptStream } from '../crypto/stream-cipher.js';
 import { BULK_CONCURRENCY, eachLimit } from './bulk.js';
-import { checkObjectKey, createMeter, newObjectKey } from './objects.js';
+import { createMeter } from '../meter.js';
+import { checkObjectKey, newObjectKey } from './objects.js';
 import { ContentMissingError, type ContentStore, type StoredObject } from './types.js';
 
 export interface LocalContentStoreOptions { dir: string; keyring: Keyring; now?: () => Date }

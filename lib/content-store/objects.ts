@@ -1,6 +1,5 @@
-// What every content store shares: how object keys look and how the plaintext is measured on its way in.
-import { createHash, randomUUID } from 'node:crypto';
-import { Transform } from 'node:stream';
+// What every content store shares: how object keys look (the plaintext is measured by lib/meter.ts).
+import { randomUUID } from 'node:crypto';
 
 // Keys are relative, '/'-separated and plain, so a key read back from the database can never point
 // outside the store (no '..', no absolute paths, no backslashes).
@@ -24,23 +23,4 @@ export function checkObjectKey(key: string): string {
     throw new Error(`Content key ${JSON.stringify(key)} is not a key this store hands out.`);
   }
   return key;
-}
-
-export interface Meter extends Transform { sizeBytes(): number; sha256(): string }
-
-/** A pass-through that counts and hashes the plaintext as it streams by. */
-export function createMeter(): Meter {
-  const hash = createHash('sha256');
-  let size = 0;
-  let digest: string | undefined;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  }) as Meter;
-  meter.sizeBytes = () => size;
-  meter.sha256 = () => (digest ??= hash.digest('hex'));
-  return meter;
 }

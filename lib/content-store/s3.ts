@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Keyring } from '../crypto/keys.js';
 import { createDecryptStream, createEncryptStream } from '../crypto/stream-cipher.js';
 import { BULK_CONCURRENCY, eachLimit } from './bulk.js';
-import { checkObjectKey, createMeter, newObjectKey } from './objects.js';
+import { createMeter } from '../meter.js';
+import { checkObjectKey, newObjectKey } from './objects.js';
 import { ContentMissingError, type ContentStore, type StoredObject } from './types.js';
 
 export interface S3ContentStoreOptions {

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Sql } from '../../db/sql.js';
 import type { Keyring } from '../crypto/keys.js';
 import { loadDestination, openStoredDestination, type StoredDestination } from '../destinations.js';
+import { isPermanentFailure } from '../failures.js';
 import { TransferError, type Transfer } from '../transfer/index.js';
 import { placesAt, protocolOf, relativePathIn } from './locations.js';
 
@@ -81,7 +82,7 @@ export function openExportedCopies(sql: Sql, keyring: Keyring): ExportedCopies {
     try {
       body = await target.transfer.get(target.path);
     } catch (err) {
-      if (err instanceof TransferError && err.stage === 'read' && err.permanent) return false;
+      if (err instanceof TransferError && err.stage === 'read' && isPermanentFailure(err)) return false;
       throw err;
     }
     body.destroy();

@@ -7,6 +7,7 @@ import type { Sql } from '../../db/sql.js';
 import { eachLimit } from '../content-store/bulk.js';
 import { stillHeld, type ContentStore } from '../content-store/index.js';
 import type { Keyring } from '../crypto/keys.js';
+import { isPermanentFailure } from '../failures.js';
 import { TransferError } from '../transfer/index.js';
 import { ExportedCopyUnreachableError, openExportedCopies, type ExportedCopies } from './exported-copies.js';
 
@@ -69,7 +70,7 @@ function addRemaining(progress: VerifyProgress, item: string): void {
 /** Why a copy could not be read back, when asking again cannot help (no destination holds it, refused). */
 function permanentReason(err: unknown): string | undefined {
   if (err instanceof ExportedCopyUnreachableError) return 'no destination holds it';
-  if (err instanceof TransferError && err.permanent) return `its destination refused (${err.stage})`;
+  if (err instanceof TransferError && isPermanentFailure(err)) return `its destination refused (${err.stage})`;
   return undefined;
 }
 
