@@ -10,6 +10,7 @@ import { startTemporalDevServer, stopChild, type DevServer } from '../lib/tempor
 import { freePort, waitForPort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { runDemo } from './demo.js';
+import { errorMessage } from '../lib/error-message.js';
 
 const say = (line: string) => console.log(`[dev] ${line}`);
 
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     say(`${exited} exited unexpectedly`);
     await stopAll(1);
   } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(errorMessage(err));
     await stopAll(1);
   }
 }

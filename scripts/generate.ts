@@ -10,6 +10,7 @@ import { createLocalContentStore } from '../lib/content-store/local.js';
 import { loadKeyring } from '../lib/crypto/keys.js';
 import { connect } from '../db/sql.js';
 import { generate, type GenerateOptions } from '../lib/generator/index.js';
+import { errorMessage } from '../lib/error-message.js';
 
 const USAGE = 'usage: npm run generate -- [--seed N] [--campaigns N] [--contacts N] [--attempts N] [--interactions N] [--from DATE] [--to DATE] [--no-content]';
 
@@ -87,6 +88,6 @@ async function main(): Promise<void> {
 
 // Errors here are the user's to fix (a flag, a variable, a database without migrations): say what, not where.
 await main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorMessage(err));
   process.exitCode = 1;
 });
