@@ -16,7 +16,7 @@ export const pageQuery = z.object({
 
 export const paged = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
-export const runAccepted = z.object({ runId: z.string() });
+export const runAccepted = z.object({ runId: z.string().describe('the Temporal workflow id of the run') }).meta({ id: 'RunAccepted' });
 
 export function encodeCursor(lastId: string): string {
   return Buffer.from(lastId, 'utf8').toString('base64url');

@@ -12,7 +12,7 @@ export const campaignLock = z.object({ heldBy: z.string(), type: z.string(), sin
 
 const campaign = z.object({
   id: z.string(), name: z.string(), timezone: z.string(), state: z.enum(['running', 'stopped']), lock: campaignLock, createdAt: z.string(),
-});
+}).meta({ id: 'Campaign' });
 
 interface CampaignRow { id: string; name: string; timezone: string; state: 'running' | 'stopped'; created_at: Date; held_by: string | null; lock_type: string | null; since: Date | null }
 

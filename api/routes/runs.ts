@@ -30,7 +30,7 @@ const run = z.object({
   progress: z.object({ done: z.number(), total: z.number().nullable(), percent: z.number().nullable() }),
   attempts: z.number().int(), startedAt: z.string().nullable(), endedAt: z.string().nullable(), sizeKb: z.number(),
   error: z.string().nullable(), result: z.unknown(), temporalUiUrl: z.string(),
-});
+}).meta({ id: 'Run' });
 
 export function register(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
