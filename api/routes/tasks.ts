@@ -95,7 +95,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     summary: 'Run a scheduled task now: an immediate action of its Temporal Schedule',
     description: 'The schedule\'s overlap policy applies: when a run of the task is already in progress the request is 409 and '
       + 'names that run. For a definition without a schedule use its job\'s own `/run` endpoint.',
-    example: { response: { runId: 'report/7/2025-03-01T10:20:31Z', scheduleId: 'report/7' } },
+    example: { response: { runId: 'report/7/scheduled-2025-03-01T10:20:31Z', scheduleId: 'report/7' } },
   }, async ({ params, req }) => runNow(deps, params.definitionId, callerOf(req).actor));
 }
 
