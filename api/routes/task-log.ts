@@ -83,8 +83,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         items: [{
           startedAt: '2025-03-01T10:15:00.000Z', endedAt: '2025-03-01T10:17:05.000Z', objectName: 'Spring renewals',
           taskName: 'Nightly recordings', duration: '02:05', sizeKb: 5120, result: 'completed', error: null, type: 'recording-export',
-          step: 'done', runId: 'recording-export/4/2025-03-01T10:15:00.000Z', status: 'completed', attempts: 1,
-          actingUser: 'schedule', temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/recording-export%2F4%2F2025-03-01T10%3A15%3A00.000Z',
+          step: 'done', runId: 'recording-export/4-2025-03-01T10:15:00Z', status: 'completed', attempts: 1,
+          actingUser: 'schedule', temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/recording-export%2F4-2025-03-01T10%3A15%3A00Z',
         }],
         nextCursor: 'WyItc3RhcnRlZEF0IiwiMjAyNS0wMy0wMSAxMDoxNTowMCswMCIsInJlY29yZGluZy1leHBvcnQvNC8yMDI1LTAzLTAxVDEwOjE1OjAwLjAwMFoiXQ',
       },

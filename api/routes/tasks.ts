@@ -64,8 +64,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
           {
             state: 'in progress', startedAt: '2025-03-01T10:15:00.000Z', objectName: 'Spring renewals', taskName: 'Nightly recordings',
             attempts: 1, progress: { done: 120, total: 400, percent: 30 }, type: 'recording-export', step: 'exporting',
-            runId: 'recording-export/4/2025-03-01T10:15:00.000Z', definitionId: '4',
-            temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/recording-export%2F4%2F2025-03-01T10%3A15%3A00.000Z',
+            runId: 'recording-export/4-2025-03-01T10:15:00Z', definitionId: '4',
+            temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/recording-export%2F4-2025-03-01T10%3A15%3A00Z',
           },
           {
             state: 'scheduled', nextRunAt: '2025-03-01T11:00:00.000Z', objectName: 'Spring renewals', taskName: 'Hourly best contact',
