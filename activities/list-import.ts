@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 import { connect, type Sql } from '../db/sql.js';
 import { assertLockHeldBy, CampaignLockLostError, forgetLockRequest } from '../lib/campaign-lock/index.js';
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
+import { isPermanentFailure } from '../lib/failures.js';
+import { keepHeartbeating } from '../lib/heartbeat.js';
 import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
 import { applyImportRules, type RuleCounts } from '../lib/import/rules.js';
 import { pickNewestFile, rdatetimePattern, type ImportSource } from '../lib/import/source.js';
@@ -33,15 +35,9 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof ImportFileError) throw ApplicationFailure.nonRetryable(err.message, err.type);
     if (err instanceof CampaignLockLostError) throw ApplicationFailure.nonRetryable(err.message, CAMPAIGN_LOCK_FAILURES.lost);
     if (err instanceof DestinationNotFoundError) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
-    if (err instanceof TransferError && err.permanent) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
+    if (err instanceof TransferError && isPermanentFailure(err)) throw ApplicationFailure.nonRetryable(err.message, IMPORT_FAILURES.sourceMissing);
     throw err;
   }
-}
-
-/** Heartbeats on a timer so cancellation reaches the activity even while it waits on I/O. */
-function keepHeartbeating(details: () => unknown): () => void {
-  const timer = setInterval(() => Context.current().heartbeat(details()), 2_000);
-  return () => clearInterval(timer);
 }
 
 export function createListImportActivities(deps: ActivityDeps) {

@@ -13,6 +13,7 @@ import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound, unprocessable } from '../problem.js';
 import { describeRun, temporalUiUrl } from '../run-view.js';
 import { id, iso } from '../schemas.js';
+import { errorMessage } from '../../lib/error-message.js';
 
 const IN_PROGRESS_LIMIT = 500;
 const TEMPORAL_CONCURRENCY = 8;
@@ -201,7 +202,7 @@ async function unrecordedExecutions(deps: AppDeps, known: Set<string>, type: str
       });
     }
   } catch (err) {
-    deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'listing open executions failed; the task view shows recorded runs only');
+    deps.log?.warn({ err: errorMessage(err) }, 'listing open executions failed; the task view shows recorded runs only');
   }
   return items;
 }
