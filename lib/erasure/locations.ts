@@ -6,6 +6,8 @@
 // destination id and relative path, and then the location only confirms the destination still points there.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { config } from '../config.js';
+import { fileDestinationBase } from '../transfer/file.js';
 import { joinBase } from '../transfer/paths.js';
 import type { DestinationSettings, Protocol } from '../transfer/index.js';
 
@@ -54,7 +56,8 @@ export function relativePathIn(settings: DestinationSettings, location: string):
     }
     case 'file': {
       if (protocolOf(location) !== 'file') return undefined;
-      const rel = path.relative(path.resolve(settings.path || '.'), fileURLToPath(location));
+      // The folder as the transfer resolves it (a relative path is taken from FILE_DESTINATION_ROOT).
+      const rel = path.relative(fileDestinationBase(settings, config().fileDestinationRoot), fileURLToPath(location));
       if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
       return rel.split(path.sep).join('/');
     }
