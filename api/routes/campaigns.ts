@@ -3,18 +3,19 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { reapCampaignLock } from '../../lib/campaign-lock/index.js';
+import { LOCK_TYPES, type LockType } from '../../workflows/campaign-lock-shared.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
 
-export const campaignLock = z.object({ heldBy: z.string(), type: z.string(), since: z.string() }).nullable();
+export const campaignLock = z.object({ heldBy: z.string(), type: z.enum(LOCK_TYPES), since: z.string() }).nullable();
 
 const campaign = z.object({
   id: z.string(), name: z.string(), timezone: z.string(), state: z.enum(['running', 'stopped']), lock: campaignLock, createdAt: z.string(),
 }).meta({ id: 'Campaign' });
 
-interface CampaignRow { id: string; name: string; timezone: string; state: 'running' | 'stopped'; created_at: Date; held_by: string | null; lock_type: string | null; since: Date | null }
+interface CampaignRow { id: string; name: string; timezone: string; state: 'running' | 'stopped'; created_at: Date; held_by: string | null; lock_type: LockType | null; since: Date | null }
 
 const toCampaign = (row: CampaignRow): z.input<typeof campaign> => ({
   id: row.id, name: row.name, timezone: row.timezone, state: row.state, createdAt: iso(row.created_at)!,
