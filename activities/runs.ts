@@ -29,7 +29,8 @@ export function createRunActivities({ sql }: { sql: Sql }) {
 
     async recordRunEnd(end: RunEnd): Promise<void> {
       await recordRunEnd(sql, end, async () => {
-        const execution = await describeExecution(Context.current().client, end.runId);
+        // Best effort: without its execution the end is left to the reconciler, which lists closed runs too.
+        const execution = await describeExecution(Context.current().client, end.runId).catch(() => undefined);
         return execution && unrecordedRunOf(sql, execution);
       });
     },

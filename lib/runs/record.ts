@@ -39,7 +39,7 @@ export async function recordRunStart(sql: Sql, run: RunStart, options: StartOpti
       // A new execution (e.g. `temporal workflow reset`): the earlier one stays in the log as it ended.
       await tx`update runs set run_id = ${`${run.runId}@${before.execution_id}`}, workflow_id = ${run.runId} where run_id = ${run.runId}`;
     }
-    await tx`
+    const [written] = await tx<{ inserted: boolean }[]>`
       insert into runs (run_id, execution_id, type, name, object_name, definition_id, campaign_id, acting_user,
                         status, step, scheduled_at, started_at)
       values (${run.runId}, ${executionId}, ${run.type}, ${run.name}, ${run.objectName ?? null},
@@ -50,8 +50,11 @@ export async function recordRunStart(sql: Sql, run: RunStart, options: StartOpti
             step = case when runs.status in ('running', 'scheduled') then coalesce(runs.step, excluded.step) else excluded.step end,
             execution_id = coalesce(excluded.execution_id, runs.execution_id),
             started_at = case when runs.status = 'running' then runs.started_at else excluded.started_at end,
-            attempts = case when runs.status in ('running', 'scheduled') then runs.attempts else runs.attempts + 1 end`;
-    return before === undefined || closed;
+            attempts = case when runs.status in ('running', 'scheduled') then runs.attempts else runs.attempts + 1 end
+      returning (xmax = 0) as inserted`;
+    // Inserted here, or re-opened from closed: a start. A row another writer inserted meanwhile (the API's
+    // "run now") conflicts and is not counted twice.
+    return written.inserted || closed;
   });
   if (counted) recordRunStarted(run.type);
 }
