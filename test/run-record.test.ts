@@ -17,10 +17,11 @@ import { upsertJobSchedule } from '../lib/temporal/schedules.js';
 import { listImportWorkflowId, type ListImportInput } from '../workflows/list-import-shared.js';
 import { RECORDING_EXPORT_WORKFLOW } from '../workflows/recording-export-shared.js';
 import { REPORT_WORKFLOW } from '../workflows/report-shared.js';
-import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
+import { runSearchAttributes, TRIGGERED_BY } from '../workflows/shared/search-attributes.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 import { createDestination, createJob, newCampaign, seedCalls, startExport } from './recording-export-helpers.js';
+import { createReportDefinition } from './report-helpers.js';
 
 const { EventType } = proto.temporal.api.enums.v1;
 const ADMIN = 'run-record-admin-key-0123456789';
@@ -259,6 +260,17 @@ describe('task views', () => {
     const after = await counts();
     assert.equal(after['recording-export'].started - before['recording-export'].started, 2);
     assert.equal(after['recording-export'].ended - before['recording-export'].ended, 2);
+  });
+});
+
+describe('search attributes', () => {
+  test('CcTriggeredBy of a run an API key starts is key-<id> for every job, never the key\'s name', async () => {
+    const reportId = await createReportDefinition(env.sql, { campaignId: campaign.id });
+    const report = await call('POST', `/reports/${reportId}/run`);
+    assert.equal(report.status, 202, report.text);
+    const handle = env.client.workflow.getHandle(report.json.runId);
+    await handle.result();
+    assert.equal((await handle.describe()).typedSearchAttributes.get(TRIGGERED_BY), 'key-env:ADMIN_API_KEY');
   });
 });
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { createPreview, foreignInteractions, previewDrift, type PreviewRow, type PreviewScope } from '../../lib/erasure/preview.js';
 import type { erasure } from '../../workflows/erasure.js';
 import { ERASABLE_ITEMS, erasureWorkflowId, type ErasureInput, type ErasureScope } from '../../workflows/erasure-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { startWorkflowIdempotent } from '../idempotency.js';
@@ -105,7 +105,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       try {
         await deps.client.workflow.start<typeof erasure>('erasure', {
           workflowId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input],
-          typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.erasure, campaignId: input.scope.campaignId, triggeredBy: `key-${caller.keyId}` }),
+          typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.erasure, campaignId: input.scope.campaignId, triggeredBy: triggeredByKey(caller.keyId) }),
         });
       } catch (err) {
         // Not started: the preview may be confirmed again.

@@ -8,7 +8,7 @@ import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../../lib/import/rules.
 import { SEPARATORS, type Separator } from '../../lib/import/rows.js';
 import { RDATETIME } from '../../lib/import/source.js';
 import { listImportWorkflowId, type ListImportInput } from '../../workflows/list-import-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
 import { rethrowAsLockConflict } from '../campaign-lock-problems.js';
@@ -56,7 +56,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     await checkSource(deps, body.source);
     const input: ListImportInput = { ...body, campaignId: params.id, campaignName: campaign.name, actingUser: caller.actor, scheduledAt: body.scheduledAt ?? null };
     // The lock check runs only when no run was started for this Idempotency-Key yet: a retry gets its run back.
-    const { runId } = await startWorkflowIdempotent(sql, req, () => startUnderLockCheck(deps, input, `key-${caller.keyId}`));
+    const { runId } = await startWorkflowIdempotent(sql, req, () => startUnderLockCheck(deps, input, triggeredByKey(caller.keyId)));
     return { runId };
   });
 }
