@@ -1,4 +1,4 @@
-// `npm run build`: the production build in dist/ — plain JavaScript from tsc (tsconfig.build.json), the SQL
+// `npm run build`: the production build in dist/ (or `-- --out-dir <dir>`, as the production-mode test does) — plain JavaScript from tsc (tsconfig.build.json), the SQL
 // migrations beside the compiled migrator, and the workflow bundle prebuilt (dist/workflow-bundle.js), so
 // `npm run start:api` / `npm run start:worker` run on node alone, without a compiler or a bundler at start.
 import { spawn } from 'node:child_process';
@@ -8,11 +8,12 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../lib/tools.js';
 
-export const DIST = path.join(PROJECT_ROOT, 'dist');
+const outDirArg = process.argv.indexOf('--out-dir');
+const DIST = outDirArg > 0 && process.argv[outDirArg + 1] ? path.resolve(process.argv[outDirArg + 1]) : path.join(PROJECT_ROOT, 'dist');
 
 async function compile(): Promise<void> {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const child = spawn(process.execPath, [tsc, '-p', path.join(PROJECT_ROOT, 'tsconfig.build.json')], { stdio: 'inherit', cwd: PROJECT_ROOT });
+  const child = spawn(process.execPath, [tsc, '-p', path.join(PROJECT_ROOT, 'tsconfig.build.json'), '--outDir', DIST], { stdio: 'inherit', cwd: PROJECT_ROOT });
   const code = await new Promise<number | null>((resolve, reject) => { child.once('error', reject); child.once('exit', resolve); });
   if (code !== 0) throw new Error(`tsc failed (exit code ${code}); see the errors above`);
 }
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   await compile();
   await cp(path.join(PROJECT_ROOT, 'db', 'migrations'), path.join(DIST, 'db', 'migrations'), { recursive: true });
   await bundleWorkflows();
-  console.log(`built dist/ in ${Date.now() - started} ms: npm run start:api, npm run start:worker`);
+  console.log(`built ${path.relative(PROJECT_ROOT, DIST)}/ in ${Date.now() - started} ms: npm run start:api, npm run start:worker`);
 }
 
 main().catch((err) => {
