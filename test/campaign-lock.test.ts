@@ -4,14 +4,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createListImportActivities } from '../activities/list-import.js';
 import {
   acquireCampaignLock, admitLockRequest, assertCampaignUnlocked, CampaignLockAwaitedError, CampaignLockedError, campaignLockOf,
   runOpenIn, type IsRunOpen,
 } from '../lib/campaign-lock/index.js';
 import type { Sql } from '../db/sql.js';
 import {
-  acquireLockSignal, CAMPAIGN_LOCK_WORKFLOW_TYPE, campaignLockWorkflowId, LOCK_TYPES, lockStateQuery, type CampaignLockInput,
+  acquireLockSignal, CAMPAIGN_LOCK_FAILURES, CAMPAIGN_LOCK_WORKFLOW_TYPE, campaignLockWorkflowId, LOCK_TYPES, lockStateQuery, type CampaignLockInput,
 } from '../workflows/campaign-lock-shared.js';
+import type { ListImportInput } from '../workflows/list-import-shared.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 
@@ -81,6 +85,19 @@ describe('the campaign lock owner', () => {
       (err) => err instanceof CampaignLockedError && err.lock.heldBy === waiting.runId);
     await waiting.close();
     await inTx((tx) => admitLockRequest(tx, campaignId, { runId: 'no-wait/3', type: 'export', wait: false, asksNow: false }, isRunOpen));
+  });
+});
+
+describe('a holder\'s own work', () => {
+  test('an import whose lock another process holds applies nothing and fails at once (CampaignLockLost, not retried)', async () => {
+    const campaignId = await newCampaign();
+    const exporter = await openRun('export');
+    await acquireCampaignLock(env.sql, campaignId, { runId: exporter.runId, type: 'export' }, isRunOpen);
+    const runId = `list-import/${campaignId}/lost`;
+    const input = { campaignId, importRule: 'append', updateRule: 'nothing', mergeRule: 'nothing', deleteAllBeforeImport: false } as ListImportInput;
+    await assert.rejects(new MockActivityEnvironment().run(createListImportActivities(env.deps).applyImport, runId, input),
+      (err) => err instanceof ApplicationFailure && err.type === CAMPAIGN_LOCK_FAILURES.lost && err.nonRetryable && err.message.includes(exporter.runId));
+    assert.equal((await env.sql`select 1 from list_import_results where run_id = ${runId}`).length, 0);
   });
 });
 
