@@ -22,8 +22,9 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** What the libraries say when the connection dropped or never completed (ssh2's "Connection lost before
- *  handshake" is a server that closed the socket before its banner: a restart, MaxStartups, a blip). */
-const NETWORK_MESSAGE = /timed? ?out|timeout|socket hang up|connection lost|lost before handshake|closed the connection|connection closed|unexpected (end|close)|not connected|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/i;
+ *  handshake" and basic-ftp's "Server sent FIN packet unexpectedly" are a server that closed the socket before
+ *  its banner: a restart, sshd's MaxStartups, a blip). */
+const NETWORK_MESSAGE = /timed? ?out|timeout|socket hang up|connection lost|lost before handshake|closed the connection|connection closed|unexpected (end|close)|FIN packet unexpectedly|not connected|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN/i;
 
 /** Node's codes for a TLS certificate that is not trusted or does not name the host. */
 const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME/;
