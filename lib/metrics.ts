@@ -1,6 +1,6 @@
-// Prometheus metrics of the platform (prom-client). Run counters are incremented where runs are recorded
-// (activities/runs.ts in the worker, and wherever a run is reconciled from Temporal), so they count every
-// run however it ends; sum them over instances. Labels are job kinds and results only — never ids or names,
+// Prometheus metrics of the platform (prom-client). Run counters are incremented only by the run record's
+// owner (lib/runs/record.ts), in whichever process writes the transition (worker, API, reconciler), so they
+// count every run however it ends; sum them over instances. Labels are job kinds and results only — never ids or names,
 // which would both explode the series count and leak business data.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage } from './error-message.js';
