@@ -157,8 +157,6 @@ export async function generateReportFile(
     });
     await notePendingObject(deps.sql, runId, objectKey);
     const csv: Readable = await streamReportCsv(tx, deps.databaseUrl, def.config.type, by, params);
-    const stopCopy = () => csv.destroy(signal?.reason as Error);
-    signal?.addEventListener('abort', stopCopy, { once: true });
     // The counts are read on the transaction's own connection while the COPY streams on its dedicated one
     // (the same snapshot, two backends working at once): a separate full pass before the COPY cost about a
     // third of the report's time.
@@ -170,7 +168,7 @@ export async function generateReportFile(
     const stored = await deps.store.put(metered, { key: objectKey }).catch(async (err: unknown) => {
       await counting.catch(() => {});
       throw err;
-    }).finally(() => signal?.removeEventListener('abort', stopCopy));
+    });
     const counts = await counting;
     await assertRunStillOpen(tx, runId);
     const rows = reportRows(def.config.type, counts);

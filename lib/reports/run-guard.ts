@@ -2,7 +2,8 @@
 //
 // * The activity's cancellation (Temporal delivers a cancel, or a termination as "not found", on the next
 //   heartbeat) cancels the statement its transaction is waiting on — a lock, the count — so the
-//   transaction rolls back at once instead of committing when the wait ends.
+//   transaction rolls back at once instead of committing when the wait ends. A COPY already streaming into
+//   the content store runs to its end, and the transaction then rolls back (the check before returning).
 // * The commit itself re-reads the run's record (runs, written by activities/runs.ts) under a share lock:
 //   a run recorded cancelled, terminated or failed (by the workflow, or by the reconciler from Temporal's
 //   truth) commits nothing. The share lock makes the record's end and the commit take turns.
