@@ -8,17 +8,16 @@ import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';
 import { closedState, describeExecution, describeRun } from '../run-view.js';
 import { runAccepted } from '../schemas.js';
-import { JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { isJobKind, JOB_KIND } from '../../workflows/shared/search-attributes.js';
 import { CAMPAIGN_LOCK_KIND, CAMPAIGN_LOCK_WORKFLOW_TYPE, isCampaignLockWorkflowId } from '../../workflows/campaign-lock-shared.js';
 
-const OUR_JOB_KINDS = new Set<string>(Object.values(JOB_KINDS));
 
 /** Why this execution is not a run the API may cancel, or undefined when it is one. */
 function notCancellable(execution: WorkflowExecutionDescription, hasRunRecord: boolean): 'lock' | 'foreign' | undefined {
   if (isCampaignLockWorkflowId(execution.workflowId) || execution.type === CAMPAIGN_LOCK_WORKFLOW_TYPE) return 'lock';
   const kind = execution.typedSearchAttributes.get(JOB_KIND);
   if (kind === CAMPAIGN_LOCK_KIND) return 'lock';
-  return hasRunRecord || (kind !== undefined && OUR_JOB_KINDS.has(kind)) ? undefined : 'foreign';
+  return hasRunRecord || isJobKind(kind) ? undefined : 'foreign';
 }
 
 const runParams = z.object({ runId: z.string().min(1).max(400).describe('the Temporal workflow id') });

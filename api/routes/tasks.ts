@@ -4,9 +4,12 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { MAINTENANCE_SCHEDULES, MAINTENANCE_TYPE } from '../../lib/runs/maintenance.js';
+import { definitionSpec } from '../../lib/schedules/definition-spec.js';
+import { readFindings } from '../../lib/schedules/findings.js';
+import { scheduleStatus, type ScheduleStatus } from '../../lib/schedules/status.js';
 import { triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
-import { JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { isJobKind, JOB_KIND } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
@@ -18,7 +21,16 @@ import { errorMessage } from '../../lib/error-message.js';
 const IN_PROGRESS_LIMIT = 500;
 const TEMPORAL_CONCURRENCY = 8;
 const RUN_NOW_WAIT_MS = 5_000;
-const RUN_KINDS = new Set<string>(Object.values(JOB_KINDS));
+
+const scheduleView = z.object({
+  paused: z.boolean(),
+  pausedNote: z.string().nullable().describe('paused in Temporal by an engineer (kept by the platform): the note given'),
+  drift: z.string().nullable().describe('how the spec in Temporal differs from the definition now; the schedule sync restores the definition\'s'),
+  lastDriftRepaired: z.object({ drift: z.string(), at: z.string() }).nullable(),
+  heldByAnotherInstallation: z.boolean().describe('a schedule with this id starts another installation\'s workflows: an error, left alone'),
+  skippedRuns: z.number().int().describe('runs skipped because the previous one was still running (or caught up by one run)'),
+  missedRuns: z.number().int().describe('runs missed in an outage longer than the catch-up window'),
+});
 
 const progress = z.object({ done: z.number(), total: z.number().nullable(), percent: z.number().nullable() });
 
@@ -37,6 +49,7 @@ export const taskItem = z.object({
   definitionId: z.string().nullable().optional(),
   runNow: z.string().optional().describe('POST this path to run a scheduled task now'),
   temporalUiUrl: z.string().optional(),
+  schedule: scheduleView.optional().describe('scheduled tasks with a Temporal Schedule: its state as Temporal has it (lib/schedules/status.ts)'),
 });
 type TaskItem = z.input<typeof taskItem>;
 
@@ -114,41 +127,43 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 async function scheduledTasks(deps: AppDeps, type: string | undefined): Promise<TaskItem[]> {
-  const rows = await deps.sql<{ id: string; kind: string; name: string; schedule_id: string; object_name: string | null }[]>`
-    select d.id, d.kind, d.name, d.schedule_id, c.name as object_name
+  const findings = await readFindings(deps.sql);
+  const rows = await deps.sql<{ id: string; kind: string; name: string; schedule_id: string; object_name: string | null; config: Record<string, unknown> | null }[]>`
+    select d.id, d.kind, d.name, d.schedule_id, c.name as object_name, d.config
     from job_definitions d left join campaigns c on c.id = d.campaign_id
     where d.enabled and d.schedule_id is not null ${type ? deps.sql`and d.kind = ${type}` : deps.sql``}
     order by d.id`;
-  return mapLimit(rows, TEMPORAL_CONCURRENCY, async (row) => ({
-    state: 'scheduled' as const,
-    nextRunAt: iso((await scheduleState(deps.client, row.schedule_id))?.nextRunAt),
-    objectName: row.object_name ?? row.name, taskName: row.name, attempts: 0, progress: null, type: row.kind, step: null,
-    scheduleId: row.schedule_id, definitionId: row.id, runNow: `/tasks/${row.id}/run`,
-  }));
+  return mapLimit(rows, TEMPORAL_CONCURRENCY, async (row) => {
+    const schedule = await scheduleStatus(deps.client, row.schedule_id, {
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE, spec: definitionSpec(row.kind, row.config), finding: findings.get(row.schedule_id),
+    });
+    return {
+      state: 'scheduled' as const, nextRunAt: iso(schedule?.nextRunAt),
+      objectName: row.object_name ?? row.name, taskName: row.name, attempts: 0, progress: null, type: row.kind, step: null,
+      scheduleId: row.schedule_id, definitionId: row.id, runNow: `/tasks/${row.id}/run`, schedule: schedule && shownSchedule(schedule),
+    };
+  });
 }
 
 /** The platform's own schedules (lib/runs/maintenance.ts) that exist in Temporal. */
 async function maintenanceTasks(deps: AppDeps): Promise<TaskItem[]> {
   const found = await mapLimit([...MAINTENANCE_SCHEDULES], TEMPORAL_CONCURRENCY, async (m) => {
-    const schedule = await scheduleState(deps.client, m.scheduleId);
+    const schedule = await scheduleStatus(deps.client, m.scheduleId, { taskQueue: deps.config.TEMPORAL_TASK_QUEUE });
     if (!schedule) return undefined;
     return {
       state: 'scheduled' as const, nextRunAt: iso(schedule.nextRunAt), objectName: m.objectName, taskName: m.taskName, attempts: 0,
-      progress: null, type: MAINTENANCE_TYPE, step: null, scheduleId: m.scheduleId, definitionId: null,
+      progress: null, type: MAINTENANCE_TYPE, step: null, scheduleId: m.scheduleId, definitionId: null, schedule: shownSchedule(schedule),
     };
   });
   return found.filter((item) => item !== undefined);
 }
 
-/** A schedule's next run (null while paused), or undefined when it does not exist. */
-async function scheduleState(client: Client, scheduleId: string): Promise<{ nextRunAt: Date | null } | undefined> {
-  try {
-    const d = await client.schedule.getHandle(scheduleId).describe();
-    return { nextRunAt: d.state.paused ? null : d.info.nextActionTimes[0] ?? null };
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return undefined;
-    throw err;
-  }
+function shownSchedule(s: ScheduleStatus): z.input<typeof scheduleView> {
+  return {
+    paused: s.paused, pausedNote: s.pausedNote, drift: s.drift,
+    lastDriftRepaired: s.lastDriftRepaired && { drift: s.lastDriftRepaired.drift, at: s.lastDriftRepaired.at.toISOString() },
+    heldByAnotherInstallation: s.heldByAnotherInstallation, skippedRuns: s.skippedRuns, missedRuns: s.missedRuns,
+  };
 }
 
 /** Runs recorded as waiting for a one-off time (e.g. an import with `scheduledAt`). */
@@ -192,7 +207,7 @@ async function unrecordedExecutions(deps: AppDeps, known: Set<string>, type: str
       if (items.length >= IN_PROGRESS_LIMIT) break;
       if (known.has(execution.workflowId)) continue;
       const kind = execution.typedSearchAttributes.get(JOB_KIND) ?? execution.type;
-      if (!RUN_KINDS.has(kind)) continue; // plumbing such as a campaign's lock workflow is not a task
+      if (!isJobKind(kind)) continue; // plumbing such as a campaign's lock workflow is not a task
       if (type && kind !== type) continue;
       if (await hasRow(deps, execution.workflowId)) continue; // recorded itself since the read above
       items.push({

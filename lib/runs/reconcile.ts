@@ -10,12 +10,10 @@ import proto from '@temporalio/proto';
 import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
 import type { RunState } from '../../workflows/shared/runs.js';
-import { CAMPAIGN_ID, JOB_DEFINITION_ID, JOB_KIND, JOB_KINDS, TRIGGERED_BY } from '../../workflows/shared/search-attributes.js';
+import { CAMPAIGN_ID, isJobKind, JOB_DEFINITION_ID, JOB_KIND, JOB_KINDS, TRIGGERED_BY } from '../../workflows/shared/search-attributes.js';
 import { startPeriodic, type Periodic } from '../periodic.js';
 import { recordRunClosedElsewhere, recordUnrecordedClosedRun, type UnrecordedRun } from './record.js';
 
-/** The job kinds whose executions are runs (a campaign's lock workflow, for one, is not). */
-const RUN_KINDS = new Set<string>(Object.values(JOB_KINDS));
 
 /** What both a listed and a described execution tell. */
 export type ExecutionSummary = Omit<WorkflowExecutionInfo, 'raw'>;
@@ -83,7 +81,7 @@ export async function recordClosedRun<T extends object>(
 export async function unrecordedRunOf(sql: Sql, execution: ExecutionSummary): Promise<UnrecordedRun | undefined> {
   const attributes = execution.typedSearchAttributes;
   const kind = attributes.get(JOB_KIND);
-  if (!kind || !RUN_KINDS.has(kind)) return undefined;
+  if (!isJobKind(kind)) return undefined;
   const [known] = await sql<{ definition_id: string | null; task: string | null; campaign_id: string | null; object: string | null }[]>`
     select d.id as definition_id, d.name as task, c.id as campaign_id, c.name as object
     from (select 1) one
@@ -170,7 +168,7 @@ export async function reconcileOpenRuns(
  *  consistent, so a later pass catches what this one missed) and recorded with their real error. */
 async function recordUnrecordedExecutions(deps: { sql: Sql; client: Client }, withinMs: number, limit: number): Promise<string[]> {
   const since = new Date(Date.now() - withinMs).toISOString();
-  const kinds = [...RUN_KINDS].map((kind) => `'${kind}'`).join(', ');
+  const kinds = Object.values(JOB_KINDS).map((kind) => `'${kind}'`).join(', ');
   const recorded: string[] = [];
   let seen = 0;
   const query = `ExecutionStatus != 'Running' AND CloseTime > '${since}' AND CcJobKind IN (${kinds})`;

@@ -20,6 +20,12 @@ export const JOB_KINDS = {
 } as const;
 export type JobKind = (typeof JOB_KINDS)[keyof typeof JOB_KINDS];
 
+/** Whether a `CcJobKind` (or workflow type) names a run of ours; plumbing such as a campaign's lock
+ *  workflow (`campaign-lock`) and other applications' workflows do not. */
+export function isJobKind(kind: string | undefined): kind is JobKind {
+  return kind !== undefined && (Object.values(JOB_KINDS) as string[]).includes(kind);
+}
+
 /** `CcTriggeredBy` of a run a schedule started. */
 export const TRIGGERED_BY_SCHEDULE = 'schedule';
 
