@@ -9,7 +9,6 @@ import { ERASABLE_ITEMS, erasureWorkflowId, type ErasureInput, type ErasureScope
 import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
-import { startWorkflowIdempotent } from '../idempotency.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, Problem, unprocessable } from '../problem.js';
 import { id, iso, runAccepted } from '../schemas.js';
@@ -100,22 +99,20 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { body: { previewId: 'ep_3q2-7wXbZxk4Ykp1', confirm: true }, response: { runId: 'erasure/1/2025-03-02T10:05:00.000Z' } },
   }, async ({ body, req }) => {
     const caller = callerOf(req);
-    const { runId } = await startWorkflowIdempotent(sql, req, async () => {
-      const { input, workflowId } = await claimPreview(deps, body.previewId, caller.keyId, body.batchSize ?? deps.config.ERASURE_BATCH_SIZE);
-      try {
-        await deps.client.workflow.start<typeof erasure>('erasure', {
-          workflowId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input],
-          typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.erasure, campaignId: input.scope.campaignId, triggeredBy: triggeredByKey(caller.keyId) }),
-        });
-      } catch (err) {
-        // Not started: the preview may be confirmed again.
-        await sql`update erasure_previews set run_id = null, confirmed_at = null where id = ${body.previewId} and run_id = ${workflowId}`;
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`An erasure with id ${workflowId} is already running; confirm again.`);
-        throw err;
-      }
-      return workflowId;
-    });
-    return { runId };
+    // The registry holds the Idempotency-Key around this handler (startsWork): a retry never claims the preview twice.
+    const { input, workflowId } = await claimPreview(deps, body.previewId, caller.keyId, body.batchSize ?? deps.config.ERASURE_BATCH_SIZE);
+    try {
+      await deps.client.workflow.start<typeof erasure>('erasure', {
+        workflowId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input],
+        typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.erasure, campaignId: input.scope.campaignId, triggeredBy: triggeredByKey(caller.keyId) }),
+      });
+    } catch (err) {
+      // Not started: the preview may be confirmed again.
+      await sql`update erasure_previews set run_id = null, confirmed_at = null where id = ${body.previewId} and run_id = ${workflowId}`;
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict(`An erasure with id ${workflowId} is already running; confirm again.`);
+      throw err;
+    }
+    return { runId: workflowId };
   });
 }
 

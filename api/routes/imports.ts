@@ -12,7 +12,6 @@ import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
 import { rethrowAsLockConflict } from '../campaign-lock-problems.js';
-import { startWorkflowIdempotent } from '../idempotency.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { notFound, unprocessable } from '../problem.js';
 import { idParams, isoDateTime, runAccepted } from '../schemas.js';
@@ -55,9 +54,9 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     if (!campaign) throw notFound(`Campaign ${params.id} does not exist.`);
     await checkSource(deps, body.source);
     const input: ListImportInput = { ...body, campaignId: params.id, campaignName: campaign.name, actingUser: caller.actor, scheduledAt: body.scheduledAt ?? null };
-    // The lock check runs only when no run was started for this Idempotency-Key yet: a retry gets its run back.
-    const { runId } = await startWorkflowIdempotent(sql, req, () => startUnderLockCheck(deps, input, triggeredByKey(caller.keyId)));
-    return { runId };
+    // The lock check runs only when no run was started for this Idempotency-Key yet (the registry replays a
+    // retry's first reply before this handler runs, startsWork): a retry gets its run back.
+    return { runId: await startUnderLockCheck(deps, input, triggeredByKey(caller.keyId)) };
   });
 }
 
