@@ -15,9 +15,9 @@ import { createTestEnv, type TestEnv } from './harness/env.js';
 import { createReportDefinition, readStream, savedCsv } from './report-helpers.js';
 
 /** Values a spreadsheet would run, each expected back with a leading quote. */
-const FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("x")', '@SUM(1)', '+1', '-1+1', '\t=1+1', '\r=1+1'];
-/** Values that stay as they are. */
-const PLAIN = ['Alice', 'a=b', 'C-1', '', "'=already quoted", ' =1', '1+1'];
+const FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("x")', '@SUM(1)', '+SUM(1)', "+1+cmd|' /C calc'!A0", '-1+1', '-A1', '\t=1+1', '\r=1+1', '\t1'];
+/** Values that stay as they are: plain text, and signed numbers and phone numbers (no function, no program). */
+const PLAIN = ['Alice', 'a=b', 'C-1', '', "'=already quoted", ' =1', '1+1', '+15551230001', '+1 (555) 010-2030', '-12.5', '+1'];
 
 let env: TestEnv;
 
