@@ -10,7 +10,7 @@ import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schema
 
 const apiKey = z.object({
   id: z.string(), name: z.string(), role: z.enum(ROLES), erase: z.boolean(), createdAt: z.string(), revokedAt: z.string().nullable(),
-});
+}).meta({ id: 'ApiKey' });
 
 export function register(r: RouteRegistry, { sql }: AppDeps) {
   defineRoute(r, {

@@ -19,7 +19,7 @@ const contact = z.object({
   id: z.string(), campaignId: z.string(), listId: z.string().nullable(), clientId: z.string(), name: z.string().nullable(),
   email: z.string().nullable(), status: z.enum(CONTACT_STATUSES), priority: z.number().int(),
   customFields: z.record(z.string(), z.unknown()), phones: z.array(phone), updatedAt: z.string(),
-});
+}).meta({ id: 'Contact' });
 
 interface ContactRow {
   id: string; campaign_id: string; list_id: string | null; client_id: string; name: string | null; email: string | null;

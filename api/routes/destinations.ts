@@ -100,7 +100,7 @@ const destinationView = z.object({
   hostKeyFingerprint: z.string().optional().describe('sftp: the pinned host key (configured, or learned on the first connection)'),
   password: z.literal(MASK).optional(), privateKey: z.literal(MASK).optional(),
   createdAt: z.string(), updatedAt: z.string(),
-});
+}).meta({ id: 'Destination' });
 
 function view(d: StoredDestination): z.input<typeof destinationView> {
   const settings = Object.fromEntries(SETTING_KEYS.filter((k) => d.settings[k] !== undefined && d.settings[k] !== null).map((k) => [k, d.settings[k]]));

@@ -39,7 +39,7 @@ const interaction = z.object({
   disposition: z.string().nullable(), voiceSignature: z.boolean(),
   content: z.record(z.enum(CONTENT_KINDS), contentState).describe('per kind; the voice recording here is the complete call'),
   segments: z.array(z.object({ n: z.number().int(), agent: z.string(), startedAt: z.string(), endedAt: z.string(), recording: contentState })),
-});
+}).meta({ id: 'Interaction' });
 
 interface ContentRow { kind: (typeof CONTENT_KINDS)[number]; segment: number | null; store_key: string | null; size_bytes: string | null; sha256: string | null; completed_at: Date; erased_at: Date | null; exported_to: string | null }
 

@@ -20,7 +20,7 @@ const processRow = z.object({
   fileUrl: z.string().nullable().describe('an uploaded source: where to download it (GET /processes/{runId}/file); null for a remote source'),
   details: z.object({ imported: z.number(), updated: z.number(), deleted: z.number(), rejected: z.number() }).catchall(z.number()),
   error: z.string().nullable(),
-});
+}).meta({ id: 'Process' });
 
 interface Row {
   id: string; run_id: string; scheduled_at: Date | null; type: 'import' | 'export' | 'delete'; campaign_id: string; campaign: string;

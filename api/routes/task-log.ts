@@ -32,7 +32,7 @@ export const taskLogItem = z.object({
   type: z.string(), step: z.string().nullable(), runId: z.string(),
   status: z.enum(['completed', 'failed', 'cancelled', 'terminated']), attempts: z.number().int(), actingUser: z.string().nullable(),
   temporalUiUrl: z.string(),
-});
+}).meta({ id: 'TaskLogEntry' });
 
 /** The position after a row, for its sort: [sort, sort value, run_id], base64url. */
 function cursorAfter(sort: string, row: TaskLogRow): string {

@@ -50,7 +50,7 @@ export const taskItem = z.object({
   runNow: z.string().optional().describe('POST this path to run a scheduled task now'),
   temporalUiUrl: z.string().optional(),
   schedule: scheduleView.optional().describe('scheduled tasks with a Temporal Schedule: its state as Temporal has it (lib/schedules/status.ts)'),
-});
+}).meta({ id: 'Task' });
 type TaskItem = z.input<typeof taskItem>;
 
 const tasksQuery = z.object({
