@@ -50,7 +50,7 @@ const jobView = z.object({
   destinationId: z.string(), fileNameTemplate: z.string(), manifestTemplate: z.string(), useForPlayback: z.boolean(),
   schedule: scheduleSchema, exportWindow: z.string().nullable().describe('the provider window (EXPORT_WINDOW), read-only'),
   nextRunAt: z.string().nullable(),
-});
+}).meta({ id: 'RecordingExportJob' });
 
 export function register(r: RouteRegistry, deps: AppDeps) {
   const { sql, client } = deps;

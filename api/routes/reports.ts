@@ -94,7 +94,7 @@ const patchBody = z.object({
 const savedView = z.object({
   id: z.string(), runId: z.string(), kind: z.enum(['report', 'delivery']), fileName: z.string(), sizeBytes: z.number(), rows: z.number(),
   rangeStart: z.string().nullable(), rangeEnd: z.string().nullable(), createdAt: z.string(), expiresAt: z.string(),
-});
+}).meta({ id: 'SavedReport' });
 
 const reportView = z.object({
   id: z.string(), name: z.string(), enabled: z.boolean(), type: z.enum(REPORT_TYPES), campaignId: z.string(),
@@ -103,7 +103,7 @@ const reportView = z.object({
   schedule: z.object({ cron: z.string(), temporalCron: z.string() }).nullable(),
   scheduleId: z.string().nullable(), nextRunAt: z.string().nullable(),
   collectedThrough: z.string().nullable().describe('incremental: attempts collected up to this time were reported (shared by the type and campaign)'),
-});
+}).meta({ id: 'Report' });
 
 async function checkReferences(sql: Sql, body: { campaignId?: string; output?: { destinationIds?: string[] } }): Promise<void> {
   const errors: FieldError[] = [];
