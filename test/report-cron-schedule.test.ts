@@ -4,7 +4,7 @@
 // schedule (what the API shows as nextRunAt) against a minute-by-minute crontab evaluation.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { seedCronToTemporal } from '../lib/reports/cron.js';
+import { seedCronToTemporal } from '../lib/schedules/cron.js';
 import { upsertReportSchedule } from '../lib/reports/schedules.js';
 import { deleteJobSchedule, nextRunTime } from '../lib/temporal/schedules.js';
 import { reportScheduleId } from '../workflows/report-shared.js';

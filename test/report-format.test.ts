@@ -2,7 +2,7 @@
 // file-name tags and the seed's date patterns, forbidden characters, and the report "day" of each timeframe.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CronError, seedCronToTemporal } from '../lib/reports/cron.js';
+import { CronError, seedCronToTemporal } from '../lib/schedules/cron.js';
 import { formatDatePattern } from '../lib/reports/date-pattern.js';
 import { FileNameFormatError, renderFileName, validateFileNameFormat } from '../lib/reports/file-name.js';
 import { reportDayRule, resolveTimeframe } from '../lib/reports/timeframes.js';

@@ -4,15 +4,17 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { exportJobConfigSchema, scheduleSchema, type ExportJobConfig } from '../../lib/export/definition.js';
+import { exportJobConfigSchema, type ExportJobConfig } from '../../lib/export/definition.js';
 import {
   fileNameCollisions, manifestNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
 } from '../../lib/export/file-names.js';
-import { exportScheduleId, initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
+import { initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
 import { upsertExportSchedule } from '../../lib/export/schedules.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
-import { deleteJobSchedule, nextRunTime, triggerJobSchedule } from '../../lib/temporal/schedules.js';
+import { scheduleSchema } from '../../lib/schedules/schedule.js';
+import { storedScheduleId } from '../../lib/schedules/stored-id.js';
+import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError, triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { startWorkflowIdempotent } from '../idempotency.js';
@@ -59,16 +61,23 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     if (!job) throw notFound(`Recording export job ${jobId} does not exist.`);
     return job;
   };
-  const view = async (job: ExportJob): Promise<z.input<typeof jobView>> => ({
-    id: job.id, scheduleId: exportScheduleId(job.id), name: job.name, enabled: job.enabled, campaignId: job.campaignId,
-    contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
-    completedAfter: shownWatermark(job.watermark), destinationId: job.config.destinationId,
-    fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
-    schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null,
-    nextRunAt: iso(await nextRunTime(client, exportScheduleId(job.id)).catch(() => null)),
-  });
-  const schedule = (jobId: string, config: ExportJobConfig, enabled: boolean, campaignId: string) => upsertExportSchedule(client, {
-    definitionId: jobId, campaignId, schedule: config.schedule, enabled, taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+  const view = async (job: ExportJob): Promise<z.input<typeof jobView>> => {
+    const scheduleId = await storedScheduleId(sql, job.id);
+    return {
+      id: job.id, scheduleId, name: job.name, enabled: job.enabled, campaignId: job.campaignId,
+      contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
+      completedAfter: shownWatermark(job.watermark), destinationId: job.config.destinationId,
+      fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
+      schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null,
+      nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)),
+    };
+  };
+  const schedule = (jobId: string, config: ExportJobConfig, enabled: boolean, campaignId: string, saved?: { scheduleId: string; resume: boolean }) => upsertExportSchedule(client, {
+    definitionId: jobId, campaignId, schedule: config.schedule, enabled, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, ...saved,
+  }).catch((err) => {
+    // Our id held by another installation's schedule (same namespace): refused, nothing overwritten or saved.
+    if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
+    throw err;
   });
 
   defineRoute(r, {
@@ -85,10 +94,11 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         name: body.name, enabled: body.enabled, campaignId: body.campaignId, completedAfter: body.completedAfter, config, createdBy: callerOf(req).actor,
       }));
       // The schedule is made inside the transaction: if Temporal refuses it, no job row is left behind.
-      await schedule(created, config, body.enabled, body.campaignId);
+      const scheduleId = await schedule(created, config, body.enabled, body.campaignId);
+      await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${created}`;
       return created;
     });
-    return { id: jobId, scheduleId: exportScheduleId(jobId) };
+    return { id: jobId, scheduleId: await storedScheduleId(sql, jobId) };
   });
 
   defineRoute(r, {
@@ -145,7 +155,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
           state = case when ${completedAfter ?? null}::text is null then state
                        else jsonb_set(state, '{watermark}', ${tx.json(initialWatermark(completedAfter ?? '') as never)}) end
         where id = ${job.id}`);
-      await schedule(job.id, config, enabled, job.campaignId);
+      await schedule(job.id, config, enabled, job.campaignId, { scheduleId: await storedScheduleId(tx as unknown as Sql, job.id), resume: body.enabled === true });
     });
     return view(await load(job.id));
   });
@@ -155,8 +165,10 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     summary: 'Delete a job and its schedule (runs in progress finish; their records stay in the task log)',
   }, async ({ params }) => {
     const job = await load(params.id);
-    await deleteJobSchedule(client, exportScheduleId(job.id));
-    await sql`delete from job_definitions where id = ${job.id}`;
+    // The deletion is committed first, then the schedule removed: the schedule sync decides under the job's
+    // row lock and, once this commits, deletes rather than recreates it (and completes a failed removal).
+    const [deleted] = await sql<{ schedule_id: string }[]>`delete from job_definitions where id = ${job.id} returning schedule_id`;
+    if (deleted) await deleteJobSchedule(client, deleted.schedule_id, deps.config.TEMPORAL_TASK_QUEUE);
   });
 
   defineRoute(r, {
@@ -165,7 +177,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { response: { runId: 'recording-export/7-2025-03-01T10:15:00Z' } },
   }, async ({ params, req }) => {
     const job = await load(params.id);
-    const { runId } = await startWorkflowIdempotent(sql, req, () => runNow(client, job));
+    const { runId } = await startWorkflowIdempotent(sql, req, async () => runNow(client, job, await storedScheduleId(sql, job.id)));
     // The schedule's own input says `schedule`; the run record names the caller (and counts the start if
     // the workflow has not recorded it yet).
     await recordRunRequester(sql, {
@@ -177,13 +189,13 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 }
 
 /** Triggers the schedule and returns the id of the workflow it started. */
-async function runNow(client: Client, job: ExportJob): Promise<string> {
-  const handle = client.schedule.getHandle(exportScheduleId(job.id));
+async function runNow(client: Client, job: ExportJob, scheduleId: string): Promise<string> {
+  const handle = client.schedule.getHandle(scheduleId);
   const before = await handle.describe();
   const running = before.info.runningActions[0];
   if (running) throw conflict(`A run of job ${job.id} is already in progress: ${running.workflow.workflowId}.`, { runId: running.workflow.workflowId });
   const known = new Set(before.info.recentActions.map((a) => a.action.workflow.workflowId));
-  await triggerJobSchedule(client, exportScheduleId(job.id));
+  await triggerJobSchedule(client, scheduleId);
   for (let attempt = 0; attempt < 50; attempt++) {
     const now = await handle.describe();
     const started = [...now.info.runningActions.map((a) => a.workflow.workflowId), ...now.info.recentActions.map((a) => a.action.workflow.workflowId)]

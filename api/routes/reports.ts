@@ -4,15 +4,17 @@
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { CronError, seedCronToTemporal } from '../../lib/schedules/cron.js';
+import { seedCronToTemporal } from '../../lib/schedules/cron.js';
+import { cronString } from '../../lib/schedules/schedule.js';
+import { storedScheduleId } from '../../lib/schedules/stored-id.js';
 import { REPORT_TYPES, type ReportConfig } from '../../lib/reports/definition.js';
 import { getSavedReport, listSavedReports, loadReportDefinition, REPORT_KIND } from '../../lib/reports/definitions.js';
 import { FileNameFormatError, validateFileNameFormat } from '../../lib/reports/file-name.js';
 import { PgpKeyError, readPublicKey } from '../../lib/reports/package.js';
 import { upsertReportSchedule } from '../../lib/reports/schedules.js';
 import { isValidZone, parseExplicitTime, TIMEFRAME_KINDS, TimeframeError } from '../../lib/reports/timeframes.js';
-import { deleteJobSchedule, nextRunTime } from '../../lib/temporal/schedules.js';
-import { REPORT_WORKFLOW, reportManualWorkflowId, reportScheduleId } from '../../workflows/report-shared.js';
+import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
+import { REPORT_WORKFLOW, reportManualWorkflowId } from '../../workflows/report-shared.js';
 import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf, type Caller } from '../auth.js';
@@ -55,11 +57,7 @@ const output = z.object({
   skipIfEmpty: skipIfEmpty.default(false),
 }).default({ destinationIds: [], emails: [], zip: false, skipIfEmpty: false });
 
-const schedule = z.object({
-  cron: z.string().max(200).superRefine((value, ctx) => {
-    try { seedCronToTemporal(value); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as CronError).message }); }
-  }).describe('minute hour day-of-month month day-of-week, GMT; day-of-week 1-7 with 1 = Monday'),
-});
+const schedule = z.object({ cron: cronString });
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(200),
@@ -193,12 +191,14 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       if (!row) throw conflict(`A report named ${JSON.stringify(body.name)} already exists; pick another name.`);
       // Inside the transaction: if Temporal refuses the schedule, no definition is left behind.
       if (config.schedule) {
-        await tx`update job_definitions set schedule_id = ${reportScheduleId(row.id)} where id = ${row.id}`;
-        await upsertReportSchedule(client, { definitionId: row.id, campaignId: body.campaignId, temporalCron: config.schedule.temporalCron, enabled: body.enabled, taskQueue, name: body.name });
+        const scheduleId = await upsertReportSchedule(client, {
+          definitionId: row.id, campaignId: body.campaignId, temporalCron: config.schedule.temporalCron, enabled: body.enabled, taskQueue, name: body.name,
+        });
+        await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${row.id}`;
       }
       return row.id;
     });
-    if (config.schedule) return { id: reportId, scheduleId: reportScheduleId(reportId) };
+    if (config.schedule) return { id: reportId, scheduleId: await storedScheduleId(sql, reportId) };
     const { runId } = await startWorkflowIdempotent(sql, req, startRun(reportId, body.campaignId, callerOf(req)));
     return { id: reportId, runId };
   });
@@ -209,7 +209,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const [key] = pgpKeyId ? await sql<{ fingerprint: string }[]>`select fingerprint from pgp_keys where id = ${pgpKeyId}` : [];
     const [mark] = await sql<{ collected_through: Date }[]>`
       select collected_through from report_watermarks where report_type = ${def.config.type} and campaign_id = ${def.campaignId} and last_run_id <> ''`;
-    const scheduleId = def.config.schedule ? reportScheduleId(def.id) : null;
+    const scheduleId = def.config.schedule ? await storedScheduleId(sql, def.id) : null;
     return {
       id: def.id, name: def.name, enabled: def.enabled, type: def.config.type, campaignId: def.campaignId, timeframe: def.config.timeframe,
       output: { ...out, pgpKeyFingerprint: key?.fingerprint ?? null }, schedule: def.config.schedule ?? null, scheduleId,
@@ -265,21 +265,26 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const name = body.name ?? def.name;
     const enabled = body.enabled ?? def.enabled;
     // Inside the transaction: if Temporal refuses the schedule change, the definition is left as it was.
-    await sql.begin(async (tx) => {
+    const previousScheduleId = await sql.begin(async (tx) => {
       if (armored !== undefined) config.output.pgpKeyId = key ? await savePgpKey(tx as unknown as Sql, key) : null;
-      const scheduleId = config.schedule ? reportScheduleId(def.id) : null;
+      const [saved] = await tx<{ schedule_id: string | null }[]>`select schedule_id from job_definitions where id = ${def.id} for update`;
+      const scheduleId = config.schedule
+        ? await upsertReportSchedule(client, {
+          definitionId: def.id, campaignId: def.campaignId, temporalCron: config.schedule.temporalCron, enabled, taskQueue, name,
+          resume: body.enabled === true, scheduleId: saved?.schedule_id ?? undefined,
+        }).catch(refuseForeignSchedule)
+        : null;
       await tx`
         update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, schedule_id = ${scheduleId}, updated_at = now()
         where id = ${def.id}`.catch((err) => {
         if ((err as { code?: string }).code === '23505') throw conflict(`A report named ${JSON.stringify(name)} already exists; pick another name.`);
         throw err;
       });
-      if (config.schedule) {
-        await upsertReportSchedule(client, { definitionId: def.id, campaignId: def.campaignId, temporalCron: config.schedule.temporalCron, enabled, taskQueue, name });
-      } else {
-        await deleteJobSchedule(client, reportScheduleId(def.id));
-      }
+      return saved?.schedule_id ?? null;
     });
+    // Removed only once the definition without it is committed: the schedule sync, which decides under the
+    // definition's row lock, would otherwise see a definition still holding a schedule and make it again.
+    if (!config.schedule && previousScheduleId) await deleteJobSchedule(client, previousScheduleId, taskQueue);
     return view(def.id);
   });
 
@@ -288,8 +293,11 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     summary: 'Delete a report and its Temporal Schedule; a run in progress fails (its definition is gone). Its saved files are no longer listed and are removed when they expire; the campaign data and the incremental watermark (shared by the type and campaign) are untouched',
   }, async ({ params }) => {
     const def = await load(params.id);
-    await deleteJobSchedule(client, reportScheduleId(def.id));
-    await sql`delete from job_definitions where id = ${def.id}`;
+    // The deletion is committed first, then the schedule removed: the schedule sync decides under the
+    // definition's row lock and, once this commits, deletes rather than recreates it (if the removal below
+    // fails, the sync's next pass completes it).
+    const [deleted] = await sql<{ schedule_id: string | null }[]>`delete from job_definitions where id = ${def.id} returning schedule_id`;
+    if (deleted?.schedule_id) await deleteJobSchedule(client, deleted.schedule_id, taskQueue);
   });
 
   defineRoute(r, {
@@ -342,4 +350,10 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     res.setHeader('content-disposition', `attachment; filename="${file.fileName.replace(/[^\x20-\x7e]|"/g, '_')}"`);
     await pipeline(body, res);
   });
+}
+
+/** Our schedule id held by another installation's schedule: 409, the definition is not saved (nothing overwritten). */
+function refuseForeignSchedule(err: unknown): never {
+  if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
+  throw err;
 }

@@ -4,43 +4,11 @@ import { z } from 'zod';
 import {
   DEFAULT_FILE_NAME_TEMPLATE, DEFAULT_MANIFEST_TEMPLATE, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
 } from './file-names.js';
+import { scheduleSchema } from '../schedules/schedule.js';
 
 const template = (allowed: readonly string[]) => z.string().max(1024).superRefine((value, ctx) => {
   for (const message of validateTemplate(value, allowed)) ctx.addIssue({ code: 'custom', message: `template ${message}` });
 });
-
-export const scheduleSchema = z.union([
-  z.object({ every: z.string().regex(/^\d+(s|m|h|d)$/, 'must be a duration like "15m", "1h" or "1d"') }).strict(),
-  z.object({ cron: z.string().max(200).superRefine((value, ctx) => {
-    for (const message of cronProblems(value)) ctx.addIssue({ code: 'custom', message });
-  }) }).strict(),
-]);
-
-const CRON_FIELDS = [
-  { name: 'minute', min: 0, max: 59 }, { name: 'hour', min: 0, max: 23 }, { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12 }, { name: 'day-of-week', min: 0, max: 6 },
-] as const;
-
-/**
- * Problems of a five-field cron string (Temporal's convention: UTC, day-of-week 0-6 with 0 = Sunday), checked
- * when the job is saved so Temporal never refuses the schedule later. Fields: `*`, `n`, `a-b`, each with an
- * optional `/step`, comma-separated.
- */
-export function cronProblems(cron: string): string[] {
-  const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5) return [`cron ${JSON.stringify(cron)} must have five fields: minute hour day-of-month month day-of-week (UTC), e.g. "30 2 * * 1-5"`];
-  const problems: string[] = [];
-  fields.forEach((field, i) => {
-    const { name, min, max } = CRON_FIELDS[i];
-    for (const item of field.split(',')) {
-      const match = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
-      const numbers = match ? [match[2], match[3]].filter((n) => n !== undefined).map(Number) : [];
-      const bad = !match || numbers.some((n) => n < min || n > max) || (numbers.length === 2 && numbers[0] > numbers[1]) || match[4] === '0';
-      if (bad) problems.push(`cron ${name} field ${JSON.stringify(item)} is not *, n, a-b or */step with values ${min}-${max}`);
-    }
-  });
-  return problems;
-}
 
 export const exportJobConfigSchema = z.object({
   contentType: z.enum(['complete', 'agentSegments']).default('complete'),
@@ -50,6 +18,8 @@ export const exportJobConfigSchema = z.object({
   fileNameTemplate: template(RECORDING_PLACEHOLDERS).default(DEFAULT_FILE_NAME_TEMPLATE),
   manifestTemplate: template(MANIFEST_PLACEHOLDERS).default(DEFAULT_MANIFEST_TEMPLATE),
   useForPlayback: z.boolean().default(false),
+  // The API's one crontab convention (seed: GMT, day-of-week 1-7, Monday = 1); saved before migration 0021 in
+  // Temporal's (0 = Sunday), which that migration converted.
   schedule: scheduleSchema.default({ every: '1h' }),
 });
 

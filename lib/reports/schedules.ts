@@ -1,8 +1,10 @@
 // The Temporal Schedules of reports: one per scheduled report definition (the seed crontab converted to
 // Temporal's convention), and one daily schedule removing saved reports older than 30 days.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { upsertJobSchedule } from '../temporal/schedules.js';
-import { temporalCronExpressions } from './cron.js';
+import { CATCH_UP } from '../schedules/policy.js';
+import { specDrift } from '../schedules/spec.js';
+import { putJobSchedule } from '../temporal/schedules.js';
+import { temporalCronExpressions } from '../schedules/cron.js';
 import {
   REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, REPORT_WORKFLOW, reportScheduleId, reportScheduledWorkflowIdPrefix,
 } from '../../workflows/report-shared.js';
@@ -10,10 +12,13 @@ import { runSearchAttributes } from '../../workflows/shared/search-attributes.js
 
 export async function upsertReportSchedule(client: Client, input: {
   definitionId: string; campaignId: string; temporalCron: string; enabled: boolean; taskQueue: string; name: string;
+  /** The definition's `enabled` was set just now: lift a pause made in Temporal. */
+  resume?: boolean;
+  /** The definition's job_definitions.schedule_id; none for a new schedule (its id is chosen here). */
+  scheduleId?: string;
 }): Promise<string> {
-  const scheduleId = reportScheduleId(input.definitionId);
-  await upsertJobSchedule(client, {
-    scheduleId,
+  return putJobSchedule(client, {
+    scheduleId: input.scheduleId ?? reportScheduleId(input.definitionId), scopeIfHeld: input.scheduleId === undefined,
     workflowType: REPORT_WORKFLOW,
     workflowIdPrefix: reportScheduledWorkflowIdPrefix(input.definitionId),
     args: [{ definitionId: input.definitionId, triggeredBy: 'schedule' }],
@@ -21,16 +26,16 @@ export async function upsertReportSchedule(client: Client, input: {
     // Two expressions when the crontab restricts both day fields (either day matches; lib/reports/cron.ts).
     spec: { cron: temporalCronExpressions(input.temporalCron) },
     paused: !input.enabled,
-    note: `report ${input.definitionId}`,
-    // A run that finds the previous one still busy waits for it (one buffered): the watermark keeps the
-    // data exact either way, and no scheduled time is silently dropped.
-    overlap: 'buffer-one',
+    resume: input.resume,
+    // A run that finds the previous one still busy waits for it (one buffered), and runs missed in an outage
+    // of up to a day are made up (lib/schedules/policy.ts): the watermark keeps the data exact either way.
+    ...CATCH_UP.report,
     searchAttributes: runSearchAttributes({ kind: 'report', campaignId: input.campaignId, definitionId: input.definitionId, triggeredBy: 'schedule' }),
   });
-  return scheduleId;
 }
 
 const RETENTION_CRON = '17 3 * * *';
+const RETENTION_CATCHUP_MS = 30 * 86_400_000;
 
 /**
  * Makes sure the daily removal of expired saved reports exists and starts on `taskQueue`; run at every
@@ -57,7 +62,7 @@ async function putRetentionSchedule(client: Client, taskQueue: string): Promise<
     taskQueue, typedSearchAttributes: runSearchAttributes({ kind: 'report', triggeredBy: 'schedule' }),
   };
   const spec = { cronExpressions: [RETENTION_CRON] };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCH_UP.maintenance.catchupWindow as never };
   let current;
   try {
     current = await handle.describe();
@@ -69,8 +74,10 @@ async function putRetentionSchedule(client: Client, taskQueue: string): Promise<
     });
     return;
   }
+  // The spec is the platform's like a definition's is (an edit in Temporal is put back); a pause is kept.
   const upToDate = current.action.type === 'startWorkflow' && current.action.taskQueue === taskQueue
-    && current.action.workflowType === REPORT_RETENTION_WORKFLOW;
+    && current.action.workflowType === REPORT_RETENTION_WORKFLOW && !specDrift(current.spec, { cron: [RETENTION_CRON] })
+    && current.policies.catchupWindow === RETENTION_CATCHUP_MS;
   if (upToDate) return;
   await handle.update((previous) => ({ ...previous, spec, action, policies }));
 }

@@ -1,15 +1,24 @@
-// Keeping Temporal Schedules in line with the job definitions. The API writes a definition and its
-// schedule together (`<kind>/<definitionId>`, paused exactly when the definition is disabled), but a
-// schedule can drift behind the platform's back: paused or unpaused from Temporal UI or tctl, or left
-// behind when a definition was deleted while Temporal was unreachable. The database is the truth; each
-// worker runs this sync next to the run reconciler and puts the schedules back.
+// Keeping Temporal Schedules in line with the job definitions. The rule, the same for every schedule: the
+// definition is the truth for what runs and when; Temporal is where an engineer steers.
+// - Spec (when it runs): restored from the definition — an edit made in Temporal, or a PATCH whose Temporal
+//   update landed but whose call timed out (the definition rolled back), is put back. Until then the task
+//   views show the drift (lib/schedules/status.ts); the last one repaired is kept in schedule_findings.
+// - Paused: a disabled definition's schedule is paused; an enabled one's is running — except for a pause an
+//   engineer made in Temporal on purpose (a note that is not the platform's own), which is kept and shown
+//   with its note. Saving the definition with `enabled` lifts it.
+// - Deleted definition: its schedule is deleted. Missing schedule: made again from the definition.
+//
+// Each decision is taken holding the definition's row lock (select … for update) and on its latest committed
+// state: the API commits a definition's deletion (or a schedule's removal) before it deletes the Temporal
+// Schedule, so the sync either waits for that commit and sees the definition gone, or finishes first and the
+// API's delete follows — it never recreates the schedule of a definition being deleted.
 //
 // Only this installation's schedules are touched: those whose action starts workflows on its task queue
-// (several installations, or test environments, may share a namespace). Schedules not tied to a job
-// definition (the saved-report retention, `report/retention`) are never touched. A schedule changed in the
-// last `settleMs` is left for the next pass: the API may be between writing the schedule and committing
-// the definition. A job definition whose schedule is missing from Temporal (deleted from Temporal UI, or a
-// Temporal server that lost its data) gets it back, made from the definition as the API makes it.
+// (several installations, or test environments, may share a namespace). A schedule with the id of one of our
+// definitions on another task queue is an error, recorded for /healthz and the task views, never
+// overwritten. Schedules not tied to a job definition (the saved-report retention) are never touched here. A
+// schedule changed in the last `settleMs` is left for the next pass: the API may be between writing the
+// schedule and committing the definition.
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
@@ -19,9 +28,12 @@ import { upsertExportSchedule } from '../export/schedules.js';
 import { startPeriodic, type Periodic } from '../periodic.js';
 import type { ReportConfig } from '../reports/definition.js';
 import { upsertReportSchedule } from '../reports/schedules.js';
+import { definitionSpec } from '../schedules/definition-spec.js';
+import { clearFindings, recordFinding, type ScheduleFinding } from '../schedules/findings.js';
+import { specDrift } from '../schedules/spec.js';
+import { actionTaskQueue, operatorPauseNote, PLATFORM_NOTES, ScheduleOwnedElsewhereError } from '../temporal/schedules.js';
 
-const JOB_SCHEDULE_ID = new RegExp(`^(${Object.values(JOB_KINDS).map((k) => k.replace(/[^a-z0-9-]/g, '')).join('|')})/([1-9][0-9]{0,17})$`);
-const SYNC_NOTE = 'restored by the schedule sync: the job definition is the truth';
+const JOB_SCHEDULE_ID = new RegExp(`^(${Object.values(JOB_KINDS).map((k) => k.replace(/[^a-z0-9-]/g, '')).join('|')})/([1-9][0-9]{0,17})(@.+)?$`);
 
 export interface ScheduleSyncOptions {
   /** The installation's task queue: schedules starting workflows elsewhere belong to someone else. */
@@ -35,83 +47,116 @@ export interface ScheduleSyncReport {
   paused: string[];
   unpaused: string[];
   deleted: string[];
+  /** Schedules whose spec differed from their definition's and was restored. */
+  restored: string[];
+  /** Paused in Temporal on purpose while their definition is enabled: kept paused. */
+  operatorPaused: string[];
+  /** Our definitions' ids held by another installation's schedule (another task queue): left alone, an error. */
+  foreign: string[];
   /** Definitions whose schedule did not exist in Temporal and was created again from the definition. */
   recreated: string[];
   /** Definitions whose schedule does not exist and cannot be made from what the definition holds (logged). */
   missing: string[];
 }
 
-interface DefinitionRow { id: string; kind: string; name: string; enabled: boolean; schedule_id: string }
-interface FullDefinitionRow extends DefinitionRow { campaign_id: string | null; config: Record<string, unknown> }
+interface DefinitionRow { id: string; kind: string; name: string; enabled: boolean; schedule_id: string; campaign_id: string | null; config: Record<string, unknown> | null }
+type Deps = { sql: Sql; client: Client; log?: Logger };
 
 /** One pass over every schedule of the namespace. */
-export async function syncJobSchedules(
-  deps: { sql: Sql; client: Client; log?: Logger }, options: ScheduleSyncOptions,
-): Promise<ScheduleSyncReport> {
-  const settleMs = options.settleMs ?? 120_000;
+export async function syncJobSchedules(deps: Deps, options: ScheduleSyncOptions): Promise<ScheduleSyncReport> {
   const definitions = await deps.sql<DefinitionRow[]>`
-    select id, kind, name, enabled, schedule_id from job_definitions where schedule_id is not null`;
-  const bySchedule = new Map(definitions.map((d) => [d.schedule_id, d]));
-  const report: ScheduleSyncReport = { checked: 0, paused: [], unpaused: [], deleted: [], recreated: [], missing: [] };
+    select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where schedule_id is not null`;
+  const ours = new Set(definitions.map((d) => d.schedule_id));
+  const report: ScheduleSyncReport = { checked: 0, paused: [], unpaused: [], deleted: [], restored: [], operatorPaused: [], foreign: [], recreated: [], missing: [] };
   const listed = new Set<string>();
-  const suspects: string[] = [];
-  // The list is Temporal's visibility (eventually consistent): it only picks the suspects; each one is
-  // described (authoritative) before anything is changed.
+  // The list is Temporal's visibility (eventually consistent): it only names the schedules; each one is
+  // described (authoritative) before anything is decided.
   for await (const summary of deps.client.schedule.list({ pageSize: 500 })) {
+    if (!ours.has(summary.scheduleId) && !JOB_SCHEDULE_ID.test(summary.scheduleId)) continue;
     listed.add(summary.scheduleId);
-    const definition = bySchedule.get(summary.scheduleId);
-    if (definition) {
-      report.checked++;
-      if (summary.state.paused === definition.enabled) suspects.push(summary.scheduleId);
-    } else if (JOB_SCHEDULE_ID.test(summary.scheduleId)) {
-      report.checked++;
-      suspects.push(summary.scheduleId);
-    }
+    report.checked++;
+    await checkSchedule(deps, summary.scheduleId, options, report);
   }
+  for (const definition of definitions) {
+    if (!listed.has(definition.schedule_id)) await checkMissing(deps, definition, options.taskQueue, report);
+  }
+  await clearFindings(deps.sql, [...listed, ...report.recreated, ...report.foreign]);
+  logReport(deps.log, report);
+  return report;
+}
 
-  for (const scheduleId of suspects) {
-    const handle = deps.client.schedule.getHandle(scheduleId);
-    const schedule = await describe(deps.client, scheduleId);
-    if (!schedule || !ours(schedule, options.taskQueue) || recentlyChanged(schedule, settleMs)) continue;
-    // Read the definition again now: the decision is made on its latest committed state.
-    const [definition] = await deps.sql<DefinitionRow[]>`
-      select id, kind, name, enabled, schedule_id from job_definitions where schedule_id = ${scheduleId}`;
+async function checkSchedule(deps: Deps, scheduleId: string, options: ScheduleSyncOptions, report: ScheduleSyncReport): Promise<void> {
+  const schedule = await describe(deps.client, scheduleId);
+  if (!schedule) return;
+  const theirs = actionTaskQueue(schedule);
+  if (theirs !== options.taskQueue) {
+    const [mine] = await deps.sql`select 1 from job_definitions where schedule_id = ${scheduleId}`;
+    if (mine) {
+      report.foreign.push(scheduleId);
+      await recordFinding(deps.sql, scheduleId, { foreignTaskQueue: theirs ?? '(none)' });
+    }
+    return;
+  }
+  if (recentlyChanged(schedule, options.settleMs ?? 120_000)) return;
+  await deps.sql.begin(async (tx) => {
+    // The row lock: an API request deleting or changing this definition commits before we decide, or waits for us.
+    const [definition] = await tx<DefinitionRow[]>`
+      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where schedule_id = ${scheduleId} for update`;
     try {
       if (!definition) {
-        await handle.delete();
+        await deps.client.schedule.getHandle(scheduleId).delete();
         report.deleted.push(scheduleId);
-      } else if (schedule.state.paused && definition.enabled) {
-        await handle.unpause(SYNC_NOTE);
-        report.unpaused.push(scheduleId);
-      } else if (!schedule.state.paused && !definition.enabled) {
-        await handle.pause(SYNC_NOTE);
-        report.paused.push(scheduleId);
+        return;
       }
+      await recordFinding(tx as unknown as Sql, scheduleId, await reconcile(deps.client, schedule, definition, options.taskQueue, report));
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err; // deleted meanwhile: nothing left to correct
     }
-  }
+  });
+}
 
-  for (const definition of definitions) {
-    if (listed.has(definition.schedule_id)) continue;
-    if (await describe(deps.client, definition.schedule_id)) continue; // created after the list was read
-    // Deleted from Temporal UI, or lost with the Temporal server's data: made again from the latest committed
-    // definition (the API writes the schedule before committing a definition, so a committed one has had one).
-    const [latest] = await deps.sql<FullDefinitionRow[]>`
-      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where id = ${definition.id}`;
-    if (!latest || latest.schedule_id !== definition.schedule_id) continue; // deleted or changed meanwhile
-    if (await recreate(deps.client, latest, options.taskQueue)) report.recreated.push(definition.schedule_id);
-    else report.missing.push(definition.schedule_id);
+/** Puts one schedule in line with its (locked) definition; returns what the task views show about it. */
+async function reconcile(client: Client, schedule: ScheduleDescription, definition: DefinitionRow, taskQueue: string, report: ScheduleSyncReport): Promise<ScheduleFinding> {
+  const scheduleId = definition.schedule_id;
+  const handle = client.schedule.getHandle(scheduleId);
+  const spec = definitionSpec(definition.kind, definition.config);
+  const drift = spec && specDrift(schedule.spec, spec);
+  const operatorNote = operatorPauseNote(schedule.state);
+  const finding: ScheduleFinding = {
+    pausedNote: definition.enabled ? operatorNote ?? null : null,
+    skippedRuns: schedule.info.numActionsSkippedOverlap, missedRuns: schedule.info.numActionsMissedCatchupWindow,
+  };
+  if (drift) {
+    await putFromDefinition(client, definition, taskQueue); // keeps an operator's pause
+    report.restored.push(scheduleId);
+    finding.drift = drift;
+  } else if (schedule.state.paused && definition.enabled && !operatorNote) {
+    await handle.unpause(PLATFORM_NOTES.enabled);
+    report.unpaused.push(scheduleId);
+  } else if (!schedule.state.paused && !definition.enabled) {
+    await handle.pause(PLATFORM_NOTES.disabled);
+    report.paused.push(scheduleId);
   }
+  if (finding.pausedNote) report.operatorPaused.push(scheduleId);
+  return finding;
+}
 
-  for (const scheduleId of report.paused) deps.log?.warn({ scheduleId }, 'schedule was running for a disabled job definition; paused it');
-  for (const scheduleId of report.unpaused) deps.log?.warn({ scheduleId }, 'schedule was paused behind the platform\'s back; unpaused it (its job definition is enabled)');
-  for (const scheduleId of report.deleted) deps.log?.warn({ scheduleId }, 'schedule of a deleted job definition; deleted it');
-  for (const scheduleId of report.recreated) deps.log?.warn({ scheduleId }, 'schedule of a job definition was missing from Temporal; created it again from the definition');
-  for (const scheduleId of report.missing) {
-    deps.log?.error({ scheduleId }, 'the schedule of a job definition does not exist in Temporal; save the definition again (PATCH) to recreate it');
-  }
-  return report;
+/** A definition whose schedule the list did not show: made again from its latest committed state, under its row lock. */
+async function checkMissing(deps: Deps, definition: DefinitionRow, taskQueue: string, report: ScheduleSyncReport): Promise<void> {
+  if (await describe(deps.client, definition.schedule_id)) return; // created after the list was read
+  await deps.sql.begin(async (tx) => {
+    const [latest] = await tx<DefinitionRow[]>`
+      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where id = ${definition.id} for update`;
+    if (!latest || latest.schedule_id !== definition.schedule_id) return; // deleted or changed meanwhile
+    try {
+      if (await putFromDefinition(deps.client, latest, taskQueue)) report.recreated.push(definition.schedule_id);
+      else report.missing.push(definition.schedule_id);
+    } catch (err) {
+      if (!(err instanceof ScheduleOwnedElsewhereError)) throw err;
+      report.foreign.push(definition.schedule_id);
+      await recordFinding(tx as unknown as Sql, definition.schedule_id, { foreignTaskQueue: err.foreignTaskQueue });
+    }
+  });
 }
 
 async function describe(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
@@ -123,26 +168,17 @@ async function describe(client: Client, scheduleId: string): Promise<ScheduleDes
   }
 }
 
-/** Makes a definition's schedule as the API would have; false when the definition holds no schedule. */
-async function recreate(client: Client, definition: FullDefinitionRow, taskQueue: string): Promise<boolean> {
-  const base = { definitionId: definition.id, campaignId: definition.campaign_id ?? '', enabled: definition.enabled, taskQueue };
+/** Writes a definition's schedule as the API would have; false when the definition holds no schedule. */
+async function putFromDefinition(client: Client, definition: DefinitionRow, taskQueue: string): Promise<boolean> {
+  const base = { definitionId: definition.id, scheduleId: definition.schedule_id, campaignId: definition.campaign_id ?? '', enabled: definition.enabled, taskQueue };
+  if (!definitionSpec(definition.kind, definition.config)) return false;
   if (definition.kind === JOB_KINDS.recordingExport) {
-    const { schedule } = definition.config as Partial<ExportJobConfig>;
-    if (!schedule) return false;
-    await upsertExportSchedule(client, { ...base, schedule });
-    return true;
+    await upsertExportSchedule(client, { ...base, schedule: (definition.config as unknown as ExportJobConfig).schedule });
+  } else {
+    const { schedule } = definition.config as unknown as ReportConfig;
+    await upsertReportSchedule(client, { ...base, temporalCron: schedule!.temporalCron, name: definition.name });
   }
-  if (definition.kind === JOB_KINDS.report) {
-    const { schedule } = definition.config as Partial<ReportConfig>;
-    if (!schedule?.temporalCron) return false;
-    await upsertReportSchedule(client, { ...base, temporalCron: schedule.temporalCron, name: definition.name });
-    return true;
-  }
-  return false;
-}
-
-function ours(schedule: ScheduleDescription, taskQueue: string): boolean {
-  return schedule.action.type === 'startWorkflow' && schedule.action.taskQueue === taskQueue;
+  return true;
 }
 
 function recentlyChanged(schedule: ScheduleDescription, settleMs: number): boolean {
@@ -150,9 +186,21 @@ function recentlyChanged(schedule: ScheduleDescription, settleMs: number): boole
   return Date.now() - changed.getTime() < settleMs;
 }
 
+function logReport(log: Logger | undefined, report: ScheduleSyncReport): void {
+  for (const scheduleId of report.paused) log?.warn({ scheduleId }, 'schedule was running for a disabled job definition; paused it');
+  for (const scheduleId of report.unpaused) log?.warn({ scheduleId }, 'schedule was paused by the platform although its job definition is enabled; unpaused it');
+  for (const scheduleId of report.restored) log?.warn({ scheduleId }, 'schedule spec differed from its job definition (edited in Temporal, or a save cut short); restored it from the definition');
+  for (const scheduleId of report.deleted) log?.warn({ scheduleId }, 'schedule of a deleted job definition; deleted it');
+  for (const scheduleId of report.recreated) log?.warn({ scheduleId }, 'schedule of a job definition was missing from Temporal; created it again from the definition');
+  for (const scheduleId of report.foreign) {
+    log?.error({ scheduleId }, 'a schedule with the id of this installation\'s job definition starts workflows on another task queue (another installation shares the namespace); left alone — give each installation its own namespace');
+  }
+  for (const scheduleId of report.missing) {
+    log?.error({ scheduleId }, 'the schedule of a job definition does not exist in Temporal; save the definition again (PATCH) to recreate it');
+  }
+}
+
 /** Runs `syncJobSchedules` every `intervalMs` until stopped; a failed pass is logged and retried next time. */
-export function startScheduleSync(
-  deps: { sql: Sql; client: Client; log?: Logger }, options: ScheduleSyncOptions & { intervalMs: number },
-): Periodic {
+export function startScheduleSync(deps: Deps, options: ScheduleSyncOptions & { intervalMs: number }): Periodic {
   return startPeriodic('schedule sync', () => syncJobSchedules(deps, options).then(() => {}), options.intervalMs, deps.log);
 }

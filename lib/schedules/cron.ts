@@ -1,5 +1,7 @@
-// The seed's "Crontab String (GMT)": minute hour day-of-month month day-of-week, where day-of-week runs
-// 1-7 with 1 = Monday (seed 003). Temporal's cron counts days of the week 0-6 from Sunday, so the fifth
+// The one crontab convention of the whole API (API.md "Wave 2 — Schedules"), the seed's "Crontab String (GMT)":
+// minute hour day-of-month month day-of-week, where day-of-week runs 1-7 with 1 = Monday (seed 003). Every
+// job kind (reports, recording exports, the next wave's) validates and converts its crontab here, nowhere else.
+// Temporal's cron counts days of the week 0-6 from Sunday, so the fifth
 // field is rewritten (7 = Sunday becomes 0) and ranges are expanded into lists, since a range such as 5-7
 // (Friday to Sunday) has no contiguous equivalent. The other fields keep their meaning; times are UTC.
 //

@@ -1,0 +1,20 @@
+// The Temporal spec a job definition's schedule should have, read from the definition as stored
+// (job_definitions.config): what the sync restores and what the task views compare Temporal's spec with.
+import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { temporalCronExpressions } from './cron.js';
+import { scheduleSchema, temporalSpecOf } from './schedule.js';
+import type { WrittenSpec } from './spec.js';
+
+/** Undefined when the definition holds no (usable) schedule. */
+export function definitionSpec(kind: string, config: Record<string, unknown> | null): WrittenSpec | undefined {
+  const schedule = config?.schedule;
+  if (kind === JOB_KINDS.recordingExport) {
+    const parsed = scheduleSchema.safeParse(schedule);
+    return parsed.success ? temporalSpecOf(parsed.data) : undefined;
+  }
+  if (kind === JOB_KINDS.report) {
+    const temporalCron = (schedule as { temporalCron?: unknown } | null | undefined)?.temporalCron;
+    return typeof temporalCron === 'string' && temporalCron ? { cron: temporalCronExpressions(temporalCron) } : undefined;
+  }
+  return undefined;
+}
