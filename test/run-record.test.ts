@@ -190,6 +190,34 @@ describe('times and attempts', () => {
     assert.ok(entries[0].temporalUiUrl.endsWith(encodeURIComponent(first.runId)), 'the earlier entry links to its own execution');
   });
 
+  test('a run reset while in progress: the execution cut short is logged terminated, the reset one as it ends', async (t) => {
+    windowCheckFails = true;
+    t.after(() => { windowCheckFails = false; });
+    const definitionId = await createJob(env.sql, campaign.id, { destinationId });
+    const before = await counts();
+    const handle = await startExport(env, { definitionId });
+    await until('the run recorded its start', async () => (await env.sql`select 1 from runs where run_id = ${handle.workflowId}`).length > 0);
+    const first = await handle.describe();
+    const history = await env.client.workflowService.getWorkflowExecutionHistory({
+      namespace: env.client.options.namespace, execution: { workflowId: handle.workflowId, runId: first.runId },
+    });
+    const resetPoint = history.history!.events!.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+    const { runId: resetRunId } = await env.client.workflowService.resetWorkflowExecution({
+      namespace: env.client.options.namespace, workflowExecution: { workflowId: handle.workflowId, runId: first.runId },
+      reason: 'test reset while running', workflowTaskFinishEventId: resetPoint.eventId, requestId: randomUUID(),
+    });
+    await until('the reset execution recorded its start', async () =>
+      (await env.sql`select 1 from runs where run_id = ${handle.workflowId} and execution_id = ${resetRunId!}`).length > 0);
+    windowCheckFails = false;
+    await env.client.workflow.getHandle(handle.workflowId, resetRunId!).result();
+    const entries = await logEntries(`definitionId=${definitionId}&sort=startedAt`);
+    assert.deepEqual(entries.map((e) => [e.runId, e.status]), [[handle.workflowId, 'terminated'], [handle.workflowId, 'completed']]);
+    assert.match(entries[0].error ?? '', /new execution/);
+    const after = await counts();
+    assert.equal(after['recording-export'].started - before['recording-export'].started, 2);
+    assert.equal(after['recording-export'].ended - before['recording-export'].ended, 2);
+  });
+
   test('a task in progress shows the attempt of the activity it is retrying', async (t) => {
     windowCheckFails = true;
     t.after(() => { windowCheckFails = false; });

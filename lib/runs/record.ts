@@ -31,13 +31,23 @@ export async function recordRunStart(sql: Sql, run: RunStart, options: StartOpti
   const status = options.status ?? 'running';
   const step = options.step ?? (status === 'scheduled' ? 'scheduled' : 'starting');
   const executionId = options.executionId ?? null;
+  let superseded: { type: string; seconds: number } | undefined;
   const counted = await sql.begin(async (tx) => {
     const [before] = await tx<{ status: RunState; execution_id: string | null }[]>`
       select status, execution_id from runs where run_id = ${run.runId} for update`;
     const closed = before !== undefined && !(OPEN_STATES as readonly string[]).includes(before.status);
-    if (closed && executionId && before.execution_id && before.execution_id !== executionId) {
-      // A new execution (e.g. `temporal workflow reset`): the earlier one stays in the log as it ended.
-      await tx`update runs set run_id = ${`${run.runId}@${before.execution_id}`}, workflow_id = ${run.runId} where run_id = ${run.runId}`;
+    if (before && executionId && before.execution_id && before.execution_id !== executionId) {
+      // A new execution (e.g. `temporal workflow reset`): the earlier one stays in the log under its own
+      // key — as it ended, or, when the reset cut it short, terminated by the reset.
+      [superseded] = await tx<{ type: string; seconds: number }[]>`
+        update runs set run_id = ${`${run.runId}@${before.execution_id}`}, workflow_id = ${run.runId},
+          status = case when status in ('running', 'scheduled') then 'terminated' else status end,
+          error = case when status in ('running', 'scheduled')
+                       then ${`A new execution of the run took over (e.g. it was reset in Temporal): ${executionId}.`} else error end,
+          ended_at = coalesce(ended_at, now())
+        where run_id = ${run.runId}
+        returning type, extract(epoch from ended_at - started_at)::float8 as seconds`;
+      if (closed) superseded = undefined; // its end was counted when it ended
     }
     const [written] = await tx<{ inserted: boolean }[]>`
       insert into runs (run_id, execution_id, type, name, object_name, definition_id, campaign_id, acting_user,
@@ -56,6 +66,7 @@ export async function recordRunStart(sql: Sql, run: RunStart, options: StartOpti
     // "run now") conflicts and is not counted twice.
     return written.inserted || closed;
   });
+  if (superseded) recordRunEnded(superseded.type, 'terminated', superseded.seconds);
   if (counted) recordRunStarted(run.type);
 }
 
