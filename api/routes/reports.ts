@@ -18,7 +18,6 @@ import { REPORT_WORKFLOW, reportManualWorkflowId } from '../../workflows/report-
 import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf, type Caller } from '../auth.js';
-import { startWorkflowIdempotent } from '../idempotency.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
 import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
@@ -199,7 +198,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       return row.id;
     });
     if (config.schedule) return { id: reportId, scheduleId: await storedScheduleId(sql, reportId) };
-    const { runId } = await startWorkflowIdempotent(sql, req, startRun(reportId, body.campaignId, callerOf(req)));
+    const runId = await startRun(reportId, body.campaignId, callerOf(req))();
     return { id: reportId, runId };
   });
 
@@ -306,8 +305,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { response: { runId: 'report/4/2025-03-01T10:30:00.000Z' } },
   }, async ({ params, req }) => {
     const def = await load(params.id);
-    const { runId } = await startWorkflowIdempotent(sql, req, startRun(def.id, def.campaignId, callerOf(req)));
-    return { runId };
+    return { runId: await startRun(def.id, def.campaignId, callerOf(req))() };
   });
 
   defineRoute(r, {
