@@ -102,7 +102,7 @@ it('a job on a cron schedule: the schedule follows the cron, PATCH changes it, d
 
   const invalid = await call('POST', '/recording-export-jobs', { ...job, schedule: { cron: '75 2 * * *' } });
   assert.equal(invalid.status, 400);
-  assert.match(JSON.stringify(invalid.json.errors), /cron minute field \\"75\\"/);
+  assert.match(JSON.stringify(invalid.json.errors), /minute field \\"75\\"/);
   assert.equal((await env.sql`select count(*)::int as n from job_definitions where name = 'Cron export'`)[0].n, 0);
 
   const created = await call('POST', '/recording-export-jobs', { ...job, schedule: { cron: '17 3 * * *' } });

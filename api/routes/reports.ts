@@ -267,18 +267,20 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const previousScheduleId = await sql.begin(async (tx) => {
       if (armored !== undefined) config.output.pgpKeyId = key ? await savePgpKey(tx as unknown as Sql, key) : null;
       const [saved] = await tx<{ schedule_id: string | null }[]>`select schedule_id from job_definitions where id = ${def.id} for update`;
+      // The row first (a taken name is refused before Temporal is touched), then the schedule, then its id.
+      await tx`
+        update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now()
+        where id = ${def.id}`.catch((err) => {
+        if ((err as { code?: string }).code === '23505') throw conflict(`A report named ${JSON.stringify(name)} already exists; pick another name.`);
+        throw err;
+      });
       const scheduleId = config.schedule
         ? await upsertReportSchedule(client, {
           definitionId: def.id, campaignId: def.campaignId, temporalCron: config.schedule.temporalCron, enabled, taskQueue, name,
           resume: body.enabled === true, scheduleId: saved?.schedule_id ?? undefined,
         }).catch(refuseForeignSchedule)
         : null;
-      await tx`
-        update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, schedule_id = ${scheduleId}, updated_at = now()
-        where id = ${def.id}`.catch((err) => {
-        if ((err as { code?: string }).code === '23505') throw conflict(`A report named ${JSON.stringify(name)} already exists; pick another name.`);
-        throw err;
-      });
+      await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${def.id}`;
       return saved?.schedule_id ?? null;
     });
     // Removed only once the definition without it is committed: the schedule sync, which decides under the

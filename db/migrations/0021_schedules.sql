@@ -5,7 +5,7 @@
 --    field is rewritten into the seed's as an explicit list (0 → 7, `*/2` → the days it meant), so the
 --    Temporal Schedule made from it fires at the same times and keeps its next run time. Only the stored
 --    string changes; the schedule itself is left as it is.
-create function pg_temp.seed_day_of_week(field text) returns text language plpgsql immutable as $$
+create or replace function pg_temp.seed_day_of_week(field text) returns text language plpgsql immutable as $$
 declare
   part text;
   m text[];
