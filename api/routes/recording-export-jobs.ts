@@ -17,7 +17,6 @@ import { storedScheduleId } from '../../lib/schedules/stored-id.js';
 import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError, triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
-import { startWorkflowIdempotent } from '../idempotency.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
 import { decodeCursor, id, idParams, isoDateTime, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
@@ -177,7 +176,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     example: { response: { runId: 'recording-export/7-2025-03-01T10:15:00Z' } },
   }, async ({ params, req }) => {
     const job = await load(params.id);
-    const { runId } = await startWorkflowIdempotent(sql, req, async () => runNow(client, job, await storedScheduleId(sql, job.id)));
+    const runId = await runNow(client, job, await storedScheduleId(sql, job.id));
     // The schedule's own input says `schedule`; the run record names the caller (and counts the start if
     // the workflow has not recorded it yet).
     await recordRunRequester(sql, {
