@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from '../../db/sql.js';
 import { freePort } from '../net.js';
-import { checkoutRuntimeDir, reachableBinaries, reachableDataDir, type PostgresUser } from './reachable.js';
+import { reachableBinaries, reachableDataDir, type PostgresUser } from './reachable.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +34,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const owner = userInfo().uid === 0 ? await postgresUser() : undefined;
   const native = await reachableBinaries(packageNativeDir());
   const dataDir = await reachableDataDir(options.dir, owner);
-  const cwd = owner ? await checkoutRuntimeDir() : dataDir;
+  // initdb and postgres run in the data folder's parent, which their user can reach (it holds the password file).
+  const cwd = path.dirname(dataDir);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initdb(native, dataDir, owner, cwd, options.onLog);
   const fsync = (options.fsync ?? options.persistent !== false) ? 'on' : 'off';
   const server = await startServer(native, dataDir, owner, cwd, [
