@@ -18,9 +18,6 @@ const MAX_KEY_LENGTH = 200;
 
 export interface IdempotentReply<T> { status: number; body: T; replayed: boolean }
 
-/** Requests the registry runs under a key already: a handler's startWorkflowIdempotent just starts. */
-const underKey = new WeakSet<Request>();
-
 /** The key of the request (undefined when none was sent); 400 when it is empty or too long. */
 export function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.get(IDEMPOTENCY_HEADER);
@@ -70,7 +67,6 @@ export async function respondIdempotently<T>(
       if (used.fingerprint !== fingerprint) throw keyReused(key, used, req);
       return { status: used.status ?? 0, body: used.response, replayed: true };
     }
-    underKey.add(req);
     const body = await respond();
     const status = statusOf();
     const runId = (body as { runId?: unknown } | undefined)?.runId;
@@ -88,14 +84,4 @@ function keyReused(key: string, used: { fingerprint: string | null; method: stri
   return new Problem(422, `The ${IDEMPOTENCY_HEADER} ${JSON.stringify(key)} was already used for ${first}`
     + `${same ? ' with another body' : ''}; a key names one request. Send a new key for a new request, or repeat the first request unchanged to get its reply.`,
   { type: 'idempotency-key-reused', title: 'Idempotency-Key reused' });
-}
-
-/**
- * Starts a run once per Idempotency-Key. On a route declared `startsWork` the registry already holds the key
- * around the whole handler, so this just starts; elsewhere it scopes the key to this request itself.
- */
-export async function startWorkflowIdempotent(sql: Sql, req: Request, start: () => Promise<string>): Promise<{ runId: string; replayed: boolean }> {
-  if (underKey.has(req)) return { runId: await start(), replayed: false };
-  const reply = await respondIdempotently(sql, req, async () => ({ runId: await start() }), () => 202);
-  return { runId: reply.body.runId, replayed: reply.replayed };
 }

@@ -11,7 +11,6 @@ import type { Server } from 'node:http';
 import { z } from 'zod';
 import { bootstrapAdminKey, ADMIN_KEY_FILE } from '../api/admin-key.js';
 import { createApp, type AppDeps } from '../api/app.js';
-import { startWorkflowIdempotent } from '../api/idempotency.js';
 import { defineRoute } from '../api/openapi.js';
 import { createPayloadCodec } from '../lib/crypto/payload-codec.js';
 import { spawn } from 'node:child_process';
@@ -401,8 +400,8 @@ describe('runs, uploads, idempotency', () => {
   test('the same Idempotency-Key returns the same run instead of starting another', async () => {
     let starts = 0;
     defineRoute(app.registry, {
-      method: 'post', path: '/test-only/start', role: 'operator', status: 202, response: z.object({ runId: z.string() }), summary: 'test',
-    }, async ({ req }) => ({ runId: (await startWorkflowIdempotent(env.sql, req, async () => `run-${++starts}`)).runId }));
+      method: 'post', path: '/test-only/start', role: 'operator', status: 202, startsWork: true, response: z.object({ runId: z.string() }), summary: 'test',
+    }, async () => ({ runId: `run-${++starts}` }));
     const first = await call('POST', '/test-only/start', { headers: { 'idempotency-key': 'k1' } });
     const again = await call('POST', '/test-only/start', { headers: { 'idempotency-key': 'k1' } });
     const other = await call('POST', '/test-only/start', { headers: { 'idempotency-key': 'k2' } });
