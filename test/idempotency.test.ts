@@ -50,6 +50,16 @@ async function runReport(reportId: string, options: { key?: string; idempotencyK
   return res;
 }
 
+/** Until `n` sessions wait on an advisory lock (the requests reached the key's lock). */
+async function waitForLockWaiters(n: number): Promise<void> {
+  for (;;) {
+    const [{ waiting }] = await env.sql<{ waiting: number }[]>`select count(*)::int as waiting from pg_locks
+      where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`;
+    if (waiting >= n) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('one key, one request', () => {
   test('the same key sent to another report\'s run is 422, and that report\'s run is not answered with the first one', async () => {
     const [first, second] = [await report(), await report()];
@@ -110,6 +120,24 @@ describe('one key, one request', () => {
     const reportId = await report();
     const res = await runReport(reportId, { idempotencyKey: key });
     assert.equal(res.status, 202, res.text);
+  });
+
+  test('two concurrent requests with one key start one run: the second waits for the first and gets its reply', async () => {
+    const reportId = await report();
+    const key = newKey();
+    const [{ id: keyId }] = await env.sql<{ id: string }[]>`select id::text from api_keys where key_hash = ${createHash('sha256').update(api.keys.operator).digest('hex')}`;
+    // Hold the key's advisory lock, as a first request in flight would, while both requests arrive.
+    const held = await env.sql.reserve();
+    await held`begin`;
+    await held`select pg_advisory_xact_lock(hashtextextended(${`${keyId}\n${key}`}, 0))`;
+    const both = [runReport(reportId, { key: api.keys.operator, idempotencyKey: key }), runReport(reportId, { key: api.keys.operator, idempotencyKey: key })];
+    await waitForLockWaiters(2);
+    await held`commit`;
+    held.release();
+    const [a, b] = await Promise.all(both);
+    assert.equal(a.status, 202, a.text);
+    assert.equal(b.status, 202, b.text);
+    assert.equal(a.json.runId, b.json.runId, 'one run for both');
   });
 
   test('a key longer than 200 characters is 400 naming the header', async () => {
