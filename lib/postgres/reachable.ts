@@ -4,7 +4,7 @@
 // folder of ours under /var/tmp (or the system temp folder) that only we can write and it can walk into.
 import { createHash } from 'node:crypto';
 import { constants, existsSync, lstatSync, statSync } from 'node:fs';
-import { chown, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../tools.js';
@@ -43,6 +43,7 @@ export async function checkoutRuntimeDir(): Promise<string> {
   if (!stat.isDirectory() || stat.uid !== userInfo().uid || (stat.mode & 0o022) !== 0) {
     throw new Error(`${dir} is not a folder only this user can write; remove it and run the command again.`);
   }
+  await chmod(dir, 0o755); // whatever the umask made of it: the postgres user walks through it
   return dir;
 }
 
@@ -58,6 +59,7 @@ export async function reachableBinaries(packageNative: string): Promise<string> 
   const staging = `${copy}.${process.pid}.tmp`;
   await rm(staging, { recursive: true, force: true });
   await cp(packageNative, staging, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE });
+  await openToOthers(staging);
   await writeFile(path.join(staging, '.copied-from'), source);
   await rm(copy, { recursive: true, force: true });
   await rename(staging, copy).catch(async (err) => {
@@ -67,14 +69,31 @@ export async function reachableBinaries(packageNative: string): Promise<string> 
   return copy;
 }
 
+/** Makes a copied tree readable (and, where the owner may execute, executable) by others, as the package's
+ *  own files are, whatever the umask or modes of the source made of the copy. */
+async function openToOthers(root: string): Promise<void> {
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    const file = path.join(entry.parentPath ?? entry.path, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    const mode = statSync(file).mode & 0o7777;
+    await chmod(file, entry.isDirectory() || (mode & 0o100) ? mode | 0o755 : mode | 0o644);
+  }
+  await chmod(root, 0o755);
+}
+
 /** A data folder the postgres user owns and can reach: `wanted` itself when it can, else one under our
  *  per-checkout folder named after `wanted` (so the same `wanted` finds the same data again). */
 export async function reachableDataDir(wanted: string, owner: PostgresUser | undefined): Promise<string> {
   const resolved = path.resolve(wanted);
+  // Its parents are made first, so a umask that makes them 0700 counts too.
+  await mkdir(path.dirname(resolved), { recursive: true, mode: 0o755 });
   const dir = !owner || reachableByOthers(resolved)
     ? resolved
     : path.join(await checkoutRuntimeDir(), 'data', `${path.basename(resolved)}-${shortHash(resolved)}`);
-  await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+  if (dir !== resolved) {
+    await mkdir(path.dirname(dir), { recursive: true });
+    await chmod(path.dirname(dir), 0o755);
+  }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (owner) await chown(dir, owner.uid, owner.gid);
   return dir;
