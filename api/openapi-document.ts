@@ -59,7 +59,8 @@ const IDEMPOTENCY_PARAMETER = {
   name: IDEMPOTENCY_HEADER, in: 'header', required: false,
   description: 'Makes a retry safe (IETF draft-ietf-httpapi-idempotency-key-header). Keys belong to the caller\'s API key and to '
     + 'one request (method, path and body): repeating the request with its key replays the first reply (header '
-    + '`Idempotent-Replayed: true`) and starts nothing; the same key with another path or body is 422.',
+    + '`Idempotent-Replayed: true`) and starts nothing; the same key with another path or body is 422; while the '
+    + 'first request is still being processed, 409.',
   schema: { type: 'string', minLength: 1, maxLength: 200 },
 };
 
@@ -79,7 +80,7 @@ function operation(spec: RegisteredRoute['spec'], components: Components) {
   const status = spec.status ?? (spec.response || spec.download ? 200 : 204);
   const responses: Record<string, unknown> = { [status]: successResponse(spec, components) };
   const problems = new Set(spec.errors ?? []);
-  if (spec.startsWork) problems.add(422);
+  if (spec.startsWork) { problems.add(409); problems.add(422); }
   if (spec.params || spec.query || spec.body) problems.add(400);
   if (spec.role !== 'public') { problems.add(401); if (spec.role !== 'viewer' || spec.privilege) problems.add(403); }
   if (spec.params) problems.add(404);

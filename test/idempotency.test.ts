@@ -50,16 +50,6 @@ async function runReport(reportId: string, options: { key?: string; idempotencyK
   return res;
 }
 
-/** Until `n` sessions wait on an advisory lock (the requests reached the key's lock). */
-async function waitForLockWaiters(n: number): Promise<void> {
-  for (;;) {
-    const [{ waiting }] = await env.sql<{ waiting: number }[]>`select count(*)::int as waiting from pg_locks
-      where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`;
-    if (waiting >= n) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('one key, one request', () => {
   test('the same key sent to another report\'s run is 422, and that report\'s run is not answered with the first one', async () => {
     const [first, second] = [await report(), await report()];
@@ -122,22 +112,43 @@ describe('one key, one request', () => {
     assert.equal(res.status, 202, res.text);
   });
 
-  test('two concurrent requests with one key start one run: the second waits for the first and gets its reply', async () => {
+  test('the same request while the first is still in flight is 409; once the first has answered, its reply', async () => {
     const reportId = await report();
     const key = newKey();
+    const url = `/reports/${reportId}/run`;
     const [{ id: keyId }] = await env.sql<{ id: string }[]>`select id::text from api_keys where key_hash = ${createHash('sha256').update(api.keys.operator).digest('hex')}`;
-    // Hold the key's advisory lock, as a first request in flight would, while both requests arrive.
-    const held = await env.sql.reserve();
-    await held`begin`;
-    await held`select pg_advisory_xact_lock(hashtextextended(${`${keyId}\n${key}`}, 0))`;
-    const both = [runReport(reportId, { key: api.keys.operator, idempotencyKey: key }), runReport(reportId, { key: api.keys.operator, idempotencyKey: key })];
-    await waitForLockWaiters(2);
-    await held`commit`;
-    held.release();
-    const [a, b] = await Promise.all(both);
-    assert.equal(a.status, 202, a.text);
-    assert.equal(b.status, 202, b.text);
-    assert.equal(a.json.runId, b.json.runId, 'one run for both');
+    // The first request has claimed the key and not answered yet (as while its handler starts the run).
+    await env.sql`insert into idempotency_keys (key, api_key_id, fingerprint, method, path) values (${key}, ${keyId}, ${fingerprintOf('POST', url, undefined)}, 'POST', ${url})`;
+    const during = await runReport(reportId, { key: api.keys.operator, idempotencyKey: key });
+    assert.equal(during.status, 409, during.text);
+    assert.equal(during.json.type, 'urn:cc-jobs:problem:idempotency-key-in-use');
+    await env.sql`update idempotency_keys set status = 202, response = ${env.sql.json({ runId: 'the-first-run' })} where key = ${key}`;
+    const afterwards = await runReport(reportId, { key: api.keys.operator, idempotencyKey: key });
+    assert.equal(afterwards.status, 202, afterwards.text);
+    assert.deepEqual(afterwards.json, { runId: 'the-first-run' });
+  });
+
+  test('a claim abandoned for more than 5 minutes (its API process died) is taken over: the request runs', async () => {
+    const reportId = await report();
+    const key = newKey();
+    const url = `/reports/${reportId}/run`;
+    const [{ id: keyId }] = await env.sql<{ id: string }[]>`select id::text from api_keys where key_hash = ${createHash('sha256').update(api.keys.operator).digest('hex')}`;
+    await env.sql`insert into idempotency_keys (key, api_key_id, fingerprint, method, path, created_at)
+                  values (${key}, ${keyId}, ${fingerprintOf('POST', url, undefined)}, 'POST', ${url}, now() - interval '6 minutes')`;
+    const res = await runReport(reportId, { key: api.keys.operator, idempotencyKey: key });
+    assert.equal(res.status, 202, res.text);
+    assert.match(res.json.runId, new RegExp(`^report/${reportId}/`));
+    const [row] = await env.sql`select status, run_id from idempotency_keys where key = ${key}`;
+    assert.deepEqual({ ...row }, { status: 202, run_id: res.json.runId });
+  });
+
+  test('concurrent requests with one key: one runs, the others are 409 or get its reply — never a second run', async () => {
+    const reportId = await report();
+    const key = newKey();
+    const replies = await Promise.all(Array.from({ length: 5 }, () => runReport(reportId, { key: api.keys.operator, idempotencyKey: key })));
+    const runs = new Set(replies.filter((r) => r.status === 202).map((r) => r.json.runId));
+    assert.equal(runs.size, 1, replies.map((r) => r.text).join('\n'));
+    assert.ok(replies.every((r) => r.status === 202 || r.status === 409), replies.map((r) => r.status).join(','));
   });
 
   test('a key longer than 200 characters is 400 naming the header', async () => {
@@ -165,7 +176,7 @@ describe('every route that starts work, from the route table', () => {
     for (const spec of startsWork) {
       const op = document.paths[spec.path][spec.method];
       assert.ok(op.parameters.some((p: any) => p.$ref === '#/components/parameters/IdempotencyKey'), `${name(spec)} declares Idempotency-Key`);
-      assert.ok(op.responses['422'], `${name(spec)} documents 422`);
+      assert.ok(op.responses['422'] && op.responses['409'], `${name(spec)} documents 422 and 409`);
     }
     assert.equal(document.components.parameters.IdempotencyKey.name, 'Idempotency-Key');
   });
