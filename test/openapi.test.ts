@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { z } from 'zod';
@@ -107,6 +108,22 @@ test('a download is answered 200 with its content types, in the document and on 
   assert.equal(metrics.status, 200);
   assert.ok(document.paths['/metrics'].get.responses['200'].content[metrics.headers.get('content-type')!],
     `the metrics content type ${metrics.headers.get('content-type')} is the one documented`);
+});
+
+test('a saved report downloads as 200 with a documented content type and its bytes', async () => {
+  const campaign = await api('POST', '/campaigns', { name: `Download ${randomBytes(3).toString('hex')}`, timezone: 'UTC' });
+  const report = await api('POST', '/reports', { name: `Saved ${randomBytes(3).toString('hex')}`, type: 'all-attempts', campaignId: campaign.id, timeframe: { kind: 'incremental' }, schedule: { cron: '0 6 * * 1' } });
+  const csv = 'a,b\n1,2\n';
+  const stored = await env.deps.store.put(Readable.from([Buffer.from(csv)]));
+  const [file] = await env.sql<{ id: string }[]>`
+    insert into saved_reports (definition_id, run_id, kind, file_name, store_key, size_bytes, sha256, row_count, expires_at)
+    values (${report.id}, ${`download-${randomBytes(3).toString('hex')}`}, 'report', 'saved.csv', ${stored.key}, ${stored.sizeBytes}, ${stored.sha256}, 1, now() + interval '1 day')
+    returning id::text`;
+  const res = await fetch(`${base()}/reports/${report.id}/saved/${file.id}`, { headers: { authorization: `Bearer ${adminKey}` } });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), csv);
+  const documented = Object.keys(document.paths['/reports/{id}/saved/{fileId}'].get.responses['200'].content);
+  assert.ok(documented.includes(res.headers.get('content-type')!), `${res.headers.get('content-type')} is one of ${documented.join(', ')}`);
 });
 
 test('every route that starts work declares Idempotency-Key and 422; reusable schemas are named components', () => {
