@@ -93,3 +93,9 @@ test('Temporal\'s gRPC port and UI are published on loopback only (they have no 
     for (const port of ports) assert.match(String(port), /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port} beyond loopback`);
   }
 });
+
+test('every published port of the stack is on loopback unless the operator changes it', () => {
+  for (const [name, service] of Object.entries<any>(compose.services)) {
+    for (const port of service.ports ?? []) assert.match(String(port), /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port} beyond loopback`);
+  }
+});
