@@ -119,6 +119,19 @@ async function runProductionMode(node: string): Promise<void> {
   for (const api of apis) await stopWithSigterm(api, 'the API');
 }
 
+test('without DATABASE_URL or TEMPORAL_ADDRESS the built processes stop with one sentence, starting nothing', async () => {
+  for (const role of ['api', 'worker']) {
+    const processEnv: NodeJS.ProcessEnv = { ...env.processEnv, TEMPORAL_ADDRESS: '' };
+    delete processEnv.DATABASE_URL;
+    const child = spawn(process.execPath, [path.join(DIST, role, 'start.js')], { cwd: PROJECT_ROOT, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => { stderr += String(chunk); });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 1, role);
+    assert.match(stderr, /^the (API|worker) needs DATABASE_URL and TEMPORAL_ADDRESS set \(e\.g\. [^\n]*\n$/, stderr);
+  }
+});
+
 test('the built API and workers (two of each) run every kind of job to completion while a worker is SIGKILLed', async () => {
   await runProductionMode(process.execPath);
 });
