@@ -38,6 +38,11 @@ const describeSchedule = (id: string) => env.client.schedule.getHandle(id).descr
 const exists = (id: string) => describeSchedule(id).then(() => true, (err) => { if (err instanceof ScheduleNotFoundError) return false; throw err; });
 let n = 0;
 
+async function listed(scheduleId: string): Promise<boolean> {
+  for await (const s of env.client.schedule.list({ pageSize: 500 })) if (s.scheduleId === scheduleId) return true;
+  return false;
+}
+
 async function newExportJob(schedule: unknown = { every: '1h' }) {
   const res = await call('POST', '/recording-export-jobs', {
     name: `job ${++n} ${Date.now()}`, campaignId: campaign.id, completedAfter: '2025-01-01T00:00:00Z', destinationId, schedule,
@@ -99,6 +104,8 @@ describe('a definition being deleted never gets its schedule back', () => {
         select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0].n;
       const apiChange = change(definition);
       await until('the API waits on the definition\'s row lock', async () => (await waiting()) >= 1);
+      // Temporal's schedule list (which the sync reads) is eventually consistent: let it agree with describe first.
+      await until('Temporal\'s list agrees with describe', async () => (await exists(definition.scheduleId)) === (await listed(definition.scheduleId)));
       let syncDone = false;
       const syncPass = sync().finally(() => { syncDone = true; });
       // The sync either finishes without the lock (old code) or queues behind the API's change for it.
@@ -108,8 +115,9 @@ describe('a definition being deleted never gets its schedule back', () => {
       const res = await apiChange;
       assert.ok(res.status === 204 || res.status === 200, res.text);
       await syncPass;
-      await sync(); // and a later pass does not bring it back either
-      assert.equal(await exists(definition.scheduleId), false, `${definition.scheduleId} was recreated`);
+      assert.equal(await exists(definition.scheduleId), false, `${definition.scheduleId} was recreated (it would fire for a deleted definition)`);
+      await sync();
+      assert.equal(await exists(definition.scheduleId), false, 'a later pass does not bring it back either');
     });
   }
 });

@@ -266,7 +266,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     // Inside the transaction: if Temporal refuses the schedule change, the definition is left as it was.
     const previousScheduleId = await sql.begin(async (tx) => {
       if (armored !== undefined) config.output.pgpKeyId = key ? await savePgpKey(tx as unknown as Sql, key) : null;
-      const [saved] = await tx<{ schedule_id: string | null }[]>`select schedule_id from job_definitions where id = ${def.id} for update`;
+      const [saved] = await tx<{ schedule_id: string | null }[]>`select schedule_id from job_definitions where id = ${def.id} for no key update`;
       // The row first (a taken name is refused before Temporal is touched), then the schedule, then its id.
       await tx`
         update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now()

@@ -8,7 +8,7 @@
 //   with its note. Saving the definition with `enabled` lifts it.
 // - Deleted definition: its schedule is deleted. Missing schedule: made again from the definition.
 //
-// Each decision is taken holding the definition's row lock (select … for update) and on its latest committed
+// Each decision is taken holding the definition's row lock (select … for no key update) and on its latest committed
 // state: the API commits a definition's deletion (or a schedule's removal) before it deletes the Temporal
 // Schedule, so the sync either waits for that commit and sees the definition gone, or finishes first and the
 // API's delete follows — it never recreates the schedule of a definition being deleted.
@@ -33,6 +33,7 @@ import { clearFindings, recordFinding, type ScheduleFinding } from '../schedules
 import { specDrift } from '../schedules/spec.js';
 import { actionTaskQueue, operatorPauseNote, PLATFORM_NOTES, ScheduleOwnedElsewhereError } from '../temporal/schedules.js';
 
+const LOCK_WAIT = '10s';
 const JOB_SCHEDULE_ID = new RegExp(`^(${Object.values(JOB_KINDS).map((k) => k.replace(/[^a-z0-9-]/g, '')).join('|')})/([1-9][0-9]{0,17})(@.+)?$`);
 
 export interface ScheduleSyncOptions {
@@ -98,17 +99,17 @@ async function checkSchedule(deps: Deps, scheduleId: string, options: ScheduleSy
     return;
   }
   if (recentlyChanged(schedule, options.settleMs ?? 120_000)) return;
-  await deps.sql.begin(async (tx) => {
+  await underRowLock(deps, async (tx) => {
     // The row lock: an API request deleting or changing this definition commits before we decide, or waits for us.
     const [definition] = await tx<DefinitionRow[]>`
-      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where schedule_id = ${scheduleId} for update`;
+      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where schedule_id = ${scheduleId} for no key update`;
     try {
       if (!definition) {
         await deps.client.schedule.getHandle(scheduleId).delete();
         report.deleted.push(scheduleId);
         return;
       }
-      await recordFinding(tx as unknown as Sql, scheduleId, await reconcile(deps.client, schedule, definition, options.taskQueue, report));
+      await recordFinding(tx, scheduleId, await reconcile(deps.client, schedule, definition, options.taskQueue, report));
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err; // deleted meanwhile: nothing left to correct
     }
@@ -144,9 +145,9 @@ async function reconcile(client: Client, schedule: ScheduleDescription, definiti
 /** A definition whose schedule the list did not show: made again from its latest committed state, under its row lock. */
 async function checkMissing(deps: Deps, definition: DefinitionRow, taskQueue: string, report: ScheduleSyncReport): Promise<void> {
   if (await describe(deps.client, definition.schedule_id)) return; // created after the list was read
-  await deps.sql.begin(async (tx) => {
+  await underRowLock(deps, async (tx) => {
     const [latest] = await tx<DefinitionRow[]>`
-      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where id = ${definition.id} for update`;
+      select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where id = ${definition.id} for no key update`;
     if (!latest || latest.schedule_id !== definition.schedule_id) return; // deleted or changed meanwhile
     try {
       if (await putFromDefinition(deps.client, latest, taskQueue)) report.recreated.push(definition.schedule_id);
@@ -154,9 +155,26 @@ async function checkMissing(deps: Deps, definition: DefinitionRow, taskQueue: st
     } catch (err) {
       if (!(err instanceof ScheduleOwnedElsewhereError)) throw err;
       report.foreign.push(definition.schedule_id);
-      await recordFinding(tx as unknown as Sql, definition.schedule_id, { foreignTaskQueue: err.foreignTaskQueue });
+      await recordFinding(tx, definition.schedule_id, { foreignTaskQueue: err.foreignTaskQueue });
     }
   });
+}
+
+/**
+ * Runs `decide` in a transaction that takes the definition's row lock: FOR NO KEY UPDATE waits for the API's
+ * DELETE and UPDATE of the row, not for runs inserting rows that reference it (their key-share locks). A lock
+ * not granted within LOCK_WAIT (a long transaction on the row) leaves the schedule for the next pass rather
+ * than stalling the whole sync.
+ */
+async function underRowLock(deps: Deps, decide: (tx: Sql) => Promise<void>): Promise<void> {
+  try {
+    await deps.sql.begin(async (tx) => {
+      await tx`select set_config('lock_timeout', ${LOCK_WAIT}, true)`;
+      await decide(tx as unknown as Sql);
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
+  }
 }
 
 async function describe(client: Client, scheduleId: string): Promise<ScheduleDescription | undefined> {
