@@ -31,7 +31,7 @@ import { upsertReportSchedule } from '../reports/schedules.js';
 import { definitionSpec } from '../schedules/definition-spec.js';
 import { clearFindings, recordFinding, type ScheduleFinding } from '../schedules/findings.js';
 import { specDrift } from '../schedules/spec.js';
-import { actionTaskQueue, operatorPauseNote, PLATFORM_NOTES, ScheduleOwnedElsewhereError } from '../temporal/schedules.js';
+import { operatorPauseNote, PLATFORM_NOTES, scheduleTaskQueue, ScheduleOwnedElsewhereError } from '../temporal/schedules.js';
 
 const LOCK_WAIT = '10s';
 const JOB_SCHEDULE_ID = new RegExp(`^(${Object.values(JOB_KINDS).map((k) => k.replace(/[^a-z0-9-]/g, '')).join('|')})/([1-9][0-9]{0,17})(@.+)?$`);
@@ -87,17 +87,19 @@ export async function syncJobSchedules(deps: Deps, options: ScheduleSyncOptions)
 }
 
 async function checkSchedule(deps: Deps, scheduleId: string, options: ScheduleSyncOptions, report: ScheduleSyncReport): Promise<void> {
-  const schedule = await describe(deps.client, scheduleId);
-  if (!schedule) return;
-  const theirs = actionTaskQueue(schedule);
+  // Whose it is, before decoding anything: another installation's payloads are encrypted with its own key.
+  const theirs = await scheduleTaskQueue(deps.client, scheduleId);
+  if (theirs === null) return;
   if (theirs !== options.taskQueue) {
     const [mine] = await deps.sql`select 1 from job_definitions where schedule_id = ${scheduleId}`;
     if (mine) {
       report.foreign.push(scheduleId);
-      await recordFinding(deps.sql, scheduleId, { foreignTaskQueue: theirs ?? '(none)' });
+      await recordFinding(deps.sql, scheduleId, { foreignTaskQueue: theirs || '(none)' });
     }
     return;
   }
+  const schedule = await describe(deps.client, scheduleId);
+  if (!schedule) return;
   if (recentlyChanged(schedule, options.settleMs ?? 120_000)) return;
   await underRowLock(deps, async (tx) => {
     // The row lock: an API request deleting or changing this definition commits before we decide, or waits for us.
@@ -144,7 +146,7 @@ async function reconcile(client: Client, schedule: ScheduleDescription, definiti
 
 /** A definition whose schedule the list did not show: made again from its latest committed state, under its row lock. */
 async function checkMissing(deps: Deps, definition: DefinitionRow, taskQueue: string, report: ScheduleSyncReport): Promise<void> {
-  if (await describe(deps.client, definition.schedule_id)) return; // created after the list was read
+  if ((await scheduleTaskQueue(deps.client, definition.schedule_id)) !== null) return; // created after the list was read (or held elsewhere: seen next pass)
   await underRowLock(deps, async (tx) => {
     const [latest] = await tx<DefinitionRow[]>`
       select id, kind, name, enabled, schedule_id, campaign_id, config from job_definitions where id = ${definition.id} for no key update`;

@@ -4,7 +4,7 @@
 // with our id held by another installation, and the runs Temporal skipped (overlap) or missed (outage
 // longer than the catch-up window, lib/schedules/policy.ts).
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import { actionTaskQueue, operatorPauseNote } from '../temporal/schedules.js';
+import { operatorPauseNote, scheduleTaskQueue } from '../temporal/schedules.js';
 import type { StoredFinding } from './findings.js';
 import { specDrift, type WrittenSpec } from './spec.js';
 
@@ -26,6 +26,12 @@ export interface ScheduleStatus {
 export async function scheduleStatus(client: Client, scheduleId: string, options: {
   taskQueue: string; spec?: WrittenSpec; finding?: StoredFinding;
 }): Promise<ScheduleStatus | undefined> {
+  // Whose it is first: another installation's payloads are encrypted with its key and cannot be described here.
+  const queue = await scheduleTaskQueue(client, scheduleId);
+  if (queue === null) return undefined;
+  if (queue !== options.taskQueue) {
+    return { nextRunAt: null, paused: false, pausedNote: null, drift: null, lastDriftRepaired: null, heldByAnotherInstallation: true, skippedRuns: 0, missedRuns: 0 };
+  }
   let d;
   try {
     d = await client.schedule.getHandle(scheduleId).describe();
@@ -33,15 +39,14 @@ export async function scheduleStatus(client: Client, scheduleId: string, options
     if (err instanceof ScheduleNotFoundError) return undefined;
     throw err;
   }
-  const foreign = actionTaskQueue(d) !== options.taskQueue;
   const f = options.finding;
   return {
-    nextRunAt: d.state.paused || foreign ? null : d.info.nextActionTimes[0] ?? null,
+    nextRunAt: d.state.paused ? null : d.info.nextActionTimes[0] ?? null,
     paused: d.state.paused,
     pausedNote: operatorPauseNote(d.state) ?? null,
-    drift: !foreign && options.spec ? specDrift(d.spec, options.spec) ?? null : null,
+    drift: options.spec ? specDrift(d.spec, options.spec) ?? null : null,
     lastDriftRepaired: f?.drift && f.driftRepairedAt ? { drift: f.drift, at: f.driftRepairedAt } : null,
-    heldByAnotherInstallation: foreign,
+    heldByAnotherInstallation: false,
     skippedRuns: d.info.numActionsSkippedOverlap,
     missedRuns: d.info.numActionsMissedCatchupWindow,
   };

@@ -75,6 +75,23 @@ export function actionTaskQueue(schedule: ScheduleDescription): string | undefin
   return schedule.action.type === 'startWorkflow' ? schedule.action.taskQueue : undefined;
 }
 
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * Whose a schedule is, read without decoding its payloads: another installation's action arguments are
+ * encrypted with its own master key, which this process cannot (and must not need to) decode. `null` when the
+ * schedule does not exist; `''` when its action starts no workflow.
+ */
+export async function scheduleTaskQueue(client: Client, scheduleId: string): Promise<string | null> {
+  try {
+    const raw = await client.workflowService.describeSchedule({ namespace: client.options.namespace, scheduleId });
+    return raw.schedule?.action?.startWorkflow?.taskQueue?.name ?? '';
+  } catch (err) {
+    if ((err as { code?: number }).code === GRPC_NOT_FOUND) return null;
+    throw err;
+  }
+}
+
 /**
  * A new definition's schedule id when `<kind>/<id>` is already another installation's: scoped by our task
  * queue, so both installations keep their own (job_definitions.schedule_id remembers which one is ours).
@@ -110,24 +127,26 @@ export async function upsertJobSchedule(client: Client, input: JobScheduleInput)
   };
   const policies = { overlap: OVERLAP[input.overlap ?? 'skip'], catchupWindow: (input.catchupWindow ?? '1 hour') as never };
   const note = input.paused ? PLATFORM_NOTES.disabled : PLATFORM_NOTES.enabled;
+  // Whose it is, read before decoding anything (another installation's payloads use its own key).
+  const refuseForeign = (queue: string | null) => {
+    if (queue !== null && queue !== input.taskQueue) throw new ScheduleOwnedElsewhereError(input.scheduleId, queue || '(none)', input.taskQueue);
+  };
   const update = () => client.schedule.getHandle(input.scheduleId).update((previous) => {
-    const theirs = actionTaskQueue(previous);
-    if (theirs !== input.taskQueue) throw new ScheduleOwnedElsewhereError(input.scheduleId, theirs ?? '(none)', input.taskQueue);
+    refuseForeign(actionTaskQueue(previous) ?? '');
     const keepOperatorPause = !input.paused && !input.resume && operatorPauseNote(previous.state) !== undefined;
     const state = keepOperatorPause ? previous.state : { ...previous.state, paused: input.paused, note };
     return { ...previous, spec: toSpec(input.spec), action, policies, state };
   });
+  const existing = await scheduleTaskQueue(client, input.scheduleId);
+  refuseForeign(existing);
+  if (existing !== null) return update();
   try {
-    await update();
+    await client.schedule.create({ scheduleId: input.scheduleId, spec: toSpec(input.spec), action, policies, state: { paused: input.paused, note } });
   } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-    try {
-      await client.schedule.create({ scheduleId: input.scheduleId, spec: toSpec(input.spec), action, policies, state: { paused: input.paused, note } });
-    } catch (createErr) {
-      // Another worker (or the API) created it between our look and our create: it is there; make it ours.
-      if (!(createErr instanceof ScheduleAlreadyRunning)) throw createErr;
-      await update();
-    }
+    // Another worker (or the API, or another installation) created it between our look and our create.
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    refuseForeign(await scheduleTaskQueue(client, input.scheduleId));
+    await update();
   }
 }
 
@@ -135,7 +154,7 @@ export async function upsertJobSchedule(client: Client, input: JobScheduleInput)
 export async function deleteJobSchedule(client: Client, scheduleId: string, taskQueue?: string): Promise<void> {
   const handle = client.schedule.getHandle(scheduleId);
   try {
-    if (taskQueue !== undefined && actionTaskQueue(await handle.describe()) !== taskQueue) return;
+    if (taskQueue !== undefined && (await scheduleTaskQueue(client, scheduleId)) !== taskQueue) return;
     await handle.delete();
   } catch (err) {
     if (!(err instanceof ScheduleNotFoundError)) throw err;
