@@ -113,7 +113,7 @@ describe('keys and access', () => {
     assertProblem(await call('GET', '/campaigns', { key: null, headers: { authorization: 'Basic abc' } }), 401);
     const health = await call('GET', '/healthz', { key: null });
     assert.equal(health.status, 200);
-    assert.deepEqual(health.json, { status: 'ok', temporal: 'ok', database: 'ok' });
+    assert.deepEqual(health.json, { status: 'ok', temporal: 'ok', database: 'ok', schedules: 'ok' });
     assert.equal((await call('GET', '/openapi.json', { key: null })).status, 200);
   });
 
