@@ -11,6 +11,7 @@ import {
 import { initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
 import { upsertExportSchedule } from '../../lib/export/schedules.js';
+import { stripUndefined } from '../../lib/strip-undefined.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
 import { scheduleSchema } from '../../lib/schedules/schedule.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
@@ -238,8 +239,4 @@ function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
     if ((err as { code?: string }).code === '23505') throw conflict(`A recording export job named ${JSON.stringify(name)} already exists; pick another name.`);
     throw err;
   });
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
