@@ -1,4 +1,4 @@
-// The schedule rule (issue 22; docs/owners/schedules.md): the definition is the truth for a schedule's spec
+// The schedule rule (issue 22; docs/architecture.md, "Schedules"): the definition is the truth for a schedule's spec
 // and existence, an engineer's pause in Temporal is kept and shown, another installation's schedule is never
 // overwritten, and a definition being deleted never gets its schedule back. Each test drives the sync by hand
 // (syncJobSchedules, settle time 0) against the real Temporal and PostgreSQL, with row locks where timing matters.
