@@ -144,8 +144,16 @@ describe('runs that fail before recording their start', () => {
 
     const swept = await startMissingReport();
     await assert.rejects(swept.result());
+    // Another installation sharing the namespace (its own task queue) never records our runs as its own.
+    await until('visibility lists the closed run', async () => {
+      for await (const e of env.client.workflow.list({ query: `WorkflowId = '${swept.workflowId}' AND ExecutionStatus != 'Running'` })) if (e) return true;
+      return false;
+    });
+    const elsewhere = await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0, taskQueue: `${env.taskQueue}-elsewhere` });
+    assert.ok(!elsewhere.unrecorded.includes(swept.workflowId), 'a run of another task queue is not recorded');
+    assert.equal((await env.sql`select 1 from runs where run_id = ${swept.workflowId}`).length, 0);
     await until('the reconciler records the run from Temporal', async () =>
-      (await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0 })).unrecorded.includes(swept.workflowId)
+      (await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0, taskQueue: env.taskQueue })).unrecorded.includes(swept.workflowId)
       || (await env.sql`select 1 from runs where run_id = ${swept.workflowId}`).length > 0);
     const [row] = await env.sql<{ status: string; error: string }[]>`select status, error from runs where run_id = ${swept.workflowId}`;
     assert.equal(row.status, 'failed');

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     workflowBundle: cfg.WORKFLOW_BUNDLE ? { codePath: cfg.WORKFLOW_BUNDLE } : undefined,
     ...tracing?.workerOptions({ bundlesWorkflows: !cfg.WORKFLOW_BUNDLE }),
   });
-  const reconciler = startRunReconciler({ sql: platform.sql, client, log }, { intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000 });
+  const reconciler = startRunReconciler({ sql: platform.sql, client, log }, { intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000, taskQueue: cfg.TEMPORAL_TASK_QUEUE });
   // Schedules changed behind the platform's back (Temporal UI, tctl) are put back to match their definitions.
   const scheduleSync = startScheduleSync({ sql: platform.sql, client, log }, {
     taskQueue: cfg.TEMPORAL_TASK_QUEUE, intervalMs: cfg.RECONCILE_INTERVAL_SECONDS * 1000,

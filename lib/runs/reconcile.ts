@@ -135,6 +135,9 @@ export interface ReconcileOptions {
    *  as failed once it is this old. */
   missingAfterMs?: number;
   limit?: number;
+  /** Our task queue: the executions listed as unrecorded are this installation's only (another one sharing the
+   *  namespace runs the same job kinds on its own queue, and records its own runs). */
+  taskQueue?: string;
 }
 
 export interface ReconcileReport { checked: number; reconciled: { runId: string; status: RunState }[]; unrecorded: string[] }
@@ -158,7 +161,7 @@ export async function reconcileOpenRuns(
       if (await recordMissingRun(deps.sql, row.run_id)) report.reconciled.push({ runId: row.run_id, status: 'failed' });
     }
   }
-  report.unrecorded = await recordUnrecordedExecutions(deps, unrecordedWithinMs, limit);
+  report.unrecorded = await recordUnrecordedExecutions(deps, unrecordedWithinMs, limit, options.taskQueue);
   for (const { runId, status } of report.reconciled) deps.log?.info({ runId, status }, 'run reconciled from Temporal');
   for (const runId of report.unrecorded) deps.log?.info({ runId }, 'run that ended before recording its start recorded from Temporal');
   return report;
@@ -166,12 +169,15 @@ export async function reconcileOpenRuns(
 
 /** Closed executions of ours (by CcJobKind) that never wrote a row: listed from visibility (eventually
  *  consistent, so a later pass catches what this one missed) and recorded with their real error. */
-async function recordUnrecordedExecutions(deps: { sql: Sql; client: Client }, withinMs: number, limit: number): Promise<string[]> {
+async function recordUnrecordedExecutions(
+  deps: { sql: Sql; client: Client }, withinMs: number, limit: number, taskQueue: string | undefined,
+): Promise<string[]> {
   const since = new Date(Date.now() - withinMs).toISOString();
   const kinds = Object.values(JOB_KINDS).map((kind) => `'${kind}'`).join(', ');
   const recorded: string[] = [];
   let seen = 0;
-  const query = `ExecutionStatus != 'Running' AND CloseTime > '${since}' AND CcJobKind IN (${kinds})`;
+  const ours = taskQueue === undefined ? '' : ` AND TaskQueue = ${visibilityString(taskQueue)}`;
+  const query = `ExecutionStatus != 'Running' AND CloseTime > '${since}' AND CcJobKind IN (${kinds})${ours}`;
   for await (const execution of deps.client.workflow.list({ query, pageSize: 100 })) {
     if (++seen > limit) break;
     const [row] = await deps.sql`select 1 from runs where run_id = ${execution.workflowId}`;
@@ -179,6 +185,11 @@ async function recordUnrecordedExecutions(deps: { sql: Sql; client: Client }, wi
     if (await recordUnrecordedExecution(deps.sql, deps.client, execution)) recorded.push(execution.workflowId);
   }
   return recorded;
+}
+
+/** A string literal of Temporal's visibility query language (single quotes; a quote or backslash escaped). */
+function visibilityString(value: string): string {
+  return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
 function recordMissingRun(sql: Sql, runId: string) {
