@@ -175,12 +175,12 @@ describe('runs in progress and how they end', () => {
     // An engineer terminates the other in Temporal UI: the workflow cannot record that itself.
     await env.client.workflow.getHandle(toTerminate.workflowId).terminate('stuck on a slow destination');
     assert.equal((await runRow(toTerminate.workflowId)).status, 'running');
-    const report = await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0 });
+    const report = await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0, taskQueue: env.taskQueue });
     assert.ok(report.reconciled.some((r) => r.runId === toTerminate.workflowId && r.status === 'terminated'));
     const terminated = await runRow(toTerminate.workflowId);
     assert.equal(terminated.status, 'terminated');
     assert.match(terminated.error ?? '', /terminated in Temporal.*stuck on a slow destination/);
-    assert.equal((await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0 })).reconciled.length, 0, 'once is enough');
+    assert.equal((await reconcileOpenRuns({ sql: env.sql, client: env.client }, { minAgeMs: 0, taskQueue: env.taskQueue })).reconciled.length, 0, 'once is enough');
 
     const gone = await call('GET', '/tasks');
     assert.ok(!gone.json.items.some((t: { definitionId?: string; state: string }) => t.definitionId === definitionId && t.state === 'in progress'));

@@ -137,14 +137,14 @@ export interface ReconcileOptions {
   limit?: number;
   /** Our task queue: the executions listed as unrecorded are this installation's only (another one sharing the
    *  namespace runs the same job kinds on its own queue, and records its own runs). */
-  taskQueue?: string;
+  taskQueue: string;
 }
 
 export interface ReconcileReport { checked: number; reconciled: { runId: string; status: RunState }[]; unrecorded: string[] }
 
 /** One pass: every open row is compared with its execution in Temporal, and closed ones are recorded. */
 export async function reconcileOpenRuns(
-  deps: { sql: Sql; client: Client; log?: Logger }, options: ReconcileOptions = {},
+  deps: { sql: Sql; client: Client; log?: Logger }, options: ReconcileOptions,
 ): Promise<ReconcileReport> {
   const { minAgeMs = 10_000, missingAfterMs = 3_600_000, limit = 500, unrecordedWithinMs = 24 * 3_600_000 } = options;
   const rows = await deps.sql<OpenRunRow[]>`
@@ -170,14 +170,13 @@ export async function reconcileOpenRuns(
 /** Closed executions of ours (by CcJobKind) that never wrote a row: listed from visibility (eventually
  *  consistent, so a later pass catches what this one missed) and recorded with their real error. */
 async function recordUnrecordedExecutions(
-  deps: { sql: Sql; client: Client }, withinMs: number, limit: number, taskQueue: string | undefined,
+  deps: { sql: Sql; client: Client }, withinMs: number, limit: number, taskQueue: string,
 ): Promise<string[]> {
   const since = new Date(Date.now() - withinMs).toISOString();
   const kinds = Object.values(JOB_KINDS).map((kind) => `'${kind}'`).join(', ');
   const recorded: string[] = [];
   let seen = 0;
-  const ours = taskQueue === undefined ? '' : ` AND TaskQueue = ${visibilityString(taskQueue)}`;
-  const query = `ExecutionStatus != 'Running' AND CloseTime > '${since}' AND CcJobKind IN (${kinds})${ours}`;
+  const query = `ExecutionStatus != 'Running' AND CloseTime > '${since}' AND CcJobKind IN (${kinds}) AND TaskQueue = ${visibilityString(taskQueue)}`;
   for await (const execution of deps.client.workflow.list({ query, pageSize: 100 })) {
     if (++seen > limit) break;
     const [row] = await deps.sql`select 1 from runs where run_id = ${execution.workflowId}`;
