@@ -52,7 +52,7 @@ async function counter(name: string, labels: Record<string, string>): Promise<nu
   return sum;
 }
 
-const KINDS = ['recording-export', 'report', 'list-import'];
+const KINDS = ['recording-export', 'report', 'list-import', 'erasure'];
 async function counts() {
   const out: Record<string, { started: number; ended: number }> = {};
   for (const type of KINDS) {
@@ -310,6 +310,15 @@ describe('search attributes', () => {
   });
 });
 
+/** An erasure of the campaign's seeded recordings, previewed and confirmed through the API. */
+async function startErasure() {
+  const preview = await call('POST', '/erasures/preview', { campaignId: campaign.id, items: ['voice-recording'], date: '2024-05-01', reason: 'run record test' });
+  assert.equal(preview.status, 200, preview.text);
+  const started = await call('POST', '/erasures', { previewId: preview.json.previewId, confirm: true });
+  assert.equal(started.status, 202, started.text);
+  return env.client.workflow.getHandle(started.json.runId);
+}
+
 describe('metrics', () => {
   test('started = ended + open for every kind over a mixed workload', async () => {
     const before = await counts();
@@ -319,6 +328,7 @@ describe('metrics', () => {
       await startExport(env, { definitionId: '999997' }),
       await startMissingReport(),
       await startImport(await importInput(4)),
+      await startErasure(),
     ];
     await Promise.allSettled(handles.map((h) => h.result()));
     for (const h of handles) await call('GET', `/runs/${encodeURIComponent(h.workflowId)}`); // records the one that wrote nothing
