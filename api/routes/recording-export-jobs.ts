@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { exportJobConfigSchema, type ExportJobConfig } from '../../lib/export/definition.js';
 import {
-  fileNameCollisions, manifestNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
+  fileNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
 } from '../../lib/export/file-names.js';
 import { initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
@@ -219,17 +219,17 @@ async function checkReferences(sql: Sql, campaignId: string, config: ExportJobCo
 }
 
 /**
- * Refuses templates under which two recordings, or two runs, would write the same file. Only what the request
+ * Refuses file-name templates under which two recordings would write the same file. A manifest template
+ * without $(runId) is accepted: it is the vendor's documented default (`recordings_details_$(currentDate)_
+ * $(currentTime).csv`); under it an empty run uploads no manifest (activities/recording-export.ts), so it never
+ * replaces another run's. Only what the request
  * sets is checked (a file-name template is checked again when the content type changes), so a job saved
  * before this rule can still be edited otherwise.
  */
-function checkNamesUnique(config: ExportJobConfig, sent: { fileNameTemplate?: string; contentType?: string; manifestTemplate?: string }): void {
+function checkNamesUnique(config: ExportJobConfig, sent: { fileNameTemplate?: string; contentType?: string }): void {
   const errors: FieldError[] = [];
   if (sent.fileNameTemplate !== undefined || sent.contentType !== undefined) {
     for (const message of fileNameCollisions(config.fileNameTemplate, config.contentType)) errors.push({ path: 'fileNameTemplate', message: `template ${message}` });
-  }
-  if (sent.manifestTemplate !== undefined) {
-    for (const message of manifestNameCollisions(config.manifestTemplate)) errors.push({ path: 'manifestTemplate', message: `template ${message}` });
   }
   if (errors.length) throw badRequest('File names could collide and overwrite files; see errors.', errors);
 }
