@@ -24,6 +24,11 @@ export async function startApi(env: TestEnv): Promise<Api> {
   const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const adminKey = (await bootstrapAdminKey({ sql: env.sql, config: env.config, print: () => {} }))!;
+  return apiClient(base, adminKey, () => new Promise((resolve) => server.close(() => resolve())));
+}
+
+/** A client of an API at `base` (in-process or a separate process), calling with `adminKey` unless told. */
+export function apiClient(base: string, adminKey: string, close: () => Promise<void> = async () => {}): Api {
   const api: Api = {
     base, adminKey,
     async call(method, url, options = {}) {
@@ -40,7 +45,7 @@ export async function startApi(env: TestEnv): Promise<Api> {
       assert.equal(res.status, 201, JSON.stringify(res.json));
       return res.json.key;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close,
   };
   return api;
 }

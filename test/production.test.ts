@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, waitForPort } from '../lib/net.js';
 import { PROJECT_ROOT, PINNED_NODE, pinnedNode } from '../lib/tools.js';
-import type { Api } from './erasure-fixtures.js';
+import { apiClient, type Api } from './erasure-fixtures.js';
 import {
   distinctCampaignIds, kill, runEnded, startErasureRun, startExportRun, startImportRun, startReportRun, until, type JobRun,
 } from './faults/crash-helpers.js';
@@ -58,26 +58,7 @@ async function startBuilt(node: string, role: 'api' | 'worker', extraEnv: NodeJS
 }
 
 function httpApi(port: number): Api {
-  const base = `http://127.0.0.1:${port}`;
-  const api: Api = {
-    base, adminKey: ADMIN_KEY,
-    async call(method, url, options = {}) {
-      const key = options.key === undefined ? ADMIN_KEY : options.key;
-      const headers: Record<string, string> = {};
-      if (key) headers.authorization = `Bearer ${key}`;
-      if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${base}${url}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined };
-    },
-    async newKey(role, erase) {
-      const res = await api.call('POST', '/api-keys', { body: { name: `${role}-${randomBytes(3).toString('hex')}`, role, erase } });
-      assert.equal(res.status, 201, JSON.stringify(res.json));
-      return res.json.key;
-    },
-    close: async () => {},
-  };
-  return api;
+  return apiClient(`http://127.0.0.1:${port}`, ADMIN_KEY);
 }
 
 async function stopWithSigterm(child: ChildProcess, name: string): Promise<void> {
