@@ -3,19 +3,16 @@
 // transfer — reading (an import) and writing (an export) — when a symlink planted later leads out.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { bootstrapAdminKey } from '../api/admin-key.js';
-import { createApp } from '../api/app.js';
 import { openDestination } from '../lib/destinations.js';
 import { TransferError } from '../lib/transfer/index.js';
+import { startApi, type Api } from './erasure-fixtures.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 let env: TestEnv;
-let server: Server;
+let api: Api;
 let base: string;
 let adminKey: string;
 let root: string;
@@ -52,14 +49,12 @@ before(async () => {
   await mkdir(root, { recursive: true });
   await mkdir(outside, { recursive: true });
   await writeFile(path.join(outside, 'passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
-  const app = createApp({ sql: env.sql, client: env.client, keyring: env.deps.keyring, store: env.deps.store, config: env.config });
-  server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  adminKey = (await bootstrapAdminKey({ sql: env.sql, config: env.config, print: () => {} }))!;
+  api = await startApi(env);
+  ({ base, adminKey } = api);
 });
 
 after(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await api?.close();
   await env?.stop();
   await rm(path.dirname(root), { recursive: true, force: true });
 });

@@ -3,34 +3,29 @@
 // that reads it is still scheduled or running.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { bootstrapAdminKey } from '../api/admin-key.js';
-import { createApp } from '../api/app.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { stillHeld } from '../lib/content-store/index.js';
 import { expireUploads, uploadLimits } from '../lib/uploads.js';
+import { startApi, type Api } from './erasure-fixtures.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { newCampaign } from './recording-export-helpers.js';
 
 const KB = 1024;
 let env: TestEnv;
-let server: Server;
+let api: Api;
 let base: string;
 let adminKey: string;
 
 before(async () => {
   env = await createTestEnv({ env: { UPLOAD_QUOTA_MB: '1', UPLOAD_RETENTION_DAYS: '7' } });
-  const app = createApp({ sql: env.sql, client: env.client, keyring: env.deps.keyring, store: env.deps.store, config: env.config });
-  server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  adminKey = (await bootstrapAdminKey({ sql: env.sql, config: env.config, print: () => {} }))!;
+  api = await startApi(env);
+  ({ base, adminKey } = api);
 });
 
 after(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await api?.close();
   await env?.stop();
 });
 
