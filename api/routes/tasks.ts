@@ -17,6 +17,7 @@ import { conflict, notFound, unprocessable } from '../problem.js';
 import { describeRun, temporalUiUrl } from '../run-view.js';
 import { id, iso } from '../schemas.js';
 import { errorMessage } from '../../lib/error-message.js';
+import { visibilityString } from '../../lib/temporal/visibility.js';
 
 const IN_PROGRESS_LIMIT = 500;
 const TEMPORAL_CONCURRENCY = 8;
@@ -203,7 +204,7 @@ async function unrecordedExecutions(deps: AppDeps, known: Set<string>, type: str
   const queue = deps.config.TEMPORAL_TASK_QUEUE.replace(/['\\]/g, '');
   const items: TaskItem[] = [];
   try {
-    for await (const execution of deps.client.workflow.list({ query: `TaskQueue = '${queue}' AND ExecutionStatus = 'Running'`, pageSize: 100 })) {
+    for await (const execution of deps.client.workflow.list({ query: `TaskQueue = ${visibilityString(queue)} AND ExecutionStatus = 'Running'`, pageSize: 100 })) {
       if (items.length >= IN_PROGRESS_LIMIT) break;
       if (known.has(execution.workflowId)) continue;
       const kind = execution.typedSearchAttributes.get(JOB_KIND) ?? execution.type;

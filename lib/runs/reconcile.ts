@@ -13,6 +13,7 @@ import type { RunState } from '../../workflows/shared/runs.js';
 import { CAMPAIGN_ID, isJobKind, JOB_DEFINITION_ID, JOB_KIND, JOB_KINDS, TRIGGERED_BY } from '../../workflows/shared/search-attributes.js';
 import { startPeriodic, type Periodic } from '../periodic.js';
 import { recordRunClosedElsewhere, recordUnrecordedClosedRun, type UnrecordedRun } from './record.js';
+import { visibilityString } from '../temporal/visibility.js';
 
 
 /** What both a listed and a described execution tell. */
@@ -184,11 +185,6 @@ async function recordUnrecordedExecutions(
     if (await recordUnrecordedExecution(deps.sql, deps.client, execution)) recorded.push(execution.workflowId);
   }
   return recorded;
-}
-
-/** A string literal of Temporal's visibility query language (single quotes; a quote or backslash escaped). */
-function visibilityString(value: string): string {
-  return `'${value.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
 function recordMissingRun(sql: Sql, runId: string) {
