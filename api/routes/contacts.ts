@@ -10,7 +10,7 @@ import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { notFound } from '../problem.js';
 import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
 
-const CONTACT_STATUSES = ['Remaining', 'Processing', 'Callback', 'Closed', 'Inactive', 'Postponed'] as const;
+export const CONTACT_STATUSES = ['Remaining', 'Processing', 'Callback', 'Closed', 'Inactive', 'Postponed'] as const;
 const PHONE_STATES = ['Active', 'Inactive', 'Blocked', 'Excluded'] as const;
 export const phoneNumber = z.string().trim().regex(/^\+?[0-9][0-9 ().-]{2,29}$/, 'must be a phone number of digits, optionally with +, spaces, dots, dashes or parentheses');
 
@@ -19,22 +19,26 @@ const contact = z.object({
   id: z.string(), campaignId: z.string(), listId: z.string().nullable(), clientId: z.string(), name: z.string().nullable(),
   email: z.string().nullable(), status: z.enum(CONTACT_STATUSES), priority: z.number().int(),
   customFields: z.record(z.string(), z.unknown()), phones: z.array(phone), updatedAt: z.string(),
+  majorReason: z.string().nullable(), minorReason: z.string().nullable(),
+  closedAt: z.string().nullable().describe('when the record was completed (its status became Closed)'),
 }).meta({ id: 'Contact' });
 
 interface ContactRow {
   id: string; campaign_id: string; list_id: string | null; client_id: string; name: string | null; email: string | null;
   status: (typeof CONTACT_STATUSES)[number]; priority: number; custom_fields: Record<string, unknown>;
-  phones: z.input<typeof phone>[]; updated_at: Date;
+  phones: z.input<typeof phone>[]; updated_at: Date; major_reason: string | null; minor_reason: string | null; closed_at: Date | null;
 }
 
 const toContact = (row: ContactRow): z.input<typeof contact> => ({
   id: row.id, campaignId: row.campaign_id, listId: row.list_id, clientId: row.client_id, name: row.name, email: row.email,
   status: row.status, priority: row.priority, customFields: row.custom_fields, phones: row.phones, updatedAt: iso(row.updated_at)!,
+  majorReason: row.major_reason, minorReason: row.minor_reason, closedAt: iso(row.closed_at),
 });
 
 function selectContacts(sql: Sql) {
   return sql`
     select c.id, c.campaign_id, c.list_id, c.client_id, c.name, c.email, c.status, c.priority, c.custom_fields, c.updated_at,
+      c.major_reason, c.minor_reason, c.closed_at,
       coalesce((select json_agg(json_build_object('position', p.position, 'number', p.number, 'state', p.state,
                                                   'retryCount', p.retry_count) order by p.position)
                 from contact_phones p where p.contact_id = c.id), '[]'::json) as phones
@@ -62,7 +66,7 @@ export function register(r: RouteRegistry, { sql, client }: AppDeps) {
         id: '1042', campaignId: '1', listId: '3', clientId: 'C-88123', name: 'Dana Whitfield', email: 'dana.whitfield@example.com',
         status: 'Callback', priority: 5, customFields: { tier: 'gold', region: 'TX' },
         phones: [{ position: 1, number: '+15125550142', state: 'Active', retryCount: 1 }, { position: 2, number: '+15125550199', state: 'Active', retryCount: 0 }],
-        updatedAt: '2025-03-01T10:02:11.000Z',
+        updatedAt: '2025-03-01T10:02:11.000Z', majorReason: null, minorReason: null, closedAt: null,
       }], nextCursor: 'MTA0Mg' } },
   }, async ({ params, query }) => {
     const [campaign] = await sql`select 1 from campaigns where id = ${params.id}`;
@@ -84,7 +88,7 @@ export function register(r: RouteRegistry, { sql, client }: AppDeps) {
         id: '1042', campaignId: '1', listId: '3', clientId: 'C-88123', name: 'Dana Whitfield', email: 'dana.whitfield@example.com',
         status: 'Callback', priority: 5, customFields: { tier: 'gold', region: 'TX' },
         phones: [{ position: 1, number: '+15125550142', state: 'Active', retryCount: 1 }, { position: 2, number: '+15125550199', state: 'Active', retryCount: 0 }],
-        updatedAt: '2025-03-01T10:02:11.000Z',
+        updatedAt: '2025-03-01T10:02:11.000Z', majorReason: null, minorReason: null, closedAt: null,
       } },
   }, async ({ params }) => {
     const [row] = await sql<ContactRow[]>`${selectContacts(sql)} where c.id = ${params.id}`;
@@ -101,7 +105,7 @@ export function register(r: RouteRegistry, { sql, client }: AppDeps) {
         id: '1042', campaignId: '1', listId: '3', clientId: 'C-88123', name: 'Dana Whitfield', email: 'dana.whitfield@example.com',
         status: 'Callback', priority: 5, customFields: { tier: 'gold', region: 'TX' },
         phones: [{ position: 1, number: '+15125550142', state: 'Active', retryCount: 1 }, { position: 2, number: '+15125550199', state: 'Active', retryCount: 0 }],
-        updatedAt: '2025-03-01T10:02:11.000Z',
+        updatedAt: '2025-03-01T10:02:11.000Z', majorReason: null, minorReason: null, closedAt: null,
       },
     },
   }, async ({ params, body }) => {
