@@ -94,7 +94,7 @@ test('the document carries the examples as declared, in the media type of the bo
 test('a download is answered 200 with its content types, in the document and on the wire', async () => {
   const downloads = routes.filter((r) => r.spec.download);
   assert.deepEqual(downloads.map((r) => `${r.spec.method} ${r.spec.path}`).sort(),
-    ['get /metrics', 'get /processes/{runId}/file', 'get /processes/{runId}/log', 'get /reports/{id}/saved/{fileId}']);
+    ['get /interactions/{id}/recording', 'get /interactions/{id}/segments/{n}/recording', 'get /metrics', 'get /processes/{runId}/file', 'get /processes/{runId}/log', 'get /reports/{id}/saved/{fileId}']);
   for (const { spec } of downloads) {
     const op = document.paths[spec.path][spec.method];
     assert.equal(op.responses['204'], undefined, `${spec.path} is not documented as 204`);

@@ -15,6 +15,7 @@ import * as imports from './imports.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
 import * as metrics from './metrics.js';
+import * as playback from './playback.js';
 import * as processes from './processes.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
 import * as reports from './reports.js';
@@ -32,6 +33,7 @@ export const routeModules: RouteModule[] = [
   contacts,
   interactions,
   interactionContent,
+  playback,
   attempts,
   destinations,
   runs,
