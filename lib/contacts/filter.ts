@@ -1,0 +1,62 @@
+// The contact filter of the list processes (export, bulk delete, bulk status change) and contact search
+// (API.md "Contact lists": `{ listIds?, statuses?, majorReasons?, minorReasons?, name?, phone?, email?, fields? }`;
+// seed 001 "Contact Status Change", "Delete Contact Records"): its request schema and the one translation of
+// it into SQL. An empty filter matches every contact of the campaign. Criteria combine with AND; the values of
+// one list criterion with OR. `name` is a case-insensitive substring, `phone` any of the contact's numbers
+// (exact), `email` case-insensitive exact, `fields` each custom field exactly equal (as text).
+import { z } from 'zod';
+import type { Sql } from '../../db/sql.js';
+
+/** The record statuses a contact can be in (the contacts table's check). */
+export const CONTACT_RECORD_STATUSES = ['Remaining', 'Processing', 'Callback', 'Closed', 'Inactive', 'Postponed'] as const;
+export type ContactRecordStatus = (typeof CONTACT_RECORD_STATUSES)[number];
+
+const listId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a numeric list id, e.g. "42"');
+const text = z.string().min(1).max(200);
+/** A custom field's name as imports store it (a header of the import file). */
+export const customFieldName = z.string().min(1).max(100).regex(/^[^\s"',;:\t]+$/, 'must be a custom field name without spaces, quotes or separators');
+
+export const contactFilterSchema = z.object({
+  listIds: z.array(listId).min(1).max(1000).optional().describe('contacts of any of these lists (GET /campaigns/{id}/lists)'),
+  statuses: z.array(z.enum(CONTACT_RECORD_STATUSES)).min(1).max(CONTACT_RECORD_STATUSES.length).optional(),
+  majorReasons: z.array(text).min(1).max(100).optional(),
+  minorReasons: z.array(text).min(1).max(100).optional(),
+  name: text.optional().describe('case-insensitive substring of the name'),
+  phone: z.string().trim().min(3).max(30).optional().describe("any of the contact's phone numbers, exactly"),
+  email: z.string().trim().min(3).max(320).optional().describe('the e-mail address, case-insensitive'),
+  fields: z.record(customFieldName, z.string().max(1000)).optional()
+    .refine((fields) => !fields || Object.keys(fields).length <= 50, 'at most 50 custom fields')
+    .describe('custom field name → exact value'),
+}).strict().meta({ id: 'ContactFilter' });
+
+export type ContactFilter = z.output<typeof contactFilterSchema>;
+
+const likeEscaped = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * `<alias>.campaign_id = … and …`: the WHERE condition selecting the filter's contacts of one campaign, as a
+ * postgres.js fragment (parameters bound, never interpolated). `alias` names the contacts table in the query.
+ */
+export function contactFilterSql(sql: Sql, campaignId: string, filter: ContactFilter = {}, alias = 'c') {
+  const c = sql(alias);
+  const parts = [sql`${c}.campaign_id = ${campaignId}`];
+  if (filter.listIds) parts.push(sql`${c}.list_id = any(${filter.listIds}::bigint[])`);
+  if (filter.statuses) parts.push(sql`${c}.status = any(${filter.statuses as string[]}::text[])`);
+  if (filter.majorReasons) parts.push(sql`${c}.major_reason = any(${filter.majorReasons}::text[])`);
+  if (filter.minorReasons) parts.push(sql`${c}.minor_reason = any(${filter.minorReasons}::text[])`);
+  if (filter.name !== undefined) parts.push(sql`${c}.name ilike ${`%${likeEscaped(filter.name)}%`}`);
+  if (filter.email !== undefined) parts.push(sql`lower(${c}.email) = lower(${filter.email})`);
+  if (filter.phone !== undefined) {
+    parts.push(sql`exists (select 1 from contact_phones fp where fp.contact_id = ${c}.id and fp.number = ${filter.phone})`);
+  }
+  for (const [field, value] of Object.entries(filter.fields ?? {})) {
+    parts.push(sql`${c}.custom_fields ->> ${field} = ${value}`);
+  }
+  return parts.reduce((all, part) => sql`${all} and ${part}`);
+}
+
+/** How many contacts of the campaign the filter matches (a dry run). */
+export async function countMatching(sql: Sql, campaignId: string, filter: ContactFilter = {}): Promise<number> {
+  const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from contacts c where ${contactFilterSql(sql, campaignId, filter)}`;
+  return Number(n);
+}
