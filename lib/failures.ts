@@ -8,7 +8,7 @@
 // few retries, while a blip wrongly called permanent fails a whole run.
 import { errorMessage } from './error-message.js';
 
-export type FailureSource = 'sftp' | 'ftp' | 's3' | 'file' | 'smtp' | 'postgres';
+export type FailureSource = 'sftp' | 'ftp' | 's3' | 'file' | 'smtp' | 'postgres' | 'salesforce';
 export type FailureVerdict = 'transient' | 'permanent';
 
 interface ErrorFields { code?: unknown; name?: unknown; responseCode?: unknown; $metadata?: { httpStatusCode?: unknown } }
@@ -112,8 +112,27 @@ function postgresVerdict(err: unknown): FailureVerdict {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? 'permanent' : 'transient';
 }
 
+/** Salesforce (jsforce): the errorCode of a REST error, the OAuth2 error name or the SOAP login fault. Limits,
+ *  a busy or failing server and an expired session (jsforce logs in again by itself; one left over is worth a
+ *  retry) are transient; a refused login, a missing object or field, a malformed request are permanent. */
+const SALESFORCE_TRANSIENT = /^(REQUEST_LIMIT_EXCEEDED|SERVER_UNAVAILABLE|UNKNOWN_EXCEPTION|UNABLE_TO_LOCK_ROW|INVALID_SESSION_ID|ERROR_HTTP_(5\d\d|408|420|429))$/;
+const SALESFORCE_PERMANENT = /^(INVALID_LOGIN|invalid_grant|invalid_client_id|invalid_client|unsupported_grant_type|NOT_FOUND|INVALID_TYPE|INVALID_FIELD|INVALID_FIELD_FOR_INSERT_UPDATE|MALFORMED_QUERY|JSON_PARSER_ERROR|EXCEEDED_ID_LIMIT|API_DISABLED_FOR_ORG|INSUFFICIENT_ACCESS\w*|ERROR_HTTP_4\d\d)$/;
+
+function salesforceVerdict(err: unknown): FailureVerdict {
+  if (isCertificateFailure(err)) return 'permanent';
+  if (isNetworkFailure(err)) return 'transient';
+  const { name } = fields(err);
+  const code = (err as { errorCode?: unknown } | undefined)?.errorCode ?? name;
+  const login = /^(INVALID_LOGIN|LOGIN_MUST_USE_SECURITY_TOKEN|INVALID_OPERATION_WITH_EXPIRED_PASSWORD)\b/.exec(errorMessage(err))?.[1];
+  if (login || /password has expired/i.test(errorMessage(err))) return 'permanent';
+  if (typeof code === 'string' && SALESFORCE_TRANSIENT.test(code)) return 'transient';
+  if (typeof code === 'string' && SALESFORCE_PERMANENT.test(code)) return 'permanent';
+  return 'transient';
+}
+
 const RULES: Record<FailureSource, (err: unknown) => FailureVerdict> = {
   sftp: sftpVerdict, ftp: ftpVerdict, s3: s3Verdict, file: fileVerdict, smtp: smtpVerdict, postgres: postgresVerdict,
+  salesforce: salesforceVerdict,
 };
 
 /** Transient (retry) or permanent (fail at once) for an error thrown by `source`'s client library. */
