@@ -1,5 +1,6 @@
 // All activities of the platform, built from their dependencies. Each job adds its own factory here.
 import type { ActivityDeps } from './deps.js';
+import { createChoreActivities } from './chores.js';
 import { createErasureActivities } from './erasure.js';
 import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createErasureActivities(deps),
     ...createRecordingExportActivities(deps),
+    ...createChoreActivities(deps),
   };
 }
 

@@ -1,11 +1,10 @@
 // Uploaded files (calling lists for imports), the owner of the `uploads` table. Uploads are personal data
 // kept only as long as they are useful: together they may take at most UPLOAD_QUOTA_MB, and each expires
-// UPLOAD_RETENTION_DAYS after it arrived (the worker sweeps them: row and content object), unless an import
+// UPLOAD_RETENTION_DAYS after it arrived (the cluster-wide chore `upload-retention` sweeps them, row and content
+// object, every 10 minutes: workflows/chores-shared.ts), unless an import
 // that reads it is still scheduled or running.
-import type { Logger } from 'pino';
 import type { Sql } from '../db/sql.js';
 import type { ContentStore, StoredObject } from './content-store/index.js';
-import { startPeriodic, type Periodic } from './periodic.js';
 
 const MB = 1024 * 1024;
 /** Serializes the quota check with the insert, so two uploads cannot both fit the same free space. */
@@ -71,12 +70,4 @@ export async function expireUploads(sql: Sql, store: ContentStore, limits: Uploa
     if (expired.length) await tx`delete from uploads where id = any(${expired.map((u) => u.id)}::text[])`;
     return expired.map((u) => u.id);
   });
-}
-
-/** The worker's sweep, every `intervalMs` (retention is counted in days, so a pass every few minutes is exact enough). */
-export function startUploadRetention(deps: { sql: Sql; store: ContentStore; log?: Logger }, limits: UploadLimits, { intervalMs }: { intervalMs: number }): Periodic {
-  return startPeriodic('upload retention sweep', async () => {
-    const removed = await expireUploads(deps.sql, deps.store, limits);
-    if (removed.length) deps.log?.info({ count: removed.length, retentionDays: limits.retentionDays }, 'expired uploads removed');
-  }, intervalMs, deps.log);
 }

@@ -7,5 +7,5 @@ export {
 } from './row.js';
 export { CampaignLockAwaitedError, forgetLockRequest, recordLockRequest, type PendingLockRequest } from './requests.js';
 export { admitLockRequest } from './admission.js';
-export { reapCampaignLock, startCampaignLockReaper } from './reaper.js';
+export { reapCampaignLock, sweepCampaignLocks } from './reaper.js';
 export { runOpenIn, runOpenOrUnknownIn, type IsRunOpen } from './run-open.js';

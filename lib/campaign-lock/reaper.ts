@@ -1,17 +1,16 @@
 // The last line of defence of the campaign lock: a lock row whose holder run is closed in Temporal is
 // deleted. The lock workflow normally does this itself, but when both the holder and the lock workflow were
-// terminated (from Temporal UI, say) no workflow code is left to run, so the worker process sweeps every
-// CAMPAIGN_LOCK_REAP_SECONDS, and the API checks the one campaign it is asked about (GET /campaigns/{id};
+// terminated (from Temporal UI, say) no workflow code is left to run, so a cluster-wide chore sweeps every
+// CAMPAIGN_LOCK_REAP_SECONDS (once per installation, however many workers: workflows/chores-shared.ts), and the API checks the one campaign it is asked about (GET /campaigns/{id};
 // a contact edit frees such a lock through assertCampaignUnlocked).
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
-import { startPeriodic, type Periodic } from '../periodic.js';
 import { reapCampaignLocks } from './row.js';
 import { runOpenIn } from './run-open.js';
 
 /** Frees the lock of one campaign if its holder has closed. Temporal being unreachable is not this
- *  caller's failure: the lock is then left as it is (the worker's sweep frees it later). */
+ *  caller's failure: the lock is then left as it is (the chore's sweep frees it later). */
 export async function reapCampaignLock(sql: Sql, client: Client, campaignId: string): Promise<boolean> {
   try {
     return (await reapCampaignLocks(sql, runOpenIn(client), campaignId)).length > 0;
@@ -20,10 +19,10 @@ export async function reapCampaignLock(sql: Sql, client: Client, campaignId: str
   }
 }
 
-/** Sweeps every `intervalMs` until stopped. */
-export function startCampaignLockReaper(deps: { sql: Sql; client: Client; log?: Logger }, { intervalMs }: { intervalMs: number }): Periodic {
-  return startPeriodic('campaign lock sweep', async () => {
-    const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));
-    for (const campaignId of freed) deps.log?.warn({ campaignId }, 'campaign lock freed: its holder run closed without releasing it');
-  }, intervalMs, deps.log);
+/** One sweep over every campaign lock (the cluster-wide chore `campaign-lock-reaper`, workflows/chores-shared.ts);
+ *  returns the campaigns whose lock was freed. */
+export async function sweepCampaignLocks(deps: { sql: Sql; client: Client; log?: Logger }): Promise<string[]> {
+  const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));
+  for (const campaignId of freed) deps.log?.warn({ campaignId }, 'campaign lock freed: its holder run closed without releasing it');
+  return freed;
 }

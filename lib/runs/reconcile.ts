@@ -2,7 +2,7 @@
 // terminated from Temporal UI, timed out, killed with its worker, or failed before its first bookkeeping
 // step never gets to: Temporal is the truth about whether an execution is closed, and these helpers copy
 // that truth into the run record (written by lib/runs/record.ts). Used on read by the API (GET /runs/{id},
-// GET /tasks) and periodically by the worker, so the task log is complete either way.
+// GET /tasks) and every RECONCILE_INTERVAL_SECONDS by the cluster-wide chore `reconcile-runs` (workflows/chores-shared.ts), so the task log is complete either way.
 import {
   WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo,
 } from '@temporalio/client';
@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
 import type { RunState } from '../../workflows/shared/runs.js';
 import { CAMPAIGN_ID, isJobKind, JOB_DEFINITION_ID, JOB_KIND, JOB_KINDS, TRIGGERED_BY } from '../../workflows/shared/search-attributes.js';
-import { startPeriodic, type Periodic } from '../periodic.js';
 import { recordRunClosedElsewhere, recordUnrecordedClosedRun, type UnrecordedRun } from './record.js';
 import { visibilityString } from '../temporal/visibility.js';
 
@@ -190,11 +189,4 @@ async function recordUnrecordedExecutions(
 function recordMissingRun(sql: Sql, runId: string) {
   return recordRunClosedElsewhere(sql, runId, 'failed',
     'The workflow no longer exists in Temporal (its history is gone); the run did not record its end.', new Date());
-}
-
-/** Runs `reconcileOpenRuns` every `intervalMs` until stopped; a failed pass is logged and retried next time. */
-export function startRunReconciler(
-  deps: { sql: Sql; client: Client; log?: Logger }, options: ReconcileOptions & { intervalMs: number },
-): Periodic {
-  return startPeriodic('run reconciliation', () => reconcileOpenRuns(deps, options).then(() => {}), options.intervalMs, deps.log);
 }

@@ -25,7 +25,6 @@ import type { Sql } from '../../db/sql.js';
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import type { ExportJobConfig } from '../export/definition.js';
 import { upsertExportSchedule } from '../export/schedules.js';
-import { startPeriodic, type Periodic } from '../periodic.js';
 import type { ReportConfig } from '../reports/definition.js';
 import { upsertReportSchedule } from '../reports/schedules.js';
 import { definitionSpec } from '../schedules/definition-spec.js';
@@ -218,9 +217,4 @@ function logReport(log: Logger | undefined, report: ScheduleSyncReport): void {
   for (const scheduleId of report.missing) {
     log?.error({ scheduleId }, 'the schedule of a job definition does not exist in Temporal; save the definition again (PATCH) to recreate it');
   }
-}
-
-/** Runs `syncJobSchedules` every `intervalMs` until stopped; a failed pass is logged and retried next time. */
-export function startScheduleSync(deps: Deps, options: ScheduleSyncOptions & { intervalMs: number }): Periodic {
-  return startPeriodic('schedule sync', () => syncJobSchedules(deps, options).then(() => {}), options.intervalMs, deps.log);
 }

@@ -1,0 +1,72 @@
+// The cluster-wide chores' Temporal Schedules (workflows/chores-shared.ts), ensured at every worker start:
+// created when missing, their interval and action put back when they differ from this worker's settings,
+// otherwise left alone — a pause an engineer made in Temporal UI is kept. Safe when several workers start at
+// once: one creates each schedule, the others find it. Overlap SKIP: a pass still running when the next is
+// due makes Temporal skip that one, so passes never run side by side, whatever the number of workers.
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Config } from '../lib/config.js';
+import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../workflows/chores-shared.js';
+
+/** How often the upload retention sweep runs (retention is counted in days: every few minutes is exact enough). */
+export const UPLOAD_SWEEP_SECONDS = 600;
+
+export const CHORE_NOTES: Record<ChoreName, string> = {
+  'reconcile-runs': 'cc-jobs chore: records runs Temporal closed without the workflow recording it (RECONCILE_INTERVAL_SECONDS)',
+  'schedule-sync': 'cc-jobs chore: puts job definitions\' schedules back in line with their definitions (RECONCILE_INTERVAL_SECONDS)',
+  'campaign-lock-reaper': 'cc-jobs chore: frees campaign locks whose holder run has closed (CAMPAIGN_LOCK_REAP_SECONDS)',
+  'upload-retention': 'cc-jobs chore: removes uploads older than UPLOAD_RETENTION_DAYS (every 10 minutes)',
+};
+
+/** Each chore's interval in seconds, from the settings. */
+export function choreIntervals(cfg: Pick<Config, 'RECONCILE_INTERVAL_SECONDS' | 'CAMPAIGN_LOCK_REAP_SECONDS'>): Record<ChoreName, number> {
+  return {
+    'reconcile-runs': cfg.RECONCILE_INTERVAL_SECONDS,
+    'schedule-sync': cfg.RECONCILE_INTERVAL_SECONDS,
+    'campaign-lock-reaper': cfg.CAMPAIGN_LOCK_REAP_SECONDS,
+    'upload-retention': UPLOAD_SWEEP_SECONDS,
+  };
+}
+
+/** Ensures every chore's schedule; returns the schedule ids. */
+export async function ensureChoreSchedules(client: Client, taskQueue: string, intervals: Record<ChoreName, number>): Promise<string[]> {
+  const ids: string[] = [];
+  for (const chore of CHORES) ids.push(await ensureChoreSchedule(client, taskQueue, chore, intervals[chore]));
+  return ids;
+}
+
+async function ensureChoreSchedule(client: Client, taskQueue: string, chore: ChoreName, seconds: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await putChoreSchedule(client, taskQueue, chore, seconds);
+    } catch (err) {
+      // Another worker created or changed it between our read and our write: read again.
+      if (attempt >= 5 || !(err instanceof ScheduleAlreadyRunning || /conflict/i.test(String(err)))) throw err;
+    }
+  }
+}
+
+async function putChoreSchedule(client: Client, taskQueue: string, chore: ChoreName, seconds: number): Promise<string> {
+  const scheduleId = choreScheduleId(chore, taskQueue);
+  const handle = client.schedule.getHandle(scheduleId);
+  const action = { type: 'startWorkflow' as const, workflowType: CHORE_WORKFLOW, workflowId: scheduleId, args: [{ chore }], taskQueue };
+  const spec = { intervals: [{ every: seconds * 1000 }] };
+  // A pass missed while Temporal or every worker was down is made up once (one pass does the work of many).
+  const catchupMs = Math.max(60, seconds) * 1000;
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchupMs };
+  let current;
+  try {
+    current = await handle.describe();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: false, note: CHORE_NOTES[chore] } });
+    return scheduleId;
+  }
+  const interval = current.spec.intervals?.length === 1 ? current.spec.intervals[0] : undefined;
+  const upToDate = current.action.type === 'startWorkflow' && current.action.workflowType === CHORE_WORKFLOW
+    && current.action.taskQueue === taskQueue && current.action.workflowId === scheduleId
+    && (current.action.args as { chore?: string }[] | undefined)?.[0]?.chore === chore
+    && !!interval && interval.every === seconds * 1000 && !current.spec.calendars?.length
+    && current.policies.overlap === ScheduleOverlapPolicy.SKIP && current.policies.catchupWindow === catchupMs;
+  if (!upToDate) await handle.update((previous) => ({ ...previous, spec, action, policies }));
+  return scheduleId;
+}
