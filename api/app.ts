@@ -9,6 +9,7 @@ import type { Keyring } from '../lib/crypto/keys.js';
 import type { Sql } from '../db/sql.js';
 import { httpMetricsMiddleware } from '../lib/metrics.js';
 import { createAuthenticator, keylessCallerGuard } from './auth.js';
+import { createConsole } from './console/index.js';
 import { RouteRegistry } from './openapi.js';
 import { problemHandler, unknownRoute } from './problem.js';
 import { routeModules } from './routes/index.js';
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps): express.Application & { registry: Rout
   });
   app.use(httpMetricsMiddleware()); // ccjobs_http_request_duration_seconds{method,route,status} on GET /metrics
   for (const module of routeModules) module.register(registry, deps);
+  app.use('/console', createConsole(deps)); // the admin console (docs/console.md): a client of the routes above
   app.use(keylessRoutesGuard(registry, deps.config));
   app.use(registry.router);
   app.use(unknownRoute);

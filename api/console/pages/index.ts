@@ -1,0 +1,11 @@
+// Every console page module; each registers its GET pages and POST actions on the console router.
+import type { Router } from 'express';
+import type { AppDeps } from '../../app.js';
+import * as taskLog from './task-log.js';
+import * as tasks from './tasks.js';
+
+const pageModules = [tasks, taskLog];
+
+export function registerPages(router: Router, deps: AppDeps): void {
+  for (const module of pageModules) module.register(router, deps);
+}
