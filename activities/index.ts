@@ -6,6 +6,7 @@ import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
 import { createListImportActivities } from './list-import.js';
 import { createRunActivities } from './runs.js';
+import { createJobActivities } from './jobs.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createErasureActivities(deps),
     ...createRecordingExportActivities(deps),
+    ...createJobActivities(deps),
     ...createChoreActivities(deps),
   };
 }

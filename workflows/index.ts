@@ -4,4 +4,5 @@ export * from './erasure.js';
 export * from './report.js';
 export * from './list-import.js';
 export * from './campaign-lock.js';
+export * from './job.js';
 export * from './chores.js';

@@ -14,6 +14,7 @@ import * as erasures from './erasures.js';
 import * as imports from './imports.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
+import * as jobs from './jobs.js';
 import * as metrics from './metrics.js';
 import * as playback from './playback.js';
 import * as processes from './processes.js';
@@ -46,4 +47,5 @@ export const routeModules: RouteModule[] = [
   imports, processes,
   erasures, auditLog,
   codec,
+  jobs,
 ];

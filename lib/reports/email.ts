@@ -11,7 +11,8 @@ export interface ReportMail {
   to: string[];
   subject: string;
   text: string;
-  attachment: { fileName: string; content: Readable };
+  /** Omitted for a message without a file (a job's failure notification, an e-mail step without attach). */
+  attachment?: { fileName: string; content: Readable };
 }
 
 export async function sendReportMail(mail: ReportMail): Promise<{ messageId: string; accepted: number }> {
@@ -23,7 +24,7 @@ export async function sendReportMail(mail: ReportMail): Promise<{ messageId: str
       to: mail.to,
       subject: mail.subject,
       text: mail.text,
-      attachments: [{ filename: mail.attachment.fileName, content: mail.attachment.content }],
+      attachments: mail.attachment ? [{ filename: mail.attachment.fileName, content: mail.attachment.content }] : [],
     });
     return { messageId: info.messageId, accepted: info.accepted.length };
   } finally {

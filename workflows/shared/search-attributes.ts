@@ -16,6 +16,7 @@ export const JOB_KINDS = {
   report: 'report',
   listImport: 'list-import',
   erasure: 'erasure',
+  job: 'job',
   demo: 'demo',
 } as const;
 export type JobKind = (typeof JOB_KINDS)[keyof typeof JOB_KINDS];

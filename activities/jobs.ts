@@ -1,0 +1,123 @@
+// Activities of jobs made of steps (seed 002): the definition snapshot a run takes at its start, the per-step
+// history, the file a child workflow produced, the list import's input, and the steps run as activities
+// (copy, e-mail) plus the failure notification.
+import { ApplicationFailure } from '@temporalio/common';
+import { DestinationNotFoundError } from '../lib/destinations.js';
+import { classifyFailure, isPermanentFailure } from '../lib/failures.js';
+import { heartbeating } from '../lib/heartbeat.js';
+import { loadJobDefinition } from '../lib/jobs/definitions.js';
+import { copyJobFile, JobFileMissingError, openJobFile } from '../lib/jobs/files.js';
+import { recordJobStep } from '../lib/jobs/history.js';
+import { sendFailureNotice, sendStepMail, type FailureNotice } from '../lib/jobs/mail.js';
+import { loadExportJob, runDestinationId } from '../lib/export/queries.js';
+import { savedReportOfRun } from '../lib/reports/definitions.js';
+import { EmailConfigError } from '../lib/reports/email.js';
+import { TransferError } from '../lib/transfer/index.js';
+import { JOB_FAILURES, type JobFile, type JobSnapshot, type JobStep, type JobStepRecord } from '../workflows/job-shared.js';
+import type { ListImportInput } from '../workflows/list-import-shared.js';
+import type { ActivityDeps } from './deps.js';
+
+type ListImportStep = Extract<JobStep, { kind: 'list-import' }>;
+
+/** A failure that retrying cannot help becomes non-retryable with the job's failure type; others are retried. */
+function asStepFailure(err: unknown, type: string, what: string): unknown {
+  if (err instanceof DestinationNotFoundError) return ApplicationFailure.nonRetryable(err.message, JOB_FAILURES.destinationNotFound);
+  if (err instanceof JobFileMissingError) return ApplicationFailure.nonRetryable(err.message, JOB_FAILURES.noFile);
+  if (err instanceof EmailConfigError) return ApplicationFailure.nonRetryable(err.message, JOB_FAILURES.emailNotConfigured);
+  if (err instanceof TransferError && isPermanentFailure(err)) return ApplicationFailure.nonRetryable(`${what} (${err.stage}): ${err.message}`, type);
+  if ((err as { responseCode?: number }).responseCode !== undefined && classifyFailure('smtp', err) === 'permanent') {
+    return ApplicationFailure.nonRetryable(`The mail server refused the message (${(err as { code?: string }).code ?? ''} ${(err as { responseCode?: number }).responseCode}): check the addresses and SMTP_URL`, type);
+  }
+  return err;
+}
+
+export function createJobActivities(deps: ActivityDeps) {
+  const { sql, config } = deps;
+  const fileDeps = { sql, store: deps.store, keyring: deps.keyring };
+
+  return {
+    async loadJobSnapshot({ definitionId }: { definitionId: string }): Promise<JobSnapshot & { campaignName: string | null }> {
+      const def = await loadJobDefinition(sql, definitionId);
+      if (!def) throw ApplicationFailure.nonRetryable(`Job ${definitionId} does not exist (deleted?); nothing was run.`, JOB_FAILURES.definitionNotFound);
+      const [campaign] = def.campaignId ? await sql<{ name: string }[]>`select name from campaigns where id = ${def.campaignId}` : [];
+      return {
+        definitionId: def.id, name: def.name, campaignId: def.campaignId, campaignName: campaign?.name ?? null,
+        trigger: def.config.trigger, steps: def.config.steps, notify: def.config.notify ?? {},
+      };
+    },
+
+    async recordJobStep(step: JobStepRecord): Promise<void> {
+      await recordJobStep(sql, step);
+    },
+
+    /** The file a report child run left: its packaged delivery file when there is one, else its CSV. */
+    async reportStepFile({ childRunId }: { childRunId: string }): Promise<JobFile | null> {
+      const saved = (await savedReportOfRun(sql, childRunId, 'delivery')) ?? (await savedReportOfRun(sql, childRunId, 'report'));
+      return saved ? { source: 'saved-report', savedReportId: saved.id, fileName: saved.fileName } : null;
+    },
+
+    /** The manifest a recording export child run uploaded, on the destination the run sent to. */
+    async exportStepFile({ jobId, childRunId, manifest }: { jobId: string; childRunId: string; manifest: string | null }): Promise<JobFile | null> {
+      const job = await loadExportJob(sql, jobId);
+      if (!job || !manifest) return null;
+      return { source: 'destination', destinationId: await runDestinationId(sql, job, childRunId), path: manifest, fileName: manifest.split('/').pop()! };
+    },
+
+    /** The list import's input: the step's options, its source (the trigger's file or a path) and the campaign's name. */
+    async planListImportStep({ step, file, actingUser }: { step: ListImportStep; file: JobFile | null; actingUser: string | null }): Promise<ListImportInput> {
+      const [campaign] = await sql<{ name: string }[]>`select name from campaigns where id = ${step.campaignId}`;
+      if (!campaign) throw ApplicationFailure.nonRetryable(`Campaign ${step.campaignId} of step "${step.name}" does not exist.`, JOB_FAILURES.stepNotRunnable);
+      let source: ListImportInput['source'];
+      if (step.source === 'trigger-file') {
+        if (file?.source !== 'destination') throw ApplicationFailure.nonRetryable(`Step "${step.name}" imports the trigger's file, but the run has no file on a destination (it was not started by a file arrival).`, JOB_FAILURES.noFile);
+        source = { destinationId: file.destinationId, path: file.path };
+      } else {
+        source = { destinationId: step.source.destinationId, path: step.source.path };
+      }
+      const { name: _n, kind: _k, onSuccess: _s, onFailure: _f, source: _src, campaignId, ...options } = step;
+      return {
+        separator: ',', hasHeader: true, importRule: 'append', updateRule: 'nothing', mergeRule: 'nothing', deleteAllBeforeImport: false,
+        ...(options as Partial<ListImportInput>), campaignId, campaignName: campaign.name, source, keyField: 'clientId', wait: true,
+        scheduledAt: null, actingUser,
+      };
+    },
+
+    async copyJobFile({ file, destinationId, path }: { file: JobFile; destinationId: string; path: string }): Promise<Extract<JobFile, { source: 'destination' }> & { location: string }> {
+      try {
+        return await heartbeating(() => copyJobFile(fileDeps, file, destinationId, path));
+      } catch (err) {
+        throw asStepFailure(err, JOB_FAILURES.copyRefused, `Destination ${destinationId} refused the copy`);
+      }
+    },
+
+    async emailJobStep(input: { to: string[]; subject: string; text: string; file: JobFile | null }): Promise<{ accepted: number; attached: string | null }> {
+      let opened: Awaited<ReturnType<typeof openJobFile>> | undefined;
+      try {
+        if (input.file) opened = await openJobFile(fileDeps, input.file);
+        const sent = await heartbeating(() => sendStepMail(config, {
+          to: input.to, subject: input.subject, text: input.text, file: opened && input.file ? { fileName: input.file.fileName, opened } : undefined,
+        }));
+        return { accepted: sent.accepted, attached: input.file?.fileName ?? null };
+      } catch (err) {
+        throw asStepFailure(err, JOB_FAILURES.emailRefused, 'The e-mail could not be sent');
+      } finally {
+        opened?.content.destroy();
+        await opened?.close();
+      }
+    },
+
+    /** Best effort for the run: a notification that cannot be sent is reported in the run's result, never fails it. */
+    async notifyJobFailure(notice: FailureNotice): Promise<{ sent: boolean; error: string | null }> {
+      try {
+        await sendFailureNotice(config, notice);
+        return { sent: true, error: null };
+      } catch (err) {
+        const failure = asStepFailure(err, JOB_FAILURES.emailRefused, 'The failure notification could not be sent');
+        if (failure instanceof ApplicationFailure) return { sent: false, error: failure.message };
+        throw err;
+      }
+    },
+  };
+}
+
+export type JobActivities = ReturnType<typeof createJobActivities>;
