@@ -1,0 +1,250 @@
+// The campaign results model (seed 000, Results tab; API.md "Campaign results"): a record's results are its
+// list fields plus its attempts. This module is the one query over them, shared by the one-time download, the
+// periodic results export and the Salesforce export:
+//
+// * `simple`: one row per record completed in the range, with its last result (its newest attempt).
+// * `detailed`: every attempt of the records completed in the range.
+// * `detailed-in-timeframe`: only the attempts made in the range.
+//
+// A record is completed when its status became Closed (contacts.closed_at, set by the attempt reporting it).
+// Two kinds of range (docs/results.md):
+//
+// * `closed` — business time, [from, to): records whose closed_at, or attempts whose completed_at, lie in it
+//   (a download with `between`).
+// * `collected` — collection time, (from, to]: records whose closing attempt (the attempt that reported Closed
+//   at closed_at), or attempts, were collected (call_attempts.collected_at) in it. Consecutive windows of this
+//   kind partition the results exactly, late-arriving attempts included, as incremental reports do
+//   (lib/reports/watermarks.ts); downloads without `between` and periodic exports use it.
+//
+// The attempt number is counted over ALL the record's attempts (campaign, client id) by completion time then
+// id, never over the range only. Dispositions filter the record's last result in `simple` and `detailed` (a
+// record "dispositioned" that way) and each attempt's own disposition in `detailed-in-timeframe`.
+//
+// COPY takes no bind parameters, so every value is set as a transaction-local setting (setResultsParams) and
+// read back with current_setting(); the statements are built from constant fragments only. Call
+// setResultsParams in the transaction first, then resultsCustomFields, then stream or iterate.
+import type { Readable } from 'node:stream';
+import postgres from 'postgres';
+import { neutralizeFormula, NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
+
+type Tx = postgres.TransactionSql<Record<string, never>>;
+
+export const RESULT_FORMATS = ['simple', 'detailed', 'detailed-in-timeframe'] as const;
+export type ResultsFormat = typeof RESULT_FORMATS[number];
+
+/** The fixed result columns (API.md), then the custom fields by name. */
+export const RESULT_COLUMNS = [
+  'client_id', 'name', 'phone', 'phone2', 'phone3', 'email', 'list', 'record_status', 'closed_at',
+  'attempt_number', 'attempt_phone', 'attempt_started_at', 'attempt_completed_at', 'status', 'disposition', 'agent',
+  'major_reason', 'minor_reason',
+] as const;
+export type ResultColumn = typeof RESULT_COLUMNS[number];
+
+export type RangeKind = 'closed' | 'collected';
+/** `closed`: [from, to) on closed_at / completed_at; `collected`: (from, to] on collected_at. */
+export interface ResultsRange { from: Date; to: Date; by: RangeKind }
+
+export interface ResultsQueryParams {
+  campaignId: string;
+  format: ResultsFormat;
+  /** Lists (calling_lists ids) whose records count; empty or absent = every list. */
+  listIds?: string[];
+  /** Dispositions to keep, or 'all' (absent = all). */
+  dispositions?: string[] | 'all';
+  range: ResultsRange;
+  /** IANA zone the times are written in. */
+  timezone: string;
+}
+
+/** One result row as the cursor yields it: the columns (times already in the zone, ISO 8601 with offset),
+ *  the custom fields by name, and the ids that identify it (attemptId is null for a record without attempts). */
+export interface ResultRow {
+  contactId: string;
+  attemptId: string | null;
+  columns: Record<ResultColumn, string | null>;
+  customFields: Record<string, string | null>;
+}
+
+export async function setResultsParams(tx: Tx, p: ResultsQueryParams, customFields: string[] = []): Promise<void> {
+  const lists = p.listIds && p.listIds.length > 0 ? `{${p.listIds.map((id) => String(BigInt(id))).join(',')}}` : '';
+  const dispositions = p.dispositions === undefined || p.dispositions === 'all' ? '' : JSON.stringify(p.dispositions);
+  await tx`select set_config('cc_results.campaign', ${p.campaignId}, true),
+                  set_config('cc_results.from', ${p.range.from.toISOString()}, true),
+                  set_config('cc_results.to', ${p.range.to.toISOString()}, true),
+                  set_config('cc_results.lists', ${lists}, true),
+                  set_config('cc_results.dispositions', ${dispositions}, true),
+                  set_config('cc_results.fields', ${JSON.stringify(customFields)}, true),
+                  set_config('TimeZone', ${p.timezone}, true)`;
+}
+
+const setting = (name: string) => `current_setting('cc_results.${name}')`;
+const CAMPAIGN = `${setting('campaign')}::bigint`;
+const FROM = `${setting('from')}::timestamptz`;
+const TO = `${setting('to')}::timestamptz`;
+// nullif: the cast of an empty setting must not run (an `or` does not guarantee it is skipped).
+const LIST_FILTER = `(${setting('lists')} = '' or c.list_id = any(nullif(${setting('lists')}, '')::bigint[]))`;
+const dispositionFilter = (column: string) =>
+  `(${setting('dispositions')} = '' or ${column} in (select jsonb_array_elements_text(nullif(${setting('dispositions')}, '')::jsonb)))`;
+
+/** When the record's closing attempt (the one that reported Closed at closed_at) was collected. */
+const CLOSING_COLLECTED = `(select min(z.collected_at) from call_attempts z
+  where z.campaign_id = c.campaign_id and z.client_id = c.client_id and z.record_status = 'Closed' and z.completed_at = c.closed_at)`;
+
+function recordRange(by: RangeKind): string {
+  return by === 'closed'
+    ? `c.closed_at >= ${FROM} and c.closed_at < ${TO}`
+    : `${CLOSING_COLLECTED} > ${FROM} and ${CLOSING_COLLECTED} <= ${TO}`;
+}
+
+function attemptRange(by: RangeKind): string {
+  return by === 'closed'
+    ? `a.completed_at >= ${FROM} and a.completed_at < ${TO}`
+    : `a.collected_at > ${FROM} and a.collected_at <= ${TO}`;
+}
+
+/** The record's own columns (contact `c`, list `l`). */
+const RECORD_SELECT = `c.id as contact_id, c.client_id, c.name,
+  (select p.number from contact_phones p where p.contact_id = c.id and p.position = 1) as phone,
+  (select p.number from contact_phones p where p.contact_id = c.id and p.position = 2) as phone2,
+  (select p.number from contact_phones p where p.contact_id = c.id and p.position = 3) as phone3,
+  c.email, l.name as list, c.status as record_status, c.closed_at, c.custom_fields`;
+
+const ATTEMPT_SELECT = `a.id as attempt_id, a.phone as attempt_phone, a.started_at as attempt_started_at,
+  a.completed_at as attempt_completed_at, a.status, a.disposition, a.agent, a.major_reason, a.minor_reason`;
+
+/** The typed rows (not yet formatted), in file order. Constant SQL only. */
+export function resultsBaseSql(format: ResultsFormat, by: RangeKind): string {
+  const records = `select ${RECORD_SELECT} from contacts c left join calling_lists l on l.id = c.list_id
+    where c.campaign_id = ${CAMPAIGN} and c.closed_at is not null and ${LIST_FILTER} and ${recordRange(by)}`;
+  switch (format) {
+    case 'simple': return `with r as (${records})
+      select r.*, ${ATTEMPT_SELECT}, n.n as attempt_number
+      from r
+      left join lateral (select * from call_attempts a where a.campaign_id = ${CAMPAIGN} and a.client_id = r.client_id
+                         order by a.completed_at desc, a.id desc limit 1) a on true
+      left join lateral (select count(*) as n from call_attempts x where x.campaign_id = ${CAMPAIGN} and x.client_id = r.client_id) n on true
+      where ${dispositionFilter('a.disposition')}
+      order by r.closed_at, r.client_id`;
+    case 'detailed': return `with r as (${records}),
+      a as (select a.*, row_number() over (partition by a.client_id order by a.completed_at, a.id) as attempt_number,
+                   last_value(a.disposition) over (partition by a.client_id order by a.completed_at, a.id
+                                                   rows between unbounded preceding and unbounded following) as last_disposition
+            from call_attempts a where a.campaign_id = ${CAMPAIGN} and a.client_id in (select client_id from r))
+      select r.*, ${ATTEMPT_SELECT}, a.attempt_number
+      from r join a on a.client_id = r.client_id
+      where ${dispositionFilter('a.last_disposition')}
+      order by r.closed_at, r.client_id, a.attempt_number`;
+    case 'detailed-in-timeframe': return `select ${RECORD_SELECT}, ${ATTEMPT_SELECT},
+        (select count(*) from call_attempts x where x.campaign_id = a.campaign_id and x.client_id = a.client_id
+           and (x.completed_at, x.id) <= (a.completed_at, a.id)) as attempt_number
+      from call_attempts a
+      join contacts c on c.campaign_id = a.campaign_id and c.client_id = a.client_id
+      left join calling_lists l on l.id = c.list_id
+      where a.campaign_id = ${CAMPAIGN} and ${attemptRange(by)} and ${LIST_FILTER} and ${dispositionFilter('a.disposition')}
+      order by a.completed_at, a.id`;
+  }
+}
+
+const TEXT_COLUMNS = new Set<string>(['client_id', 'name', 'phone', 'phone2', 'phone3', 'email', 'list', 'record_status',
+  'attempt_phone', 'status', 'disposition', 'agent', 'major_reason', 'minor_reason']);
+const TIME_COLUMNS = new Set<string>(['closed_at', 'attempt_started_at', 'attempt_completed_at']);
+const iso = (column: string) => `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')`;
+
+/** The custom field `i` of the settings' list, by name. */
+const customField = (i: number) => `(b.custom_fields ->> (${setting('fields')}::jsonb ->> ${Math.trunc(i)}))`;
+
+/** The CSV columns, formatted: text neutralized against formulas (lib/csv/formula.ts), times ISO in the zone. */
+function csvSelect(customFieldCount: number): string {
+  const fixed = RESULT_COLUMNS.map((col) => {
+    const ref = `b.${col}`;
+    if (TEXT_COLUMNS.has(col)) return NEUTRALIZE_FORMULA_SQL(ref);
+    if (TIME_COLUMNS.has(col)) return iso(ref);
+    return ref;
+  });
+  const custom = Array.from({ length: customFieldCount }, (_, i) => NEUTRALIZE_FORMULA_SQL(customField(i)));
+  return [...fixed, ...custom].join(', ');
+}
+
+/** The custom fields of the records in the range, by name (sorted), read in the transaction's snapshot. */
+export async function resultsCustomFields(tx: Tx, p: ResultsQueryParams): Promise<string[]> {
+  const rows = await tx.unsafe<{ key: string }[]>(`select distinct k.key from (${resultsBaseSql(p.format, p.range.by)}) b
+    cross join lateral jsonb_object_keys(b.custom_fields) k(key) order by k.key`);
+  return rows.map((r) => r.key);
+}
+
+/** Sets the parameters and the custom fields of the records in range in `tx`; returns those fields. Call it
+ *  once per transaction before countResults, streamResultsCsvRows or cursorResults. */
+export async function prepareResults(tx: Tx, p: ResultsQueryParams): Promise<string[]> {
+  await setResultsParams(tx, p);
+  const fields = await resultsCustomFields(tx, p);
+  await tx`select set_config('cc_results.fields', ${JSON.stringify(fields)}, true)`;
+  return fields;
+}
+
+export interface ResultsCounts { rows: number; records: number }
+
+export async function countResults(tx: Tx, p: ResultsQueryParams): Promise<ResultsCounts> {
+  const [row] = await tx.unsafe<{ rows: string; records: string }[]>(`select count(*) as rows, count(distinct b.contact_id) as records
+    from (${resultsBaseSql(p.format, p.range.by)}) b`);
+  return { rows: Number(row.rows), records: Number(row.records) };
+}
+
+/** The CSV header line (with its CRLF-free newline), custom field names neutralized like every value. */
+export function resultsCsvHeader(customFields: string[]): string {
+  const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return [...RESULT_COLUMNS, ...customFields.map(neutralizeFormula)].map(quote).join(',') + '\n';
+}
+
+/** The COPY statement's query (no header: resultsCsvHeader writes it). Constant SQL only. */
+export function resultsCsvSql(format: ResultsFormat, by: RangeKind, customFieldCount: number): string {
+  return `select ${csvSelect(customFieldCount)} from (${resultsBaseSql(format, by)}) b`;
+}
+
+/**
+ * The results as CSV data rows (no header), read with COPY on a dedicated read-only connection importing the
+ * calling transaction's snapshot, so the file holds exactly what countResults sees in `tx`; postgres.js can
+ * leave a connection waiting after a readable COPY (porsager/postgres#499), so that connection is closed as
+ * soon as the stream ends or fails. `tx` must have run setResultsParams with the same customFields.
+ */
+export async function streamResultsCsvRows(tx: Tx, databaseUrl: string, p: ResultsQueryParams, customFields: string[]): Promise<Readable> {
+  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
+  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
+  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
+  try {
+    const conn = await copySql.reserve();
+    await conn`begin isolation level repeatable read read only`;
+    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
+    await setResultsParams(conn as unknown as Tx, p, customFields);
+    const query = resultsCsvSql(p.format, p.range.by, customFields.length);
+    const csv = (await conn.unsafe(`copy (${query}) to stdout with (format csv, header false)`).readable()) as unknown as Readable;
+    csv.once('end', close);
+    csv.once('error', close);
+    csv.once('close', close);
+    return csv;
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+interface CursorRow extends Record<string, unknown> { contact_id: string; attempt_id: string | null; custom: Record<string, string | null> | null }
+
+/**
+ * The result rows in file order, `batchSize` at a time, through a server-side cursor in `tx` (memory does not
+ * grow with the campaign). Values are raw (not formula-neutralized: that is for CSV), times ISO in the zone.
+ * `tx` must have run setResultsParams; customFields as resultsCustomFields returned.
+ */
+export async function* cursorResults(tx: Tx, p: ResultsQueryParams, customFields: string[], batchSize = 500): AsyncGenerator<ResultRow[]> {
+  const columns = RESULT_COLUMNS.map((col) => (TIME_COLUMNS.has(col) ? `${iso(`b.${col}`)} as ${col}` : `b.${col}::text as ${col}`));
+  const query = `select b.contact_id::text, b.attempt_id::text, ${columns.join(', ')},
+      (select jsonb_object_agg(f, b.custom_fields ->> f) from jsonb_array_elements_text(${setting('fields')}::jsonb) f) as custom
+    from (${resultsBaseSql(p.format, p.range.by)}) b`;
+  for await (const batch of tx.unsafe<CursorRow[]>(query).cursor(batchSize)) {
+    yield batch.map((row) => ({
+      contactId: row.contact_id,
+      attemptId: row.attempt_id,
+      columns: Object.fromEntries(RESULT_COLUMNS.map((col) => [col, (row[col] as string | null) ?? null])) as Record<ResultColumn, string | null>,
+      customFields: Object.fromEntries(customFields.map((f) => [f, row.custom?.[f] ?? null])),
+    }));
+  }
+}
