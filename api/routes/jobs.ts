@@ -101,7 +101,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     const id = await sql.begin(async (tx) => {
       const jobId = await insertJobDefinition(tx as never, { name: body.name, enabled: body.enabled, config, createdBy: callerOf(req).actor }).catch(nameTaken);
       // Inside the transaction: if Temporal refuses the schedule, no definition is left behind.
-      await schedules.save(tx as never, jobId, { name: body.name, enabled: body.enabled, config }, null);
+      await schedules.save(tx as never, jobId, { enabled: body.enabled, config }, null);
       return jobId;
     });
     return { id };

@@ -10,26 +10,38 @@ import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-at
 import { triggerCron, type JobConfig, type JobDefinition } from './definition.js';
 import { setJobScheduleId } from './definitions.js';
 
+/** Creates or updates a schedule-triggered job's Temporal Schedule; returns the id written (the API on save, the
+ *  schedule sync on repair). */
+export async function upsertJobRunSchedule(client: Client, input: {
+  definitionId: string; config: JobConfig; enabled: boolean; taskQueue: string; resume?: boolean;
+  /** The definition's job_definitions.schedule_id; none for a new schedule (its id is chosen here). */
+  scheduleId?: string | null;
+}): Promise<string> {
+  const cron = triggerCron(input.config.trigger);
+  if (!cron) throw new Error(`job ${input.definitionId} has no schedule trigger`);
+  const { definitionId } = input;
+  const args: JobRunInput[] = [{ definitionId, triggeredBy: 'schedule' }];
+  return putJobSchedule(client, {
+    scheduleId: input.scheduleId ?? jobScheduleId(definitionId), scopeIfHeld: !input.scheduleId,
+    workflowType: JOB_WORKFLOW, workflowIdPrefix: jobScheduledWorkflowIdPrefix(definitionId), args, taskQueue: input.taskQueue,
+    spec: { cron: temporalCronExpressions(seedCronToTemporal(cron)) }, paused: !input.enabled, resume: input.resume,
+    // Like a report: each scheduled delivery matters, so runs missed in an outage of up to a day are made up.
+    ...CATCH_UP.report,
+    searchAttributes: runSearchAttributes({ kind: JOB_KINDS.job, definitionId, triggeredBy: 'schedule' }),
+  });
+}
+
 export function jobSchedule(client: Client, taskQueue: string) {
   return {
     /** Creates or updates the schedule a saved definition needs (inside the save's transaction) and stores its id. */
-    async save(tx: Sql, definitionId: string, def: { name: string; enabled: boolean; config: JobConfig }, savedScheduleId: string | null, resume = false): Promise<void> {
-      const cron = triggerCron(def.config.trigger);
-      if (!cron) {
+    async save(tx: Sql, definitionId: string, def: { enabled: boolean; config: JobConfig }, savedScheduleId: string | null, resume = false): Promise<void> {
+      if (!triggerCron(def.config.trigger)) {
         await setJobScheduleId(tx, definitionId, null);
         return;
       }
-      const input: JobRunInput = { definitionId, triggeredBy: 'schedule' };
-      const scheduleId = await putJobSchedule(client, {
-        scheduleId: savedScheduleId ?? jobScheduleId(definitionId), scopeIfHeld: savedScheduleId === null,
-        workflowType: JOB_WORKFLOW, workflowIdPrefix: jobScheduledWorkflowIdPrefix(definitionId), args: [input], taskQueue,
-        spec: { cron: temporalCronExpressions(seedCronToTemporal(cron)) }, paused: !def.enabled, resume,
-        ...CATCH_UP.report,
-        searchAttributes: runSearchAttributes({ kind: JOB_KINDS.job, campaignId: def.config.trigger.kind === 'campaign-end' ? def.config.trigger.campaignId : null, definitionId, triggeredBy: 'schedule' }),
-      });
+      const scheduleId = await upsertJobRunSchedule(client, { definitionId, config: def.config, enabled: def.enabled, taskQueue, resume, scheduleId: savedScheduleId });
       await setJobScheduleId(tx, definitionId, scheduleId);
     },
-
     /** After the commit: the schedule of a definition whose trigger is no longer a schedule. */
     async removeUnwanted(config: JobConfig, previousScheduleId: string | null): Promise<void> {
       if (previousScheduleId && !triggerCron(config.trigger)) await deleteJobSchedule(client, previousScheduleId, taskQueue);

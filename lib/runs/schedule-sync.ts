@@ -25,6 +25,8 @@ import type { Sql } from '../../db/sql.js';
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import type { ExportJobConfig } from '../export/definition.js';
 import { upsertExportSchedule } from '../export/schedules.js';
+import type { JobConfig } from '../jobs/definition.js';
+import { upsertJobRunSchedule } from '../jobs/schedules.js';
 import type { ReportConfig } from '../reports/definition.js';
 import { upsertReportSchedule } from '../reports/schedules.js';
 import { definitionSpec } from '../schedules/definition-spec.js';
@@ -193,6 +195,8 @@ async function putFromDefinition(client: Client, definition: DefinitionRow, task
   if (!definitionSpec(definition.kind, definition.config)) return false;
   if (definition.kind === JOB_KINDS.recordingExport) {
     await upsertExportSchedule(client, { ...base, schedule: (definition.config as unknown as ExportJobConfig).schedule });
+  } else if (definition.kind === JOB_KINDS.job) {
+    await upsertJobRunSchedule(client, { ...base, config: definition.config as unknown as JobConfig });
   } else {
     const { schedule } = definition.config as unknown as ReportConfig;
     await upsertReportSchedule(client, { ...base, temporalCron: schedule!.temporalCron, name: definition.name });

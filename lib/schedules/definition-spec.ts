@@ -1,7 +1,8 @@
 // The Temporal spec a job definition's schedule should have, read from the definition as stored
 // (job_definitions.config): what the sync restores and what the task views compare Temporal's spec with.
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
-import { temporalCronExpressions } from './cron.js';
+import { triggerCron, type JobConfig } from '../jobs/definition.js';
+import { seedCronToTemporal, temporalCronExpressions } from './cron.js';
 import { scheduleSchema, temporalSpecOf } from './schedule.js';
 import type { WrittenSpec } from './spec.js';
 
@@ -15,6 +16,10 @@ export function definitionSpec(kind: string, config: Record<string, unknown> | n
   if (kind === JOB_KINDS.report) {
     const temporalCron = (schedule as { temporalCron?: unknown } | null | undefined)?.temporalCron;
     return typeof temporalCron === 'string' && temporalCron ? { cron: temporalCronExpressions(temporalCron) } : undefined;
+  }
+  if (kind === JOB_KINDS.job) {
+    const cron = triggerCron((config as unknown as JobConfig | null)?.trigger ?? { kind: 'manual' });
+    return cron ? { cron: temporalCronExpressions(seedCronToTemporal(cron)) } : undefined;
   }
   return undefined;
 }
