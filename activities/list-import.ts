@@ -80,7 +80,8 @@ export function createListImportActivities(deps: ActivityDeps) {
       const [campaign] = await sql<{ name: string }[]>`select name from campaigns where id = ${input.campaignId}`;
       if (!campaign) throw ApplicationFailure.nonRetryable(`Campaign ${input.campaignId} does not exist.`, IMPORT_FAILURES.campaignMissing);
       const options = { separator: input.separator, hasHeader: input.hasHeader, keyField: input.keyField, importRule: input.importRule,
-        updateRule: input.updateRule, mergeRule: input.mergeRule, deleteAllBeforeImport: input.deleteAllBeforeImport, wait: input.wait };
+        updateRule: input.updateRule, mergeRule: input.mergeRule, deleteAllBeforeImport: input.deleteAllBeforeImport, wait: input.wait,
+        listName: input.listName ?? 'default' };
       // The run record first (its owner counts the start); both writes are idempotent, so a retry after a
       // crash between them completes the pair.
       await recordRunStart(sql, {
@@ -149,7 +150,8 @@ export function createListImportActivities(deps: ActivityDeps) {
           signal.addEventListener('abort', cancelQuery, { once: true });
           try {
             await assertLockHeldBy(tx as unknown as Sql, input.campaignId, runId);
-            const counts = await applyImportRules(tx as unknown as Sql, input.campaignId, runId, input);
+            const counts = await applyImportRules(tx as unknown as Sql, input.campaignId, runId, input,
+              { listName: input.listName, actor: input.actingUser });
             await tx`insert into list_import_results (run_id, counts) values (${runId}, ${tx.json(counts as never)})`;
             await tx`update list_imports set counts = counts || ${tx.json(counts as never)} where run_id = ${runId}`;
             // A cancel that came while no statement was running (between two of them) cancelled nothing in

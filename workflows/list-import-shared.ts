@@ -16,6 +16,8 @@ export interface ListImportInput extends ImportRules {
   wait: boolean;
   scheduledAt?: string | null;
   actingUser?: string | null;
+  /** The list the new contacts join (default "default"; a new name creates it). Absent in runs started before lists. */
+  listName?: string | null;
 }
 
 export interface ImportCounts { rowsRead: number; imported: number; updated: number; deleted: number; replaced: number; rejected: number }

@@ -31,6 +31,7 @@ export const importRequest = z.object({
   updateRule: z.enum(UPDATE_RULES).default('nothing').describe('contacts only in the database'),
   mergeRule: z.enum(MERGE_RULES).default('nothing').describe('contacts in both'),
   deleteAllBeforeImport: z.boolean().default(false),
+  listName: z.string().trim().min(1).max(200).default('default').describe('the list the imported contacts join; a new name creates it'),
   scheduledAt: isoDateTime.optional().describe('start no earlier than this; pending (cancellable) until then'),
   wait: z.boolean().default(true).describe('false: 409 instead of waiting when another process holds the campaign lock or already waits for it'),
 });

@@ -15,6 +15,7 @@ import * as imports from './imports.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
 import * as jobs from './jobs.js';
+import * as lists from './lists.js';
 import * as metrics from './metrics.js';
 import * as playback from './playback.js';
 import * as processes from './processes.js';
@@ -31,7 +32,7 @@ export const routeModules: RouteModule[] = [
   documents,
   apiKeys,
   campaigns,
-  contacts,
+  contacts, lists,
   interactions,
   interactionContent,
   playback,

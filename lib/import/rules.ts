@@ -14,8 +14,16 @@
 //                           fields merged (file wins), phones upserted by position (a changed number
 //                           starts Active with 0 retries); status, history and unchanged phones are kept
 //   replace (merge rule)    deletes the contact and adds it again from the file in Remaining status
+//
+// Every contact the file adds (new, or replaced) joins the import's list (`listName`, default "default"; a new
+// name creates it in this transaction); the contacts the file names get their blacklisted phones Excluded
+// (lib/blacklist/apply.ts, under its shared lock taken first) and every contact the import changed gets one
+// history line (lib/contacts/history.ts), both set-based.
 import type postgres from 'postgres';
 import type { Sql } from '../../db/sql.js';
+import { lockBlacklistForPhoneWrites, reconcileBlacklistedPhones } from '../blacklist/apply.js';
+import { recordContactEvents } from '../contacts/history.js';
+import { DEFAULT_LIST, listIdFor } from '../contacts/lists.js';
 
 export const IMPORT_RULES = ['nothing', 'append'] as const;
 export const UPDATE_RULES = ['nothing', 'activate-contact', 'activate-contact-phone', 'inactivate', 'delete'] as const;
@@ -26,6 +34,8 @@ export type MergeRule = (typeof MERGE_RULES)[number];
 
 export interface ImportRules { importRule: ImportRule; updateRule: UpdateRule; mergeRule: MergeRule; deleteAllBeforeImport: boolean }
 export interface RuleCounts { imported: number; updated: number; deleted: number; replaced: number; rejected: number }
+/** Where the import's new contacts go and who the history names (both optional: runs started before lists). */
+export interface ImportTarget { listName?: string | null; actor?: string | null }
 
 type Tx = Sql;
 type ContactScope = ReturnType<Sql>;
@@ -108,11 +118,11 @@ async function remove(tx: Tx, scope: ContactScope): Promise<number> {
 
 /** Inserts file rows as new contacts in Remaining status: the rows only in the file, or (replace) the rows
  *  whose contact was just deleted. */
-async function insertFromFile(tx: Tx, campaignId: string, which: 'new' | 'existing'): Promise<number> {
+async function insertFromFile(tx: Tx, campaignId: string, which: 'new' | 'existing', listId: string | null): Promise<number> {
   return count(tx<{ n: number }[]>`
     with inserted as (
-      insert into contacts (campaign_id, client_id, name, email, status, custom_fields)
-      select ${campaignId}, f.client_id, f.name, f.email, 'Remaining', coalesce(f.custom, '{}'::jsonb)
+      insert into contacts (campaign_id, list_id, client_id, name, email, status, custom_fields)
+      select ${campaignId}, ${listId}::bigint, f.client_id, f.name, f.email, 'Remaining', coalesce(f.custom, '{}'::jsonb)
       from import_file f where (f.contact_id is null) = ${which === 'new'}
       returning id, client_id
     ), phones as (
@@ -149,8 +159,8 @@ async function updateFromFile(tx: Tx): Promise<number> {
 }
 
 /** Import rule: contacts only in the file. */
-export async function applyImportRule(tx: Tx, campaignId: string, rule: ImportRule): Promise<Pick<RuleCounts, 'imported'>> {
-  return { imported: rule === 'append' ? await insertFromFile(tx, campaignId, 'new') : 0 };
+export async function applyImportRule(tx: Tx, campaignId: string, rule: ImportRule, listId: string | null = null): Promise<Pick<RuleCounts, 'imported'>> {
+  return { imported: rule === 'append' ? await insertFromFile(tx, campaignId, 'new', listId) : 0 };
 }
 
 /** Update rule: contacts only in the database. */
@@ -166,7 +176,9 @@ export async function applyUpdateRule(tx: Tx, campaignId: string, rule: UpdateRu
 }
 
 /** Merge rule: contacts both in the file and in the database. */
-export async function applyMergeRule(tx: Tx, campaignId: string, rule: MergeRule): Promise<Pick<RuleCounts, 'updated' | 'deleted' | 'replaced'>> {
+export async function applyMergeRule(
+  tx: Tx, campaignId: string, rule: MergeRule, listId: string | null = null,
+): Promise<Pick<RuleCounts, 'updated' | 'deleted' | 'replaced'>> {
   const scope = inBoth(tx);
   switch (rule) {
     case 'nothing': return { updated: 0, deleted: 0, replaced: 0 };
@@ -177,24 +189,37 @@ export async function applyMergeRule(tx: Tx, campaignId: string, rule: MergeRule
     case 'append': return { updated: await updateFromFile(tx), deleted: 0, replaced: 0 };
     case 'replace': {
       await remove(tx, scope);
-      return { updated: 0, deleted: 0, replaced: await insertFromFile(tx, campaignId, 'existing') };
+      return { updated: 0, deleted: 0, replaced: await insertFromFile(tx, campaignId, 'existing', listId) };
     }
   }
 }
 
 /** All rules of one import, in an order that keeps the sets apart: delete-all first (everything in the
  *  file is then "only in the file"), the update and merge rules on the classified sets, the inserts last. */
-export async function applyImportRules(tx: Tx, campaignId: string, runId: string, rules: ImportRules): Promise<RuleCounts> {
+export async function applyImportRules(tx: Tx, campaignId: string, runId: string, rules: ImportRules, target: ImportTarget = {}): Promise<RuleCounts> {
+  // First: an entry being added to the blacklist commits before this import reads the entries, or waits for
+  // this import's commit (lib/blacklist/apply.ts).
+  await lockBlacklistForPhoneWrites(tx);
   // The statements join and count whole files (a million rows is a normal list): with the default 4 MB
   // their hash joins and aggregates spill to disk in batches. Only for this transaction.
   await tx`set local work_mem = '64MB'`;
+  const listName = target.listName ?? DEFAULT_LIST;
+  const listId = await listIdFor(tx, campaignId, listName);
   const deletedAll = rules.deleteAllBeforeImport
     ? await count(tx<{ n: number }[]>`with gone as (delete from contacts where campaign_id = ${campaignId} returning id) select count(*)::int as n from gone`)
     : 0;
   await classifyStagedRows(tx, campaignId, runId);
   const update = await applyUpdateRule(tx, campaignId, rules.updateRule);
-  const merge = await applyMergeRule(tx, campaignId, rules.mergeRule);
-  const imported = await applyImportRule(tx, campaignId, rules.importRule);
+  const merge = await applyMergeRule(tx, campaignId, rules.mergeRule, listId);
+  const imported = await applyImportRule(tx, campaignId, rules.importRule, listId);
+  await reconcileBlacklistedPhones(tx, tx`p.contact_id in (select c.id from contacts c join import_file f on f.client_id = c.client_id
+                                                           where c.campaign_id = ${campaignId})`, { actor: target.actor, runId });
+  // Changed by this transaction = updated_at is its start time (now()); created ones also have created_at so.
+  const event = { kind: 'import', actor: target.actor ?? null, runId };
+  await recordContactEvents(tx, tx`select id from contacts where campaign_id = ${campaignId} and created_at = now()`,
+    { ...event, detail: `imported into list ${listName}` });
+  await recordContactEvents(tx, tx`select id from contacts where campaign_id = ${campaignId} and updated_at = now() and created_at <> now()`,
+    { ...event, detail: `updated by list import (update rule ${rules.updateRule}, merge rule ${rules.mergeRule})` });
   const rejected = await count(tx<{ n: number }[]>`
     select count(*)::int as n from list_import_rows where run_id = ${runId} and reject_reason is not null`);
   return {
