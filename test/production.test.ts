@@ -3,7 +3,8 @@
 // (TEMPORAL_ADDRESS, DATABASE_URL), two worker processes and two API processes started as `npm run
 // start:worker` / `start:api` start them (node on dist/, no tsx, no bundling at start). One job of each kind
 // runs to completion while one worker is SIGKILLed mid-run; the runs are read back through both APIs, and
-// SIGTERM stops the rest cleanly (the signal reaches node itself).
+// SIGTERM stops the rest cleanly (the signal reaches node itself). Meanwhile the cluster-wide chores (run
+// reconciler, schedule sync, lock reaper, upload retention) ran exactly once per interval, not once per worker.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,12 +13,14 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, waitForPort } from '../lib/net.js';
 import { PROJECT_ROOT, PINNED_NODE, pinnedNode } from '../lib/tools.js';
+import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../workflows/chores-shared.js';
 import { apiClient, type Api } from './erasure-fixtures.js';
 import {
   distinctCampaignIds, kill, runEnded, startErasureRun, startExportRun, startImportRun, startReportRun, until, type JobRun,
 } from './faults/crash-helpers.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { testScratchDir } from './harness/scratch.js';
+import { until as waitFor } from './harness/wait.js';
 
 const DIST = path.join(testScratchDir(), `dist-${process.pid}-${randomBytes(3).toString('hex')}`);
 const ADMIN_KEY = `prod-admin-${randomBytes(12).toString('hex')}`;
@@ -72,9 +75,13 @@ async function runProductionMode(node: string): Promise<void> {
   const apis = await Promise.all(apiPorts.map((port) => startBuilt(node, 'api', { API_PORT: String(port) })));
   await Promise.all(apiPorts.map((port) => waitForPort(port)));
   // Throttled as in the fault suite, so the runs are still going when a worker dies.
-  const workerEnv = async () => ({ METRICS_PORT: String(await freePort()), EXPORT_BANDWIDTH_KBPS: '48', REPORT_GENERATE_KBPS: '1500' });
+  const workerEnv = async () => ({
+    METRICS_PORT: String(await freePort()), EXPORT_BANDWIDTH_KBPS: '48', REPORT_GENERATE_KBPS: '1500',
+    RECONCILE_INTERVAL_SECONDS: String(CHORE_SECONDS), CAMPAIGN_LOCK_REAP_SECONDS: String(CHORE_SECONDS),
+  });
   const doomed = await startBuilt(node, 'worker', await workerEnv());
   const survivor = await startBuilt(node, 'worker', await workerEnv());
+  const choresFrom = new Date();
 
   const [first, second] = apiPorts.map(httpApi);
   const runs: JobRun[] = [
@@ -96,8 +103,48 @@ async function runProductionMode(node: string): Promise<void> {
       assert.equal(res.json.status, 'completed', `${run.workflowId} through ${api.base}`);
     }
   }
+  await choresRanOncePerInterval(choresFrom, new Date(Date.now() - 2 * CHORE_SECONDS * 1000));
   await stopWithSigterm(survivor, 'the worker');
   for (const api of apis) await stopWithSigterm(api, 'the API');
+}
+
+const CHORE_SECONDS = 2;
+
+/**
+ * Each chore's passes scheduled in [from, to]: one ledger row (chore_runs) per action of its one schedule, no
+ * two for one scheduled time, at most one per interval — and each pass Temporal shows is exactly one row.
+ * With a timer per worker (or a schedule per worker) there would be two per interval.
+ */
+async function choresRanOncePerInterval(from: Date, to: Date): Promise<void> {
+  const rows = await waitFor('the chore passes of the window to end', async () => {
+    const found = await env.sql<{ chore: string; workflow_id: string; scheduled_at: Date; outcome: string | null }[]>`
+      select chore, workflow_id, scheduled_at, outcome from chore_runs
+      where schedule_id like ${'chores/%@' + env.taskQueue} and scheduled_at between ${from} and ${to} order by scheduled_at`;
+    return found.every((r) => r.outcome !== null) && found;
+  }, 60_000);
+  const windowSeconds = (to.getTime() - from.getTime()) / 1000;
+  for (const chore of CHORES.filter((c) => c !== 'upload-retention')) { // that one runs every 10 minutes
+    const passes = rows.filter((r) => r.chore === chore);
+    const times = passes.map((r) => r.scheduled_at.getTime());
+    assert.ok(passes.length >= 2, `${chore} ran in the ${windowSeconds} s window (${passes.length} passes)`);
+    assert.ok(passes.length <= Math.floor(windowSeconds / CHORE_SECONDS) + 1, `${chore}: ${passes.length} passes in ${windowSeconds} s, more than one per ${CHORE_SECONDS} s interval`);
+    assert.equal(new Set(times).size, times.length, `${chore}: two passes for one scheduled time`);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= CHORE_SECONDS * 1000, `${chore}: passes closer than the interval`);
+    const scheduleId = choreScheduleId(chore as ChoreName, env.taskQueue);
+    assert.ok(passes.every((p) => p.workflow_id.startsWith(`${scheduleId}-`)), `${chore}: every pass is an action of ${scheduleId}`);
+    assert.ok(passes.every((p) => p.outcome === 'completed'), `${chore}: ${JSON.stringify(passes.filter((p) => p.outcome !== 'completed'))}`);
+    // Temporal's count agrees: every execution of the chore in the window is exactly one pass of the ledger.
+    const executions = await waitFor(`${chore}: visibility lists the window's passes`, async () => {
+      const ids: string[] = [];
+      const query = `WorkflowType = '${CHORE_WORKFLOW}' AND TaskQueue = '${env.taskQueue}' AND ExecutionStatus = 'Completed'`;
+      for await (const e of env.client.workflow.list({ query })) {
+        const scheduled = e.workflowId.startsWith(`${scheduleId}-`) && Date.parse(e.workflowId.slice(scheduleId.length + 1));
+        if (scheduled && scheduled >= from.getTime() && scheduled <= to.getTime()) ids.push(e.workflowId);
+      }
+      return ids.length >= passes.length && ids;
+    });
+    assert.deepEqual([...executions].sort(), passes.map((p) => p.workflow_id).sort(), `${chore}: executions and ledger rows`);
+  }
 }
 
 test('without DATABASE_URL or TEMPORAL_ADDRESS the built processes stop with one sentence, starting nothing', async () => {
