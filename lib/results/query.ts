@@ -227,6 +227,36 @@ export async function streamResultsCsvRows(tx: Tx, databaseUrl: string, p: Resul
   }
 }
 
+export interface ResultsSnapshot { customFields: string[]; counts: ResultsCounts; rows: Readable }
+
+/**
+ * Everything a results file needs, read in ONE snapshot — the calling transaction's, exported and imported by
+ * a dedicated read-only connection: the custom fields (the header), the counts, and the CSV data rows by COPY.
+ * `tx` may be READ COMMITTED (a run that locked its marker first): the snapshot is taken here, after the lock.
+ * The dedicated connection is closed when the stream ends or fails (porsager/postgres#499).
+ */
+export async function snapshotResults(tx: Tx, databaseUrl: string, p: ResultsQueryParams): Promise<ResultsSnapshot> {
+  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
+  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
+  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
+  try {
+    const conn = (await copySql.reserve()) as unknown as Tx;
+    await conn`begin isolation level repeatable read read only`;
+    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
+    const customFields = await prepareResults(conn, p);
+    const counts = await countResults(conn, p);
+    const query = resultsCsvSql(p.format, p.range.by, customFields.length);
+    const rows = (await conn.unsafe(`copy (${query}) to stdout with (format csv, header false)`).readable()) as unknown as Readable;
+    rows.once('end', close);
+    rows.once('error', close);
+    rows.once('close', close);
+    return { customFields, counts, rows };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
 interface CursorRow extends Record<string, unknown> { contact_id: string; attempt_id: string | null; custom: Record<string, string | null> | null }
 
 /**

@@ -1,0 +1,5 @@
+import type { ActivityDeps } from './deps.js';
+
+export function createResultsExportActivities(_deps: ActivityDeps) {
+  return {};
+}
