@@ -15,8 +15,16 @@ export const JOB_KINDS = {
   recordingExport: 'recording-export',
   report: 'report',
   listImport: 'list-import',
+  listExport: 'list-export',
+  listDelete: 'list-delete',
+  listStatusChange: 'list-status-change',
   erasure: 'erasure',
+  salesforceExport: 'salesforce-export',
+  contentExpiry: 'content-expiry',
   job: 'job',
+  campaignTrigger: 'campaign-trigger',
+  resultsDownload: 'results-download',
+  resultsExport: 'results-export',
   demo: 'demo',
 } as const;
 export type JobKind = (typeof JOB_KINDS)[keyof typeof JOB_KINDS];
