@@ -5,6 +5,7 @@ import { createErasureActivities } from './erasure.js';
 import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
 import { createListImportActivities } from './list-import.js';
+import { createContactProcessActivities } from './contact-processes.js';
 import { createRunActivities } from './runs.js';
 import { createJobActivities } from './jobs.js';
 
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
     ...createListImportActivities(deps),
+    ...createContactProcessActivities(deps),
     ...createReportActivities(deps),
     ...createErasureActivities(deps),
     ...createRecordingExportActivities(deps),

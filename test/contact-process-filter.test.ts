@@ -2,7 +2,7 @@
 // names and leaves the rest alone; criteria combine with AND; bad filters are refused by the schema.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { contactFilterSchema, contactFilterSql, countMatching, type ContactFilter } from '../lib/contacts/filter.js';
+import { contactFilterSchema, contactFilterSql, contactFilterSqlText, countMatching, type ContactFilter } from '../lib/contacts/filter.js';
 import { createTestDatabase, type TestDatabase } from './harness/db.js';
 
 let db: TestDatabase;
@@ -37,6 +37,9 @@ after(async () => { await db?.drop(); });
 async function matched(filter: ContactFilter): Promise<string[]> {
   const rows = await db.sql<{ client_id: string }[]>`
     select c.client_id from contacts c where ${contactFilterSql(db.sql, campaignId, contactFilterSchema.parse(filter))} order by c.client_id`;
+  const viaText = await db.sql.unsafe<{ client_id: string }[]>(
+    `select c.client_id from contacts c where ${contactFilterSqlText(campaignId, contactFilterSchema.parse(filter))} order by c.client_id`);
+  assert.deepEqual(viaText.map((r) => r.client_id), rows.map((r) => r.client_id), `the COPY form of ${JSON.stringify(filter)} selects the same`);
   return rows.map((r) => r.client_id);
 }
 
@@ -54,6 +57,8 @@ test('each criterion selects what it names', async () => {
   assert.deepEqual(await matched({ name: 'DANA' }), ['F-1', 'F-3']);
   assert.deepEqual(await matched({ name: '50%_' }), ['F-1'], 'LIKE wildcards in the name are literal');
   assert.deepEqual(await matched({ name: '%' }), ['F-1']);
+  assert.deepEqual(await matched({ name: "O'Brien\\'; drop table contacts; --" }), [], 'quotes and backslashes are values, never SQL');
+  assert.deepEqual(await matched({ fields: { region: "x' or '1'='1" } }), []);
   assert.deepEqual(await matched({ email: 'dana@example.COM' }), ['F-1']);
   assert.deepEqual(await matched({ phone: '+15550000001' }), ['F-1', 'F-4']);
   assert.deepEqual(await matched({ fields: { region: 'north' } }), ['F-1', 'F-3']);
@@ -74,6 +79,8 @@ test('an invalid filter is refused naming the field', () => {
     [{ colour: 'red' }, ''],
     [{ fields: { 'a b': 'x' } }, 'fields'],
     [{ name: '' }, 'name'],
+    [{ name: 'a\0b' }, 'name'],
+    [{ fields: { '=cmd': 'x' } }, 'fields'],
   ];
   for (const [filter, field] of bad) {
     const parsed = contactFilterSchema.safeParse(filter);

@@ -12,6 +12,7 @@ import * as destinations from './destinations.js';
 import * as documents from './documents.js';
 import * as erasures from './erasures.js';
 import * as imports from './imports.js';
+import * as contactProcesses from './contact-processes.js';
 import * as interactionContent from './interaction-content.js';
 import * as interactions from './interactions.js';
 import * as jobs from './jobs.js';
@@ -46,6 +47,7 @@ export const routeModules: RouteModule[] = [
   metrics,
   uploads,
   imports, processes,
+  contactProcesses,
   erasures, auditLog,
   codec,
   jobs,

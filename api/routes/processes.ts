@@ -11,27 +11,37 @@ import { notFound } from '../problem.js';
 import { decodeCursor, iso, pageOf, pageQuery, paged } from '../schemas.js';
 
 const STATUSES = ['pending', 'running', 'finished', 'cancelled', 'failed'] as const;
+/** import, and the contact processes of issue 14 (api/routes/contact-processes.ts). */
+const TYPES = ['import', 'export', 'delete', 'status-change'] as const;
+type ProcessType = (typeof TYPES)[number];
 
 const processRow = z.object({
-  processId: z.string(), runId: z.string(), scheduledAt: z.string().nullable(), type: z.enum(['import', 'export', 'delete']),
+  processId: z.string(), runId: z.string(), scheduledAt: z.string().nullable(), type: z.enum(TYPES),
   campaignId: z.string(), campaign: z.string(), user: z.string().nullable(), status: z.enum(STATUSES), step: z.string().nullable(),
   progress: z.number().nullable(), startedAt: z.string().nullable(), endedAt: z.string().nullable(),
-  file: z.string().nullable().describe('the file read: "upload:<uploadId>", or "<destination name>:<path>" ($rdatetime$ resolved once read)'),
-  fileUrl: z.string().nullable().describe('an uploaded source: where to download it (GET /processes/{runId}/file); null for a remote source'),
-  details: z.object({ imported: z.number(), updated: z.number(), deleted: z.number(), rejected: z.number() }).catchall(z.number()),
+  file: z.string().nullable().describe('the file read: "upload:<uploadId>", or "<destination name>:<path>" ($rdatetime$ resolved once read); '
+    + 'an export: its file name, and where it was sent; a deletion: the CSV of the deleted contacts'),
+  fileUrl: z.string().nullable().describe('where to download the file (GET /processes/{runId}/file): an uploaded source, an export, the deleted contacts; null otherwise'),
+  details: z.object({ imported: z.number(), updated: z.number(), deleted: z.number(), rejected: z.number() }).catchall(z.number())
+    .describe('import: imported, updated, deleted, rejected; export: matched, exported; delete: matched, deleted; status-change: matched, changed, phonesChanged'),
   error: z.string().nullable(),
 }).meta({ id: 'Process' });
 
 interface Row {
-  id: string; run_id: string; scheduled_at: Date | null; type: 'import' | 'export' | 'delete'; campaign_id: string; campaign: string;
+  id: string; run_id: string; scheduled_at: Date | null; type: ProcessType; campaign_id: string; campaign: string;
   acting_user: string | null; status: string | null; step: string | null; progress_done: string | null; progress_total: string | null;
   started_at: Date | null; ended_at: Date | null; file: string | null; counts: Record<string, number>; error: string | null; log_key: string | null;
   source: { uploadId: string } | { destinationId: string; path: string }; destination_name: string | null; holds_lock: boolean;
+  file_key: string | null; file_location: string | null;
 }
 
 /** The file column: an upload by id, a remote file as "<destination>:<path>" (the path as requested until the
  *  run has resolved $rdatetime$). */
-function fileOf(row: Row): { file: string; fileUrl: string | null } {
+function fileOf(row: Row): { file: string | null; fileUrl: string | null } {
+  if (row.type !== 'import') {
+    const file = row.file_location ? `${row.file} (sent to ${row.file_location})` : row.file;
+    return { file, fileUrl: row.file_key ? `/processes/${encodeURIComponent(row.run_id)}/file` : null };
+  }
   if ('uploadId' in row.source) return { file: `upload:${row.source.uploadId}`, fileUrl: `/processes/${encodeURIComponent(row.run_id)}/file` };
   return { file: `${row.destination_name ?? `destination ${row.source.destinationId}`}:${row.file ?? row.source.path}`, fileUrl: null };
 }
@@ -70,7 +80,9 @@ function toProcess(row: Row): z.input<typeof processRow> {
     user: row.acting_user, status, step: row.step,
     progress: status === 'finished' ? 100 : total ? Math.min(100, Math.floor((done / total) * 100)) : status === 'pending' ? 0 : null,
     startedAt: status === 'pending' ? null : iso(row.started_at), endedAt: iso(row.ended_at), ...fileOf(row),
-    details: { ...counts, imported: counts.imported ?? 0, updated: counts.updated ?? 0, deleted: counts.deleted ?? 0, rejected: counts.rejected ?? 0 },
+    details: row.type === 'import'
+      ? { ...counts, imported: counts.imported ?? 0, updated: counts.updated ?? 0, deleted: counts.deleted ?? 0, rejected: counts.rejected ?? 0 }
+      : { imported: 0, updated: 0, deleted: 0, rejected: 0, matched: 0, ...counts },
     error: row.error,
   };
 }
@@ -79,7 +91,7 @@ function selectProcesses(sql: Sql) {
   return sql`
     select p.id, p.run_id, p.scheduled_at, p.type, p.campaign_id, c.name as campaign, p.acting_user, r.status, r.step,
            r.progress_done, r.progress_total, r.started_at, r.ended_at, p.file, p.counts, r.error, p.log_key, p.source, d.name as destination_name,
-           l.held_by is not null as holds_lock
+           l.held_by is not null as holds_lock, p.file_key, p.file_location
     from list_imports p join campaigns c on c.id = p.campaign_id left join runs r on r.run_id = p.run_id
       left join destinations d on d.id = (p.source->>'destinationId')::bigint
       left join campaign_locks l on l.campaign_id = p.campaign_id and l.held_by = p.run_id`;
@@ -90,11 +102,11 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
     method: 'get', path: '/processes', role: 'viewer',
     query: pageQuery.extend({
       campaignId: z.string().regex(/^[1-9][0-9]{0,17}$/).optional(),
-      type: z.enum(['import', 'export', 'delete']).optional(),
+      type: z.enum(TYPES).optional(),
       status: z.enum(STATUSES).optional(),
     }),
     response: paged(processRow),
-    summary: 'Contact List Processes: import/export/delete processes, newest first',
+    summary: 'Contact List Processes: import, export, delete and status-change processes, newest first',
     example: {
       response: {
         items: [{
@@ -137,14 +149,23 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
     method: 'get', path: '/processes/{runId}/file', role: 'viewer', download: { contentTypes: ['application/octet-stream'] },
     params: z.object({ runId: z.string().min(1).max(400) }),
     summary: 'The source file of an import that read an upload, as uploaded (application/octet-stream); '
-      + 'a file read from a destination stays there (404 naming the destination and path)',
+      + 'a file read from a destination stays there (404 naming the destination and path); the file of an export, '
+      + 'and the deleted contacts of a deletion (CSV), once the process has made it',
   }, async ({ params, res }) => {
-    const [row] = await sql<{ source: Row['source']; file: string | null; destination_name: string | null; store_key: string | null }[]>`
-      select p.source, p.file, d.name as destination_name, u.store_key
+    const [row] = await sql<{ source: Row['source']; file: string | null; destination_name: string | null; store_key: string | null;
+      type: ProcessType; file_key: string | null }[]>`
+      select p.source, p.file, d.name as destination_name, u.store_key, p.type, p.file_key
       from list_imports p left join uploads u on u.id = p.source->>'uploadId'
         left join destinations d on d.id = (p.source->>'destinationId')::bigint
       where p.run_id = ${params.runId}`;
     if (!row) throw notFound(`No list process ${params.runId}.`);
+    if (row.type !== 'import') {
+      if (!row.file_key) throw notFound(`Process ${params.runId} has no file${row.type === 'status-change' ? ' (a status change makes none)' : ' yet (it is made when the process runs)'}.`);
+      const stored = await store.get(row.file_key);
+      res.status(200).type('application/octet-stream').attachment(row.type === 'export' ? row.file ?? 'export' : row.file ?? 'deleted-contacts.csv');
+      await new Promise<void>((resolve, reject) => { stored.on('error', reject); res.on('finish', resolve); stored.pipe(res); });
+      return;
+    }
     if (!('uploadId' in row.source)) {
       throw notFound(`Process ${params.runId} read ${row.file ?? row.source.path} on destination ${row.destination_name ?? row.source.destinationId} `
         + `(id ${row.source.destinationId}); the platform keeps no copy of it — fetch it from there.`);

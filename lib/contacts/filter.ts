@@ -12,9 +12,10 @@ export const CONTACT_RECORD_STATUSES = ['Remaining', 'Processing', 'Callback', '
 export type ContactRecordStatus = (typeof CONTACT_RECORD_STATUSES)[number];
 
 const listId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a numeric list id, e.g. "42"');
-const text = z.string().min(1).max(200);
+const NO_NUL = /^[^\0]*$/;
+const text = z.string().min(1).max(200).regex(NO_NUL, 'must not contain a NUL character');
 /** A custom field's name as imports store it (a header of the import file). */
-export const customFieldName = z.string().min(1).max(100).regex(/^[^\s"',;:\t]+$/, 'must be a custom field name without spaces, quotes or separators');
+export const customFieldName = z.string().min(1).max(100).regex(/^[^\s"',;:=+@\0-][^\s"',;:\0]*$/, 'must be a custom field name without spaces, quotes or separators, not starting with = + - @');
 
 export const contactFilterSchema = z.object({
   listIds: z.array(listId).min(1).max(1000).optional().describe('contacts of any of these lists (GET /campaigns/{id}/lists)'),
@@ -22,9 +23,9 @@ export const contactFilterSchema = z.object({
   majorReasons: z.array(text).min(1).max(100).optional(),
   minorReasons: z.array(text).min(1).max(100).optional(),
   name: text.optional().describe('case-insensitive substring of the name'),
-  phone: z.string().trim().min(3).max(30).optional().describe("any of the contact's phone numbers, exactly"),
-  email: z.string().trim().min(3).max(320).optional().describe('the e-mail address, case-insensitive'),
-  fields: z.record(customFieldName, z.string().max(1000)).optional()
+  phone: z.string().trim().min(3).max(30).regex(NO_NUL).optional().describe("any of the contact's phone numbers, exactly"),
+  email: z.string().trim().min(3).max(320).regex(NO_NUL).optional().describe('the e-mail address, case-insensitive'),
+  fields: z.record(customFieldName, z.string().max(1000).regex(NO_NUL, 'must not contain a NUL character')).optional()
     .refine((fields) => !fields || Object.keys(fields).length <= 50, 'at most 50 custom fields')
     .describe('custom field name → exact value'),
 }).strict().meta({ id: 'ContactFilter' });
@@ -53,6 +54,44 @@ export function contactFilterSql(sql: Sql, campaignId: string, filter: ContactFi
     parts.push(sql`${c}.custom_fields ->> ${field} = ${value}`);
   }
   return parts.reduce((all, part) => sql`${all} and ${part}`);
+}
+
+/** A string literal for SQL that takes no bind parameters (COPY): quotes doubled, under
+ *  standard_conforming_strings (PostgreSQL's default, set by the COPY's connection), where a backslash is
+ *  literal. A NUL byte cannot be in a PostgreSQL text value and is refused. */
+export function sqlLiteral(value: string): string {
+  if (value.includes('\0')) throw new Error('a NUL character cannot be part of a filter value');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+const textArray = (values: readonly string[]) => `array[${values.map(sqlLiteral).join(', ')}]::text[]`;
+
+/**
+ * The same condition as `contactFilterSql`, as SQL text with its values quoted as literals: for COPY, which
+ * takes no bind parameters. Ids are digits (the schema checks them); every other value goes through
+ * `sqlLiteral`. test/contact-process-filter.test.ts checks that both select the same contacts.
+ */
+export function contactFilterSqlText(campaignId: string, filter: ContactFilter = {}, alias = 'c'): string {
+  if (!/^[0-9]+$/.test(campaignId)) throw new Error(`campaign id ${campaignId} is not numeric`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(alias)) throw new Error(`alias ${alias} is not a plain identifier`);
+  const c = alias;
+  const parts = [`${c}.campaign_id = ${campaignId}`];
+  if (filter.listIds) {
+    if (!filter.listIds.every((id) => /^[0-9]+$/.test(id))) throw new Error('list ids must be numeric');
+    parts.push(`${c}.list_id = any(array[${filter.listIds.join(', ')}]::bigint[])`);
+  }
+  if (filter.statuses) parts.push(`${c}.status = any(${textArray(filter.statuses)})`);
+  if (filter.majorReasons) parts.push(`${c}.major_reason = any(${textArray(filter.majorReasons)})`);
+  if (filter.minorReasons) parts.push(`${c}.minor_reason = any(${textArray(filter.minorReasons)})`);
+  if (filter.name !== undefined) parts.push(`${c}.name ilike ${sqlLiteral(`%${likeEscaped(filter.name)}%`)}`);
+  if (filter.email !== undefined) parts.push(`lower(${c}.email) = lower(${sqlLiteral(filter.email)})`);
+  if (filter.phone !== undefined) {
+    parts.push(`exists (select 1 from contact_phones fp where fp.contact_id = ${c}.id and fp.number = ${sqlLiteral(filter.phone)})`);
+  }
+  for (const [field, value] of Object.entries(filter.fields ?? {})) {
+    parts.push(`${c}.custom_fields ->> ${sqlLiteral(field)} = ${sqlLiteral(value)}`);
+  }
+  return parts.join(' and ');
 }
 
 /** How many contacts of the campaign the filter matches (a dry run). */
