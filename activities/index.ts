@@ -2,6 +2,7 @@
 import type { ActivityDeps } from './deps.js';
 import { createChoreActivities } from './chores.js';
 import { createErasureActivities } from './erasure.js';
+import { createContentExpiryActivities } from './content-expiry.js';
 import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
 import { createListImportActivities } from './list-import.js';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createContactProcessActivities(deps),
     ...createReportActivities(deps),
     ...createErasureActivities(deps),
+    ...createContentExpiryActivities(deps),
     ...createRecordingExportActivities(deps),
     ...createJobActivities(deps),
     ...createChoreActivities(deps),

@@ -18,6 +18,7 @@ import {
 import { createThrottle, type Throttle } from '../lib/export/throttle.js';
 import { parseExportWindow, windowState } from '../lib/export/window.js';
 import { isPermanentFailure } from '../lib/failures.js';
+import { isPastStorageTime } from '../lib/lifecycle/expiry.js';
 import { createMeter } from '../lib/meter.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
 import {
@@ -107,7 +108,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
         exported: records.filter((r) => r.result === 'exported').length,
         failed: records.filter((r) => r.result === 'failed').length,
         sizeBytes: records.reduce((sum, r) => sum + (r.size_bytes ?? 0), 0),
-        errors: records.filter((r) => r.error).map((r) => `${r.path}: ${r.error}`),
+        errors: records.filter((r) => r.error && r.result === 'failed').map((r) => `${r.path}: ${r.error}`),
         drained: !stop && selected.length <= input.batchSize,
         windowClosed: stop === 'window',
         lastCompletedAt: done.at(-1)?.row.completed_at ?? null,
@@ -123,7 +124,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       const path = renderFileName(template, manifestPlaceholderValues({
         at, periodEnd: end, jobId: j.id, runToken: runToken(ctx.info.workflowExecution ?? { workflowId: input.runId, runId: input.at }),
       }));
-      const counts = { rows: 0, exported: 0, failed: 0, recordingBytes: 0 };
+      const counts = { rows: 0, exported: 0, failed: 0, expired: 0, recordingBytes: 0 };
       // A name without the run's token may be another run's manifest (same second): an empty run then
       // uploads nothing rather than replace it.
       const skipIfEmpty = input.skipIfEmpty || manifestNameCollisions(template).length > 0;
@@ -132,7 +133,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
         for await (const page of manifestRows(deps.sql, j.id, input.runId)) {
           for (const r of page) {
             counts.rows++;
-            if (r.result === 'exported') counts.exported++; else counts.failed++;
+            if (r.result === 'exported') counts.exported++; else if (r.result === 'expired') counts.expired++; else counts.failed++;
             counts.recordingBytes += Number(r.size_bytes ?? 0);
           }
           ctx.heartbeat({ rows: counts.rows });
@@ -154,10 +155,15 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
   async function exportOne(j: ExportJob, row: RecordingRow, transfer: Transfer, throttle: Throttle): Promise<ExportRecord> {
     const path = renderFileName(j.config.fileNameTemplate, placeholderValues(j, row));
     const base = { content_id: String(row.id), path };
+    // Past the storage time (expired, or its object removed by the expiry run in progress): reported as
+    // expired, not as a failure; it will never be exported.
+    const expired = { ...base, location: null, size_bytes: null, sha256: null, result: 'expired' as const, error: EXPIRED_BEFORE_EXPORT };
+    if (row.expired) return expired;
     let body: Readable;
     try {
       body = await openContent(row);
     } catch (err) {
+      if (err instanceof ContentMissingError && await isPastStorageTime(deps.sql, String(row.id), deps.config.RECORDING_STORAGE_DAYS, deps.clock())) return expired;
       if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
       throw err;
     }
@@ -254,6 +260,8 @@ async function removeIfPresent(transfer: Transfer, path: string): Promise<void> 
   }
   await transfer.remove(path);
 }
+
+const EXPIRED_BEFORE_EXPORT = 'the recording had expired (past the provider\'s storage time, RECORDING_STORAGE_DAYS) before it could be exported';
 
 /** A recording whose stored content is gone or unreadable: reported, never retried. */
 function isContentFault(err: unknown): boolean {

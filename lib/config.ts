@@ -30,6 +30,8 @@ const schema = z.object({
   }, 'must be "HH:MM-HH:MM Zone", e.g. "23:00-06:00 America/Los_Angeles" (unset = always open)'),
   // Provider-level bandwidth for recording export transfers, per export batch (unset = unlimited).
   EXPORT_BANDWIDTH_KBPS: z.coerce.number().int().min(1).optional(),
+  // Provider-level storage time of interaction content, in days (unset = kept forever): older content expires.
+  RECORDING_STORAGE_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
   MASTER_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')

@@ -43,7 +43,7 @@ async function newCall(): Promise<string> {
 }
 
 async function upload(path: string, body: Buffer): Promise<void> {
-  const res = await fetch(`${api.base}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${api.adminKey}`, 'content-type': 'audio/wav' }, body });
+  const res = await fetch(`${api.base}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${api.adminKey}`, 'content-type': 'audio/wav' }, body: Uint8Array.from(body) });
   assert.equal(res.status, 200, await res.text());
 }
 

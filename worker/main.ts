@@ -8,6 +8,7 @@ import { createLogger } from '../lib/logger.js';
 import { fetchSdkMetrics, startMetricsServer } from '../lib/metrics.js';
 import { openPlatform } from '../lib/platform.js';
 import { ensureReportRetentionSchedule } from '../lib/reports/schedules.js';
+import { ensureContentExpirySchedule } from '../lib/lifecycle/schedule.js';
 import { connectClient, connectWorkerConnection, ensureSearchAttributes } from '../lib/temporal/client.js';
 import { choreIntervals, ensureChoreSchedules } from './chores.js';
 import { createWorker } from './create-worker.js';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   });
   await ensureSearchAttributes(client, cfg.TEMPORAL_NAMESPACE);
   await ensureReportRetentionSchedule(client, cfg.TEMPORAL_TASK_QUEUE); // saved reports are removed after 30 days (Job 2)
+  await ensureContentExpirySchedule(client, cfg.TEMPORAL_TASK_QUEUE); // content past RECORDING_STORAGE_DAYS is removed hourly
   // Reconciler, schedule sync, lock reaper, upload retention: one schedule each for the whole installation.
   const chores = await ensureChoreSchedules(client, cfg.TEMPORAL_TASK_QUEUE, choreIntervals(cfg));
   // Metrics are secondary: a taken port is logged loudly, but the worker still does its job.

@@ -1,6 +1,7 @@
 // Every workflow the worker hosts. Each job adds its export here.
 export * from './recording-export.js';
 export * from './erasure.js';
+export * from './content-expiry.js';
 export * from './report.js';
 export * from './list-import.js';
 export * from './contact-process.js';

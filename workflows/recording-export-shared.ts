@@ -52,11 +52,17 @@ export interface ManifestInput {
  * `path` is null when nothing was uploaded (skipIfEmpty and no rows). The counts are the run's export records:
  * exact even when an attempt of a batch committed some files and then failed (the workflow never saw those).
  */
-export interface ManifestResult { path: string | null; rows: number; sizeBytes: number; exported: number; failed: number; recordingBytes: number }
+export interface ManifestResult {
+  path: string | null; rows: number; sizeBytes: number; exported: number; failed: number; recordingBytes: number;
+  /** Recordings past the storage time before they could be sent (manifest result `expired`); absent before issue 19. */
+  expired?: number;
+}
 
 export interface RecordingExportResult {
   exported: number;
   failed: number;
+  /** Recordings that had expired (storage time) before this run could send them: reported, not failed. */
+  expired?: number;
   sizeBytes: number;
   manifest: string | null;
   stoppedBy: 'drained' | 'window-closed';

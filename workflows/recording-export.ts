@@ -3,7 +3,7 @@
 // the same transaction as its record), stop when nothing is left or the window closes, upload the manifest.
 // Long runs continue as new every few batches, carrying their totals, so the history stays small.
 import {
-  ActivityCancellationType, ApplicationFailure, CancellationScope, ContinueAsNew, continueAsNew, isCancellation, proxyActivities,
+  ActivityCancellationType, ApplicationFailure, CancellationScope, ContinueAsNew, continueAsNew, isCancellation, patched, proxyActivities,
   sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -42,6 +42,11 @@ const lastManifest = proxyActivities<Activities>({
 });
 
 const DEFAULTS = { batchSize: 100, parallelism: 4, batchesPerExecution: 50 };
+
+// Since this patch (issue 19, storage time) the run's result counts the recordings that had expired before they
+// could be sent (`expired`, from the export records like the other counts). Runs from before it return what
+// they returned.
+const EXPIRED_COUNT = 'recording-export-expired-count';
 
 export async function recordingExport(input: RecordingExportInput): Promise<RecordingExportResult> {
   const runId = workflowInfo().workflowId;
@@ -87,6 +92,7 @@ export async function recordingExport(input: RecordingExportInput): Promise<Reco
       exported: manifest.exported, failed: manifest.failed, sizeBytes: manifest.recordingBytes + manifest.sizeBytes,
       manifest: manifest.path, stoppedBy, errors: totals.errors,
     };
+    if (patched(EXPIRED_COUNT)) result.expired = manifest.expired ?? 0;
     status.setStep('done');
     await quick.recordRunEnd({
       runId, status: 'completed', step: stoppedBy === 'drained' ? 'done' : 'window closed', result,

@@ -31,6 +31,7 @@ const interactionInput = z.object({
 const contentState = z.object({
   present: z.boolean(), sizeBytes: z.number().nullable(), sha256: z.string().nullable(),
   completedAt: z.string().nullable(), erasedAt: z.string().optional(), exportedTo: z.string().optional(),
+  expiredAt: z.string().optional().describe('removed from the content store after the storage time (RECORDING_STORAGE_DAYS); the metadata stays'),
 });
 
 const interaction = z.object({
@@ -41,7 +42,7 @@ const interaction = z.object({
   segments: z.array(z.object({ n: z.number().int(), agent: z.string(), startedAt: z.string(), endedAt: z.string(), recording: contentState })),
 }).meta({ id: 'Interaction' });
 
-interface ContentRow { kind: (typeof CONTENT_KINDS)[number]; segment: number | null; store_key: string | null; size_bytes: string | null; sha256: string | null; completed_at: Date; erased_at: Date | null; exported_to: string | null }
+interface ContentRow { kind: (typeof CONTENT_KINDS)[number]; segment: number | null; store_key: string | null; size_bytes: string | null; sha256: string | null; completed_at: Date; erased_at: Date | null; exported_to: string | null; expired_at: Date | null }
 
 const absent: z.input<typeof contentState> = { present: false, sizeBytes: null, sha256: null, completedAt: null };
 
@@ -52,6 +53,7 @@ function contentStateOf(row: ContentRow | undefined): z.input<typeof contentStat
     completedAt: iso(row.completed_at),
     ...(row.erased_at ? { erasedAt: iso(row.erased_at)! } : {}),
     ...(row.exported_to ? { exportedTo: row.exported_to } : {}),
+    ...(row.expired_at ? { expiredAt: iso(row.expired_at)! } : {}),
   };
 }
 
@@ -121,7 +123,7 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
       sql<{ n: number; agent: string; started_at: Date; ended_at: Date }[]>`
         select n, agent, started_at, ended_at from interaction_segments where interaction_id = ${params.id} order by n`,
       sql<ContentRow[]>`
-        select kind, segment, store_key, size_bytes, sha256, completed_at, erased_at, exported_to
+        select kind, segment, store_key, size_bytes, sha256, completed_at, erased_at, exported_to, expired_at
         from interaction_content where interaction_id = ${params.id}`,
     ]);
     const whole = (kind: string) => content.find((c) => c.kind === kind && c.segment === null);

@@ -13,12 +13,12 @@ export interface ExportJob {
 
 export interface RecordingRow {
   id: string; interaction_id: string; segment: number | null; store_key: string | null; completed_at: string; ingested_at: string;
-  erased: boolean; started_at: Date; customer_phone: string | null; agents: string[]; disposition: string | null; segment_agent: string | null;
+  erased: boolean; expired: boolean; started_at: Date; customer_phone: string | null; agents: string[]; disposition: string | null; segment_agent: string | null;
 }
 
 export interface ExportRecord {
   content_id: string; path: string; location: string | null; size_bytes: number | null; sha256: string | null;
-  result: 'exported' | 'failed'; error: string | null;
+  result: 'exported' | 'failed' | 'expired'; error: string | null;
 }
 
 export class WatermarkMovedError extends Error {}
@@ -89,6 +89,7 @@ export async function selectBatch(sql: Sql, job: ExportJob, limit: number): Prom
   return sql<RecordingRow[]>`
     select ic.id, ic.interaction_id, ic.segment, ic.store_key, to_json(ic.completed_at) #>> '{}' as completed_at,
            to_json(ic.ingested_at) #>> '{}' as ingested_at, ic.erased_at is not null as erased,
+           ic.store_key is null and ic.expired_at is not null as expired,
            i.started_at, i.customer_phone, i.agents, i.disposition,
            (select s.agent from interaction_segments s where s.interaction_id = ic.interaction_id and s.n = ic.segment) as segment_agent
     ${selection(sql, job, cutoff, true)}
@@ -172,7 +173,7 @@ export async function commitBatch(sql: Sql, job: ExportJob, batch: BatchCommit):
         set run_id = excluded.run_id, path = excluded.path, location = excluded.location, size_bytes = excluded.size_bytes,
             sha256 = excluded.sha256, result = excluded.result, error = excluded.error, exported_at = now(),
             destination_id = excluded.destination_id
-        where recording_exports.result = 'failed'`;
+        where recording_exports.result <> 'exported'`;
     if (batch.playback) {
       await tx`
         update interaction_content ic set exported_to = r.location, exported_dest = ${batch.destinationId}, exported_path = r.path

@@ -2,6 +2,7 @@
 // listed in GET /tasks as type 'maintenance' next to the job definitions' schedules; the schedule sync
 // (schedule-sync.ts) leaves them alone. A new one gets a line here.
 import { REPORT_RETENTION_SCHEDULE_ID } from '../../workflows/report-shared.js';
+import { CONTENT_EXPIRY_SCHEDULE_ID } from '../../workflows/content-expiry-shared.js';
 
 export const MAINTENANCE_TYPE = 'maintenance';
 
@@ -9,4 +10,5 @@ export interface MaintenanceSchedule { scheduleId: string; taskName: string; obj
 
 export const MAINTENANCE_SCHEDULES: readonly MaintenanceSchedule[] = [
   { scheduleId: REPORT_RETENTION_SCHEDULE_ID, taskName: 'Remove saved reports older than 30 days', objectName: 'Saved reports' },
+  { scheduleId: CONTENT_EXPIRY_SCHEDULE_ID, taskName: 'Remove interaction content past its storage time (RECORDING_STORAGE_DAYS)', objectName: 'Interaction content' },
 ];

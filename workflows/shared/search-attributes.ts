@@ -19,6 +19,7 @@ export const JOB_KINDS = {
   listDelete: 'list-delete',
   listStatusChange: 'list-status-change',
   erasure: 'erasure',
+  contentExpiry: 'content-expiry',
   salesforceExport: 'salesforce-export',
   contentExpiry: 'content-expiry',
   job: 'job',
