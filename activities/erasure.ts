@@ -7,6 +7,8 @@ import { appendAuditOnce } from '../lib/audit/index.js';
 import { removeAll } from '../lib/content-store/index.js';
 import { eachLimit } from '../lib/content-store/bulk.js';
 import { ExportedCopyUnreachableError, openExportedCopies } from '../lib/erasure/exported-copies.js';
+import { countScrubbedExports, scrubExportedNames, scrubJournalNames, scrubRunExportNames } from '../lib/erasure/export-names.js';
+import type { Sql } from '../db/sql.js';
 import { remainingMessage, verifyErased, type VerifyProgress } from '../lib/erasure/verification.js';
 import { isPermanentFailure } from '../lib/failures.js';
 import { TransferError } from '../lib/transfer/index.js';
@@ -106,7 +108,10 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       exported_to: t.exported_to, exported_dest: t.exported_dest, exported_path: t.exported_path,
       size_bytes: t.size_bytes === null ? null : Number(t.size_bytes),
     }));
-    const cleared = await sql<{ kind: string; size_bytes: string | null }[]>`
+    // The stored names of the items' exported files go in the same transaction (lib/erasure/export-names.ts).
+    const cleared = await sql.begin(async (txn) => {
+      const tx = txn as unknown as Sql;
+      const journalled = await tx<{ content_id: string; kind: string; size_bytes: string | null }[]>`
       with targets as (
         select * from jsonb_to_recordset(${sql.json(rows as never)}) as t(
           id bigint, interaction_id bigint, kind text, segment integer, store_key text, exported_to text,
@@ -122,7 +127,10 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       insert into erasure_journal (run_id, content_id, interaction_id, kind, segment, store_key, exported_to, exported_dest, exported_path, size_bytes)
       select ${input.runId}, t.id, t.interaction_id, t.kind, t.segment, t.store_key, t.exported_to, t.exported_dest, t.exported_path, t.size_bytes
       from targets t join cleared using (id)
-      returning kind, size_bytes`;
+      returning content_id, kind, size_bytes`;
+      await scrubExportedNames(tx, keyring, journalled.map((row) => String(row.content_id)));
+      return journalled;
+    });
     for (const row of cleared) {
       result.erased++;
       result.bytes += Number(row.size_bytes ?? 0);
@@ -198,6 +206,10 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
       if (ended.remainingCount) {
         throw ApplicationFailure.nonRetryable(remainingMessage(ended), ERASURE_FAILURES.incomplete, { remaining: ended.remaining });
       }
+      // Every copy is gone: the journal need not name them any more, and an export that recorded one of the
+      // items after its batch (its copy removed, the row failed) has its name scrubbed too.
+      await scrubRunExportNames(sql, keyring, input.runId);
+      await scrubJournalNames(sql, keyring, input.runId);
       return { checked: ended.checked };
     },
 
@@ -224,10 +236,12 @@ export function createErasureActivities({ sql, store, keyring }: ActivityDeps) {
     },
   };
 
-  function appendEnd(run: AuditedRun & { outcome: ErasureOutcome; counts: ErasureCounts; error?: string | null }) {
+  async function appendEnd(run: AuditedRun & { outcome: ErasureOutcome; counts: ErasureCounts; error?: string | null }) {
+    // The stored names of the erased items' exported files were replaced by keyed hashes (export-names.ts).
+    const exportedFileNames = { scrubbed: await countScrubbedExports(sql, run.runId), filesRenamedOrRemoved: 'registered playback copies only' };
     return appendAuditOnce(sql, {
       actor: run.actor, action: ERASURE_AUDIT_ACTIONS[run.outcome], reason: run.reason,
-      scope: { ...run.scope, ...(run.error ? { error: run.error } : {}) }, counts: run.counts, runId: run.runId,
+      scope: { ...run.scope, exportedFileNames, ...(run.error ? { error: run.error } : {}) }, counts: run.counts, runId: run.runId,
     }, END_ACTIONS);
   }
 

@@ -10,6 +10,7 @@ import type { Keyring } from '../crypto/keys.js';
 import { isPermanentFailure } from '../failures.js';
 import { TransferError } from '../transfer/index.js';
 import { ExportedCopyUnreachableError, openExportedCopies, type ExportedCopies } from './exported-copies.js';
+import { isScrubbedName } from './export-names.js';
 
 /** Journal rows fetched per query. */
 const VERIFY_PAGE = 512;
@@ -105,7 +106,8 @@ export async function verifyErased(options: VerifyOptions): Promise<VerifyProgre
         const held = new Set(await stillHeld(options.store, keyed.map((row) => row.store_key!)));
         for (const row of keyed) if (held.has(row.store_key!)) addRemaining(progress, `${row.content_id} (content store)`);
         options.onProgress?.(progress);
-        await eachLimit(rows.filter((row) => row.exported_to), EXPORTED_CONCURRENCY, async (row) => {
+        // A scrubbed location was read back as gone before its name was scrubbed (a retried, finished check).
+        await eachLimit(rows.filter((row) => row.exported_to && !isScrubbedName(row.exported_to)), EXPORTED_CONCURRENCY, async (row) => {
           options.signal?.throwIfAborted();
           await readBackCopy(exported, row, progress, options.lastAttempt);
           options.onProgress?.(progress);
