@@ -1,19 +1,50 @@
 // Shared by the console tests: the API in-process with a worker, a real chromium, and signing in.
 import assert from 'node:assert/strict';
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createListImportActivities } from '../activities/list-import.js';
+import { createReportActivities } from '../activities/report.js';
+import type { ListImportInput } from '../workflows/list-import-shared.js';
 import { startApi, type Api } from './erasure-fixtures.js';
 import { launchBrowser } from './harness/browser.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
-export interface ConsoleRig { env: TestEnv; api: Api; browser: Browser; stop(): Promise<void> }
+/** Runs held still until the test opens their gate: report runs by definition id, imports by campaign id. */
+export interface Gates { reports: Map<string, { open: boolean }>; imports: Map<string, { open: boolean }> }
+
+export interface ConsoleRig { env: TestEnv; api: Api; browser: Browser; gates: Gates; stop(): Promise<void> }
+
+/** Waits while the gate is closed (at most 30 s, so a failed test never hangs), heartbeating so a cancel arrives. */
+async function passGate(gate: { open: boolean } | undefined): Promise<void> {
+  for (const until = Date.now() + 30_000; gate && !gate.open && Date.now() < until;) {
+    Context.current().heartbeat();
+    if (Context.current().cancellationSignal.aborted) throw new CancelledFailure('cancelled at the test gate');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 export async function startConsoleRig(): Promise<ConsoleRig> {
   const env = await createTestEnv();
-  await env.startWorker();
+  const gates: Gates = { reports: new Map(), imports: new Map() };
+  const imports = createListImportActivities(env.deps);
+  const reports = createReportActivities(env.deps);
+  await env.startWorker({
+    activityOverrides: {
+      async stageImport(runId: string, input: ListImportInput) {
+        await passGate(gates.imports.get(input.campaignId));
+        return imports.stageImport(runId, input);
+      },
+      async generateReport(input: Parameters<typeof reports.generateReport>[0]) {
+        await passGate(gates.reports.get(input.definitionId));
+        return reports.generateReport(input);
+      },
+    },
+  });
   const api = await startApi(env);
   const browser = await launchBrowser();
   return {
-    env, api, browser,
+    env, api, browser, gates,
     async stop() {
       await browser.close();
       await api.close();

@@ -94,3 +94,12 @@ export const runHref = (runId: string) => `/console/runs/${encodeURIComponent(ru
 export function notice(text: string | undefined): VNode | null {
   return text ? html`<p role="status" class="notice">${text}</p>` : null;
 }
+
+/** A labelled select. The label points at it (for=) rather than wrapping it, so the field's accessible name
+ *  is the label alone, not the label plus the chosen option's text. */
+export function selectField(label: string, name: string, options: [value: string, text: string][], selected?: string, attrs: { required?: boolean } = {}): VNode {
+  const id = `field-${name}`;
+  return html`<span class="field"><label for=${id}>${label}</label> <select id=${id} name=${name} required=${attrs.required}>
+    ${options.map(([value, text]) => html`<option value=${value} selected=${value === selected}>${text}</option>`)}
+  </select></span>`;
+}

@@ -13,6 +13,8 @@ th { background: #eef1f5; }
 form.inline { display: inline; }
 fieldset { border: 1px solid #dde2ea; background: #fff; margin: 0.5rem 0 1rem; }
 label { display: inline-block; margin: 0.25rem 1rem 0.25rem 0; }
+.field label { margin-right: 0.25rem; }
+.field { display: inline-block; margin-right: 1rem; }
 button { cursor: pointer; }
 :focus-visible { outline: 3px solid #2f6fde; outline-offset: 2px; }
 .notice { background: #e6f4ea; padding: 0.5rem; }

@@ -3,7 +3,7 @@
 import type { Router } from 'express';
 import type { AppDeps } from '../../app.js';
 import { handle } from '../index.js';
-import { html, page, runHref, send, when } from '../html.js';
+import { html, page, runHref, selectField, send, when } from '../html.js';
 
 interface Entry {
   startedAt: string | null; endedAt: string | null; objectName: string | null; taskName: string; duration: string | null; sizeKb: number;
@@ -41,7 +41,7 @@ export function register(router: Router, deps: AppDeps): void {
       <form method="get" action="/console/task-log">
         <fieldset><legend>Filter</legend>
           <label>Type <input name="type" value=${q.type} /></label>
-          <label>Result <select name="result">${['', 'completed', 'failed', 'cancelled'].map((r) => html`<option value=${r} selected=${q.result === r}>${r || 'any'}</option>`)}</select></label>
+          ${selectField('Result', 'result', ['', 'completed', 'failed', 'cancelled'].map((r) => [r, r || 'any']), q.result)}
           <label>Started from <input type="datetime-local" name="from" value=${q.from} /></label>
           <label>Started before <input type="datetime-local" name="to" value=${q.to} /></label>
           <label>Object <input name="objectName" value=${q.objectName} /></label>

@@ -66,7 +66,8 @@ async function runDetails(ctx: ConsoleContext, runId: string) {
       <dt>Error</dt><dd>${run.error}</dd>
       <dt>Result</dt><dd>${run.result === null || run.result === undefined ? '' : html`<pre>${JSON.stringify(run.result, null, 2)}</pre>`}</dd>
     </dl>
-    <p><a href=${run.temporalUiUrl} rel="noopener">Open in Temporal UI</a></p>
+    <p><a href=${run.temporalUiUrl} rel="noopener">Open in Temporal UI</a>
+      ${run.type === 'erasure' && can(ctx.session, 'admin') ? html` · <a href=${`/console/audit-log?runId=${encodeURIComponent(run.runId)}`}>Audit entries</a>` : null}</p>
     ${live && can(ctx.session, 'operator') ? actionButton(ctx.session, `${runHref(runId)}/cancel`, 'Cancel', { id: 'cancel-run' }) : null}
   </section>`;
 }
