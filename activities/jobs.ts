@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DestinationNotFoundError } from '../lib/destinations.js';
 import { classifyFailure, isPermanentFailure } from '../lib/failures.js';
 import { heartbeating } from '../lib/heartbeat.js';
+import { setCampaignState } from '../lib/jobs/campaign-state.js';
 import { loadJobDefinition } from '../lib/jobs/definitions.js';
 import { copyJobFile, JobFileMissingError, openJobFile } from '../lib/jobs/files.js';
 import { recordJobStep } from '../lib/jobs/history.js';
@@ -104,6 +105,14 @@ export function createJobActivities(deps: ActivityDeps) {
         opened?.content.destroy();
         await opened?.close();
       }
+    },
+
+    /** A campaign's automatic start or stop: running or stopped (a completed campaign stays completed). */
+    async applyCampaignTrigger({ campaignId, action }: { campaignId: string; action: 'start' | 'stop' }): Promise<{ state: string; previous: string }> {
+      const state = action === 'start' ? 'running' : 'stopped';
+      const previous = await setCampaignState(sql, campaignId, state, { keepCompleted: true });
+      if (!previous) throw ApplicationFailure.nonRetryable(`Campaign ${campaignId} does not exist (deleted?); its trigger did nothing.`, JOB_FAILURES.stepNotRunnable);
+      return { state: previous === 'completed' ? previous : state, previous };
     },
 
     /** Best effort for the run: a notification that cannot be sent is reported in the run's result, never fails it. */

@@ -7,4 +7,5 @@ export * from './list-import.js';
 export * from './contact-process.js';
 export * from './campaign-lock.js';
 export * from './job.js';
+export * from './campaign-trigger.js';
 export * from './chores.js';

@@ -12,10 +12,10 @@ import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schema
 export const campaignLock = z.object({ heldBy: z.string(), type: z.enum(LOCK_TYPES), since: z.string() }).nullable();
 
 const campaign = z.object({
-  id: z.string(), name: z.string(), timezone: z.string(), state: z.enum(['running', 'stopped']), lock: campaignLock, createdAt: z.string(),
+  id: z.string(), name: z.string(), timezone: z.string(), state: z.enum(['running', 'stopped', 'completed']), lock: campaignLock, createdAt: z.string(),
 }).meta({ id: 'Campaign' });
 
-interface CampaignRow { id: string; name: string; timezone: string; state: 'running' | 'stopped'; created_at: Date; held_by: string | null; lock_type: LockType | null; since: Date | null }
+interface CampaignRow { id: string; name: string; timezone: string; state: 'running' | 'stopped' | 'completed'; created_at: Date; held_by: string | null; lock_type: LockType | null; since: Date | null }
 
 const toCampaign = (row: CampaignRow): z.input<typeof campaign> => ({
   id: row.id, name: row.name, timezone: row.timezone, state: row.state, createdAt: iso(row.created_at)!,

@@ -6,6 +6,7 @@ import * as apiKeys from './api-keys.js';
 import * as attempts from './attempts.js';
 import * as auditLog from './audit-log.js';
 import * as campaigns from './campaigns.js';
+import * as campaignState from './campaign-state.js';
 import * as codec from './codec.js';
 import * as contacts from './contacts.js';
 import * as destinations from './destinations.js';
@@ -50,5 +51,5 @@ export const routeModules: RouteModule[] = [
   contactProcesses,
   erasures, auditLog,
   codec,
-  jobs,
+  jobs, campaignState,
 ];

@@ -9,7 +9,7 @@ import { readFindings } from '../../lib/schedules/findings.js';
 import { scheduleStatus, type ScheduleStatus } from '../../lib/schedules/status.js';
 import { triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
-import { isJobKind, JOB_KIND } from '../../workflows/shared/search-attributes.js';
+import { isJobKind, JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
@@ -140,7 +140,8 @@ async function scheduledTasks(deps: AppDeps, type: string | undefined): Promise<
     });
     return {
       state: 'scheduled' as const, nextRunAt: iso(schedule?.nextRunAt),
-      objectName: row.object_name ?? row.name, taskName: row.name, attempts: 0, progress: null, type: row.kind, step: null,
+      objectName: row.object_name ?? row.name, taskName: row.name, attempts: 0, progress: null, type: row.kind,
+      step: row.kind === JOB_KINDS.campaignTrigger ? String(row.config?.action) : null,
       scheduleId: row.schedule_id, definitionId: row.id, runNow: `/tasks/${row.id}/run`, schedule: schedule && shownSchedule(schedule),
     };
   });

@@ -25,6 +25,7 @@ import type { Sql } from '../../db/sql.js';
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import type { ExportJobConfig } from '../export/definition.js';
 import { upsertExportSchedule } from '../export/schedules.js';
+import { upsertCampaignTriggerSchedule, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';
 import type { JobConfig } from '../jobs/definition.js';
 import { upsertJobRunSchedule } from '../jobs/schedules.js';
 import type { ReportConfig } from '../reports/definition.js';
@@ -197,6 +198,8 @@ async function putFromDefinition(client: Client, definition: DefinitionRow, task
     await upsertExportSchedule(client, { ...base, schedule: (definition.config as unknown as ExportJobConfig).schedule });
   } else if (definition.kind === JOB_KINDS.job) {
     await upsertJobRunSchedule(client, { ...base, config: definition.config as unknown as JobConfig });
+  } else if (definition.kind === JOB_KINDS.campaignTrigger) {
+    await upsertCampaignTriggerSchedule(client, { ...base, config: definition.config as unknown as CampaignTriggerConfig });
   } else {
     const { schedule } = definition.config as unknown as ReportConfig;
     await upsertReportSchedule(client, { ...base, temporalCron: schedule!.temporalCron, name: definition.name });

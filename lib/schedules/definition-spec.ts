@@ -1,6 +1,7 @@
 // The Temporal spec a job definition's schedule should have, read from the definition as stored
 // (job_definitions.config): what the sync restores and what the task views compare Temporal's spec with.
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { campaignTriggerSpec, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';
 import { triggerCron, type JobConfig } from '../jobs/definition.js';
 import { seedCronToTemporal, temporalCronExpressions } from './cron.js';
 import { scheduleSchema, temporalSpecOf } from './schedule.js';
@@ -21,5 +22,6 @@ export function definitionSpec(kind: string, config: Record<string, unknown> | n
     const cron = triggerCron((config as unknown as JobConfig | null)?.trigger ?? { kind: 'manual' });
     return cron ? { cron: temporalCronExpressions(seedCronToTemporal(cron)) } : undefined;
   }
+  if (kind === JOB_KINDS.campaignTrigger) return campaignTriggerSpec(config as unknown as CampaignTriggerConfig);
   return undefined;
 }
