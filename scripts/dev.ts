@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     const apiUrl = `http://127.0.0.1:${cfg.API_PORT}`;
     const adminKey = cfg.ADMIN_API_KEY ?? (await readAdminKey(cfg.dataDir));
     say(`API:         ${apiUrl}  (OpenAPI at ${apiUrl}/openapi.json)`);
+    say(`Console:     ${apiUrl}/console  (sign in with the admin key below)`);
     say(`Temporal UI: ${uiUrl ?? '(external server)'}`);
     say(`Metrics:     http://127.0.0.1:${childEnv.METRICS_PORT}/metrics (worker), ${apiUrl}/metrics (API)`);
     say(`Admin key:   ${adminKey}`);
