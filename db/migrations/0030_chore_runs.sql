@@ -19,3 +19,7 @@ create table chore_runs (
   error         text
 );
 create index chore_runs_recent on chore_runs (chore, started_at);
+
+-- Issue 21: an erasure scrubs the stored names of the erased items' exports (lib/erasure/export-names.ts),
+-- looking the rows up by content id in every batch; the primary key leads with job_id.
+create index if not exists recording_exports_content on recording_exports (content_id);
