@@ -5,6 +5,7 @@ import type { RouteRegistry } from '../openapi.js';
 import * as apiKeys from './api-keys.js';
 import * as attempts from './attempts.js';
 import * as auditLog from './audit-log.js';
+import * as blacklist from './blacklist.js';
 import * as campaigns from './campaigns.js';
 import * as campaignState from './campaign-state.js';
 import * as codec from './codec.js';
@@ -34,7 +35,7 @@ export const routeModules: RouteModule[] = [
   documents,
   apiKeys,
   campaigns,
-  contacts, lists,
+  contacts, lists, blacklist,
   interactions,
   interactionContent,
   playback,
