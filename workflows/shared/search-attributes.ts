@@ -19,7 +19,6 @@ export const JOB_KINDS = {
   listDelete: 'list-delete',
   listStatusChange: 'list-status-change',
   erasure: 'erasure',
-  contentExpiry: 'content-expiry',
   salesforceExport: 'salesforce-export',
   contentExpiry: 'content-expiry',
   job: 'job',
