@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { startApi, type Api } from './erasure-fixtures.js';
+import { distinctCampaignIds } from './faults/crash-helpers.js';
 import { createTestEnv, type TestEnv, type RunningWorker } from './harness/env.js';
 import {
   blockedInStep, contactsOf, holdContact, lockOf, processFile, runOf, seedProcessCampaign, waitFor,
@@ -19,6 +20,7 @@ let worker: RunningWorker;
 
 before(async () => {
   env = await createTestEnv({ env: { CAMPAIGN_LOCK_CHECK_SECONDS: '1' } });
+  await distinctCampaignIds(env.sql);   // lock workflows are named by campaign id in the shared namespace
   worker = await env.startWorker();
   api = await startApi(env);
 });

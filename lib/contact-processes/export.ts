@@ -67,9 +67,13 @@ function counter(onBytes: (total: number) => void): Transform {
   });
 }
 
-function encoder(encoding: ExportOptions['encoding']): Transform | null {
-  if (encoding === 'utf8') return null;
-  return iconv.encodeStream(encoding === 'utf16le' ? 'utf16le' : 'win1252', { addBOM: encoding === 'utf16le' }) as unknown as Transform;
+/** The COPY's UTF-8 bytes decoded (a character split across chunks kept whole) and encoded again; none for UTF-8. */
+function encoders(encoding: ExportOptions['encoding']): Transform[] {
+  if (encoding === 'utf8') return [];
+  return [
+    iconv.decodeStream('utf8') as unknown as Transform,
+    iconv.encodeStream(encoding === 'utf16le' ? 'utf16le' : 'win1252', { addBOM: encoding === 'utf16le' }) as unknown as Transform,
+  ];
 }
 
 /** `yyyyMMddHHmmss` (UTC) of the export's snapshot: the remote file's name. */
@@ -110,9 +114,7 @@ export async function exportContacts(deps: { sql: Sql; store: ContentStore; data
         const copy = `copy (${exportQuery(request.campaignId, request.filter, request.fields)}) to stdout `
           + `with (format csv, header ${request.hasHeader ? 'true' : 'false'}, delimiter ${sqlLiteral(delimiter)})`;
         const csv = (await conn.unsafe(copy).readable()) as unknown as Readable;
-        const stages: NodeJS.ReadWriteStream[] = [];
-        const encode = encoder(request.encoding);
-        if (encode) stages.push(encode);
+        const stages = encoders(request.encoding);
         const out = counter((bytes) => request.onBytes?.(bytes));
         const piping = pipeline(csv, ...stages as [], out);
         piping.catch(() => {});
