@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
+import { screenshot, signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
 import { addInteraction, newCampaign as newErasureCampaign } from './erasure-fixtures.js';
 import { seededCampaign } from './list-import-helpers.js';
 
@@ -48,12 +48,20 @@ describe('reports', () => {
     await page.getByRole('button', { name: 'Run now' }).click();
     await page.waitForURL(/\/console\/runs\/report/);
     await page.locator('[data-status="running"]').waitFor();
+    await screenshot(page, 'run');
+    const tasks = await context.newPage();
+    await tasks.goto('/console/tasks');
+    const inProgress = tasks.getByRole('row').filter({ hasText: report.name }).filter({ hasText: 'in progress' });
+    await inProgress.getByRole('button', { name: 'Cancel' }).waitFor();
+    await screenshot(tasks, 'tasks');
+    await tasks.close();
     const navigations = navigationsOf(page);
     gate.open = true;
     await page.locator('[data-status="completed"]').waitFor({ timeout: 30_000 });
     assert.equal(navigations.count, 0, 'the status changed in place');
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'a finished run has no Cancel');
     await page.goto(`/console/reports/${report.id}`);
+    await screenshot(page, 'report');
     const file = page.getByRole('row').filter({ hasText: '.csv' }).getByRole('link').first();
     const download = await Promise.all([page.waitForEvent('download'), file.click()]).then(([d]) => d);
     assert.match(download.suggestedFilename(), /\.(csv|zip)$/);
@@ -105,6 +113,7 @@ describe('processes', () => {
     await page.getByRole('link', { name: 'Processes', exact: true }).click();
     const row = page.getByRole('row').filter({ has: page.locator('[data-status="running"]') }).filter({ hasText: `upload:${uploadId}` });
     await row.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'processes');
     await row.getByRole('button', { name: 'Cancel' }).click();
     await page.waitForURL(/\/console\/processes\?notice=/);
     await page.getByRole('row').filter({ hasText: `upload:${uploadId}` }).locator('[data-status="cancelled"]').waitFor({ timeout: 30_000 });
@@ -129,6 +138,7 @@ describe('erasure and the audit log', () => {
     assert.equal(await page.locator('[data-interactions]').innerText(), '1');
     assert.equal(await page.getByRole('row').filter({ hasText: 'voice-recording' }).getByRole('cell').nth(1).innerText(), '3', 'the call and its two agent segments');
     assert.equal(await page.getByRole('alert').innerText(), 'The requested operation will irrevocably destroy the recording of selected interaction(s).');
+    await screenshot(page, 'erasure-preview');
     await page.getByRole('button', { name: 'Confirm erasure' }).click();
     await page.waitForURL(/\/console\/runs\/erasure/);
     await page.locator('[data-status="completed"]').waitFor({ timeout: 30_000 });
@@ -140,6 +150,7 @@ describe('erasure and the audit log', () => {
     assert.ok(await page.getByRole('cell', { name: 'customer asked to be forgotten' }).count() > 0);
     await page.getByRole('button', { name: 'Verify' }).click();
     assert.match(await page.getByRole('status').innerText(), /^Chain verified: \d+ entries/);
+    await screenshot(page, 'audit-log');
     await context.close();
   });
 

@@ -73,3 +73,10 @@ export async function csrfOf(page: Page): Promise<string> {
   assert.ok(token);
   return token;
 }
+
+/** With CONSOLE_SCREENSHOTS=<folder> set, saves the page as <folder>/console-<name>.png (docs/console.md's
+ *  pictures are made this way); otherwise does nothing. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const folder = process.env.CONSOLE_SCREENSHOTS;
+  if (folder) await page.screenshot({ path: `${folder}/console-${name}.png`, fullPage: true });
+}

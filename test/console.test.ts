@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { csrfOf, signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
+import { csrfOf, screenshot, signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
 import { waitFor } from './list-import-helpers.js';
 
 let rig: ConsoleRig;
@@ -99,6 +99,7 @@ describe('task log and runs', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByRole('link', { name: 'Duration' }).click();
     assert.match(page.url(), /sort=duration/);
+    await screenshot(page, 'task-log');
     assert.equal(await page.getByRole('row').filter({ hasText: name }).count(), 1);
     await page.getByRole('row').filter({ hasText: name }).getByRole('link', { name: 'Run', exact: true }).click();
     await page.getByText(runId).waitFor();
