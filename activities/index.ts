@@ -8,6 +8,7 @@ import { createReportActivities } from './report.js';
 import { createListImportActivities } from './list-import.js';
 import { createContactProcessActivities } from './contact-processes.js';
 import { createRunActivities } from './runs.js';
+import { createSalesforceExportActivities } from './salesforce-export.js';
 import { createJobActivities } from './jobs.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createErasureActivities(deps),
     ...createContentExpiryActivities(deps),
     ...createRecordingExportActivities(deps),
+    ...createSalesforceExportActivities(deps),
     ...createJobActivities(deps),
     ...createChoreActivities(deps),
   };

@@ -3,6 +3,7 @@ export * from './recording-export.js';
 export * from './erasure.js';
 export * from './content-expiry.js';
 export * from './report.js';
+export * from './salesforce-export.js';
 export * from './list-import.js';
 export * from './contact-process.js';
 export * from './campaign-lock.js';

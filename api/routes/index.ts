@@ -25,6 +25,7 @@ import * as processes from './processes.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
 import * as reports from './reports.js';
 import * as runs from './runs.js';
+import * as salesforce from './salesforce.js';
 import * as taskLog from './task-log.js';
 import * as tasks from './tasks.js';
 import * as uploads from './uploads.js';
@@ -43,6 +44,7 @@ export const routeModules: RouteModule[] = [
   destinations,
   runs,
   recordingExportJobs,
+  salesforce,
   reports,
   tasks,
   taskLog,

@@ -29,6 +29,8 @@ import { upsertCampaignTriggerSchedule, type CampaignTriggerConfig } from '../jo
 import type { JobConfig } from '../jobs/definition.js';
 import { upsertJobRunSchedule } from '../jobs/schedules.js';
 import type { ReportConfig } from '../reports/definition.js';
+import type { SalesforceJobConfig } from '../salesforce/definition.js';
+import { upsertSalesforceSchedule } from '../salesforce/schedules.js';
 import { upsertReportSchedule } from '../reports/schedules.js';
 import { definitionSpec } from '../schedules/definition-spec.js';
 import { clearFindings, recordFinding, type ScheduleFinding } from '../schedules/findings.js';
@@ -196,6 +198,8 @@ async function putFromDefinition(client: Client, definition: DefinitionRow, task
   if (!definitionSpec(definition.kind, definition.config)) return false;
   if (definition.kind === JOB_KINDS.recordingExport) {
     await upsertExportSchedule(client, { ...base, schedule: (definition.config as unknown as ExportJobConfig).schedule });
+  } else if (definition.kind === JOB_KINDS.salesforceExport) {
+    await upsertSalesforceSchedule(client, { ...base, every: (definition.config as unknown as SalesforceJobConfig).schedule.every });
   } else if (definition.kind === JOB_KINDS.job) {
     await upsertJobRunSchedule(client, { ...base, config: definition.config as unknown as JobConfig });
   } else if (definition.kind === JOB_KINDS.campaignTrigger) {

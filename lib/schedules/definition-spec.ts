@@ -10,7 +10,7 @@ import type { WrittenSpec } from './spec.js';
 /** Undefined when the definition holds no (usable) schedule. */
 export function definitionSpec(kind: string, config: Record<string, unknown> | null): WrittenSpec | undefined {
   const schedule = config?.schedule;
-  if (kind === JOB_KINDS.recordingExport) {
+  if (kind === JOB_KINDS.recordingExport || kind === JOB_KINDS.salesforceExport) {
     const parsed = scheduleSchema.safeParse(schedule);
     return parsed.success ? temporalSpecOf(parsed.data) : undefined;
   }

@@ -254,7 +254,7 @@ export async function startSalesforceStandin(options: { users: StandinUser[]; ob
     if (!path.startsWith('/services/data/')) return json(res, 404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]);
     counts.requests++;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const fault = takeFault(path);
+    const fault = token && sessions.has(token) ? takeFault(path) : undefined;
     if (!token || !sessions.has(token) || fault === 'invalid-session') {
       if (fault === 'invalid-session' && token) sessions.delete(token);
       return json(res, 401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
