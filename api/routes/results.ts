@@ -4,23 +4,16 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { fileById } from '../../lib/results/files.js';
-import { RESULT_FORMATS } from '../../lib/results/query.js';
-import { isValidZone, parseExplicitTime } from '../../lib/reports/timeframes.js';
+import { parseExplicitTime } from '../../lib/reports/timeframes.js';
 import { RESULTS_DOWNLOAD_KIND, RESULTS_DOWNLOAD_WORKFLOW, resultsDownloadWorkflowId, type DownloadRequest } from '../../workflows/results-shared.js';
 import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
-import { badRequest, notFound, type FieldError } from '../problem.js';
+import { badRequest, notFound } from '../problem.js';
 import { id, idParams, runAccepted } from '../schemas.js';
 import { registerResultsExportJobs } from './results-export-jobs.js';
-
-export const resultsFormat = z.enum(RESULT_FORMATS)
-  .describe('simple: the last result of each record completed in the range; detailed: every attempt of those records; detailed-in-timeframe: only the attempts made in the range');
-export const listIdsField = z.array(id).max(200).describe('calling lists whose records count; omitted or empty: every list');
-export const dispositionsField = z.union([z.literal('all'), z.array(z.string().min(1).max(100)).min(1).max(200)])
-  .describe('"all", or the dispositions to keep (the record\'s last result; each attempt\'s own in detailed-in-timeframe)');
-export const timezoneField = z.string().max(64).refine(isValidZone, { message: 'unknown time zone; use an IANA name such as America/Los_Angeles' });
+import { checkListIds, dispositionsField, listIdsField, resultsFormat, timezoneField } from './results-fields.js';
 
 const localOrOffset = z.string().max(40).superRefine((value, ctx) => {
   try { parseExplicitTime(value, 'UTC'); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as Error).message }); }
@@ -35,15 +28,6 @@ const downloadBody = z.object({
   timezone: timezoneField.optional().describe('IANA zone of the times in the file (and of `between` without offsets); default the campaign\'s'),
   zip: z.boolean().default(false),
 }).strict();
-
-/** 400 naming each list id that is not a list of the campaign. */
-export async function checkListIds(sql: Sql, campaignId: string, listIds: string[] | undefined, path = 'listIds'): Promise<void> {
-  if (!listIds?.length) return;
-  const found = new Set((await sql<{ id: string }[]>`
-    select id::text from calling_lists where campaign_id = ${campaignId} and id = any(${listIds}::bigint[])`).map((r) => r.id));
-  const errors: FieldError[] = listIds.flatMap((l, i) => (found.has(l) ? [] : [{ path: `${path}.${i}`, message: `list ${l} is not a list of campaign ${campaignId}` }]));
-  if (errors.length) throw badRequest('Some lists are not lists of this campaign; nothing was started.', errors);
-}
 
 export async function loadCampaign(sql: Sql, campaignId: string): Promise<{ name: string; timezone: string }> {
   const [campaign] = await sql<{ name: string; timezone: string }[]>`select name, timezone from campaigns where id = ${campaignId}`;

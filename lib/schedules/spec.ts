@@ -7,7 +7,11 @@ import { DAYS_OF_WEEK, MONTHS, type CalendarSpecDescription, type Range, type Sc
 import { parseCronField } from './cron.js';
 
 /** The spec lib/temporal/schedules.ts writes: intervals like "15m", or Temporal cron expressions (UTC). */
-export interface WrittenSpec { every?: string; cron?: string[] }
+export interface WrittenSpec {
+  every?: string; cron?: string[];
+  /** With `every`: the phase within the interval (e.g. "1800s"), and the first time it may run (`{ startAt, every }`). */
+  offset?: string; startAt?: string;
+}
 
 interface Domain { name: string; min: number; max: number; fallback: 'all' | number }
 
@@ -65,7 +69,9 @@ export function writtenSpecText(spec: WrittenSpec): string {
   if (spec.cron?.length) return canonical(spec.cron.map(writtenCalendar), [], undefined);
   const m = /^(\d+)([smhd])$/.exec(spec.every ?? '');
   if (!m) throw new Error(`not an interval: ${JSON.stringify(spec.every)}`);
-  return canonical([], [`every ${Number(m[1]) * UNITS[m[2]]}s`], undefined);
+  const offset = /^(\d+)([smhd])$/.exec(spec.offset ?? '');
+  const phase = offset ? Number(offset[1]) * UNITS[offset[2]] : 0;
+  return canonical([], [`every ${Number(m[1]) * UNITS[m[2]]}s${phase ? ` offset ${phase}s` : ''}`], undefined);
 }
 
 /** The canonical text of a described schedule's spec. */

@@ -66,6 +66,7 @@ const OVERLAP = {
 
 function toSpec(spec: WrittenSpec): ScheduleSpec {
   if (spec.cron?.length) return { cronExpressions: spec.cron };
+  if (spec.every && spec.offset) return { intervals: [{ every: spec.every as never, offset: spec.offset as never }], startAt: spec.startAt ? new Date(spec.startAt) : undefined };
   if (spec.every) return { intervals: [{ every: spec.every as never }] };
   throw new Error('a schedule needs `every` or `cron`');
 }
