@@ -5,6 +5,7 @@ import { createErasureActivities } from './erasure.js';
 import { createContentExpiryActivities } from './content-expiry.js';
 import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
+import { createResultsActivities } from './results.js';
 import { createListImportActivities } from './list-import.js';
 import { createContactProcessActivities } from './contact-processes.js';
 import { createRunActivities } from './runs.js';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createListImportActivities(deps),
     ...createContactProcessActivities(deps),
     ...createReportActivities(deps),
+    ...createResultsActivities(deps),
     ...createErasureActivities(deps),
     ...createContentExpiryActivities(deps),
     ...createRecordingExportActivities(deps),

@@ -3,6 +3,8 @@ export * from './recording-export.js';
 export * from './erasure.js';
 export * from './content-expiry.js';
 export * from './report.js';
+export * from './results-download.js';
+export * from './results-export.js';
 export * from './salesforce-export.js';
 export * from './list-import.js';
 export * from './contact-process.js';

@@ -22,6 +22,7 @@ import * as lists from './lists.js';
 import * as metrics from './metrics.js';
 import * as playback from './playback.js';
 import * as processes from './processes.js';
+import * as results from './results.js';
 import * as recordingExportJobs from './recording-export-jobs.js';
 import * as reports from './reports.js';
 import * as runs from './runs.js';
@@ -46,6 +47,7 @@ export const routeModules: RouteModule[] = [
   recordingExportJobs,
   salesforce,
   reports,
+  results,
   tasks,
   taskLog,
   metrics,

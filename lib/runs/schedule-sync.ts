@@ -32,6 +32,8 @@ import type { ReportConfig } from '../reports/definition.js';
 import type { SalesforceJobConfig } from '../salesforce/definition.js';
 import { upsertSalesforceSchedule } from '../salesforce/schedules.js';
 import { upsertReportSchedule } from '../reports/schedules.js';
+import type { ResultsExportConfig } from '../results/export-jobs.js';
+import { upsertResultsExportSchedule } from '../results/schedules.js';
 import { definitionSpec } from '../schedules/definition-spec.js';
 import { clearFindings, recordFinding, type ScheduleFinding } from '../schedules/findings.js';
 import { specDrift } from '../schedules/spec.js';
@@ -200,6 +202,8 @@ async function putFromDefinition(client: Client, definition: DefinitionRow, task
     await upsertExportSchedule(client, { ...base, schedule: (definition.config as unknown as ExportJobConfig).schedule });
   } else if (definition.kind === JOB_KINDS.salesforceExport) {
     await upsertSalesforceSchedule(client, { ...base, every: (definition.config as unknown as SalesforceJobConfig).schedule.every });
+  } else if (definition.kind === JOB_KINDS.resultsExport) {
+    await upsertResultsExportSchedule(client, { ...base, config: definition.config as unknown as ResultsExportConfig });
   } else if (definition.kind === JOB_KINDS.job) {
     await upsertJobRunSchedule(client, { ...base, config: definition.config as unknown as JobConfig });
   } else if (definition.kind === JOB_KINDS.campaignTrigger) {

@@ -3,6 +3,7 @@
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import { campaignTriggerSpec, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';
 import { triggerCron, type JobConfig } from '../jobs/definition.js';
+import { resultsExportSpec, type ResultsExportConfig } from '../results/export-jobs.js';
 import { seedCronToTemporal, temporalCronExpressions } from './cron.js';
 import { scheduleSchema, temporalSpecOf } from './schedule.js';
 import type { WrittenSpec } from './spec.js';
@@ -23,5 +24,6 @@ export function definitionSpec(kind: string, config: Record<string, unknown> | n
     return cron ? { cron: temporalCronExpressions(seedCronToTemporal(cron)) } : undefined;
   }
   if (kind === JOB_KINDS.campaignTrigger) return campaignTriggerSpec(config as unknown as CampaignTriggerConfig);
+  if (kind === JOB_KINDS.resultsExport) return resultsExportSpec(config as unknown as ResultsExportConfig);
   return undefined;
 }
