@@ -1,10 +1,12 @@
 // Activities of jobs made of steps (seed 002): the definition snapshot a run takes at its start, the per-step
 // history, the file a child workflow produced, the list import's input, and the steps run as activities
 // (copy, e-mail) plus the failure notification.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { DestinationNotFoundError } from '../lib/destinations.js';
 import { classifyFailure, isPermanentFailure } from '../lib/failures.js';
 import { heartbeating } from '../lib/heartbeat.js';
+import { pollArrivals, settleArrivedFile } from '../lib/jobs/arrivals.js';
 import { setCampaignState } from '../lib/jobs/campaign-state.js';
 import { loadJobDefinition } from '../lib/jobs/definitions.js';
 import { copyJobFile, JobFileMissingError, openJobFile } from '../lib/jobs/files.js';
@@ -14,7 +16,7 @@ import { loadExportJob, runDestinationId } from '../lib/export/queries.js';
 import { savedReportOfRun } from '../lib/reports/definitions.js';
 import { EmailConfigError } from '../lib/reports/email.js';
 import { TransferError } from '../lib/transfer/index.js';
-import { JOB_FAILURES, type JobFile, type JobSnapshot, type JobStep, type JobStepRecord } from '../workflows/job-shared.js';
+import { JOB_FAILURES, type ArrivedFile, type JobFile, type JobSnapshot, type JobStep, type JobStepRecord } from '../workflows/job-shared.js';
 import type { ListImportInput } from '../workflows/list-import-shared.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -104,6 +106,21 @@ export function createJobActivities(deps: ActivityDeps) {
       } finally {
         opened?.content.destroy();
         await opened?.close();
+      }
+    },
+
+    /** One poll of a file-arrival job's folder: starts one run per arrived, settled file (lib/jobs/arrivals.ts). */
+    async pollArrivedFiles({ definitionId }: { definitionId: string }): Promise<{ started: string[]; waiting: number }> {
+      const { client, info } = Context.current();
+      return pollArrivals({ sql, keyring: deps.keyring, client, taskQueue: info.taskQueue, now: deps.clock() }, definitionId);
+    },
+
+    /** Moves a run's arrived file to processed/ or failed/ once the run has ended. */
+    async settleArrivedFile({ definitionId, arrived, outcome }: { definitionId: string; arrived: ArrivedFile; outcome: 'processed' | 'failed' }): Promise<{ movedTo: string }> {
+      try {
+        return { movedTo: await heartbeating(() => settleArrivedFile({ sql, keyring: deps.keyring }, definitionId, arrived, outcome)) };
+      } catch (err) {
+        throw asStepFailure(err, JOB_FAILURES.copyRefused, `Destination ${arrived.destinationId} refused moving ${arrived.path}`);
       }
     },
 

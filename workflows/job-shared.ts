@@ -2,6 +2,10 @@
 // run sees it, the file passed from step to step, inputs, results and ids. No I/O here (workflow code imports it).
 
 export const JOB_WORKFLOW = 'jobRun';
+/** One poll of a file-arrival job's folder (run by the job's schedule). */
+export const JOB_FILE_POLL_WORKFLOW = 'jobFilePoll';
+
+export interface JobFilePollInput { definitionId: string }
 
 export const SCHEDULE_PRESETS = ['end-of-day', 'hourly', 'weekly', 'monthly'] as const;
 export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
@@ -100,6 +104,7 @@ export const jobManualWorkflowId = (definitionId: string, at: Date) => `job/${de
 /** The schedule of a scheduled job, and the prefix of the workflow ids it starts. */
 export const jobScheduleId = (definitionId: string) => `job/${definitionId}`;
 export const jobScheduledWorkflowIdPrefix = (definitionId: string) => `job/${definitionId}/scheduled`;
+export const jobFilePollWorkflowIdPrefix = (definitionId: string) => `job/${definitionId}/poll`;
 /** The one run a campaign's end starts of a job: the same id however often the campaign is completed. */
 export const jobCampaignEndWorkflowId = (definitionId: string, campaignId: string) => `job/${definitionId}/campaign-end-${campaignId}`;
 /** The one run an arrived file starts (fileKey: a digest of destination, path, size and mtime). */

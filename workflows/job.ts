@@ -10,7 +10,7 @@ import type { JobActivities } from '../activities/jobs.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { failureOf, successOf } from '../lib/jobs/graph.js';
 import {
-  END, FAIL, JOB_FAILURES, jobStepWorkflowId, type JobFile, type JobRunInput, type JobRunResult, type JobSnapshot, type JobStep,
+  END, FAIL, JOB_FAILURES, jobStepWorkflowId, type JobFile, type JobFilePollInput, type JobRunInput, type JobRunResult, type JobSnapshot, type JobStep,
 } from './job-shared.js';
 import type { ListImportResult } from './list-import-shared.js';
 import { RECORDING_EXPORT_WORKFLOW, type RecordingExportResult } from './recording-export-shared.js';
@@ -35,7 +35,7 @@ const message = (err: unknown): string => {
   return e instanceof Error ? e.message : String(err);
 };
 
-interface StepContext { runId: string; seq: number; job: JobSnapshot; file: JobFile | null; triggeredBy: string | null }
+interface StepContext { runId: string; seq: number; job: JobSnapshot; file: JobFile | null; triggerFile: JobFile | null; triggeredBy: string | null }
 interface StepOutcome { file?: JobFile | null; output: unknown; childId?: string }
 
 export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
@@ -47,9 +47,10 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
     campaignId: job.campaignId, actingUser: input.triggeredBy ?? null,
   });
   const result: JobRunResult = { outcome: 'completed', steps: [], failedStep: null, error: null, file: null };
-  let file: JobFile | null = input.arrived
+  const triggerFile: JobFile | null = input.arrived
     ? { source: 'destination', destinationId: input.arrived.destinationId, path: input.arrived.path, fileName: input.arrived.path.split('/').pop()! }
     : null;
+  let file: JobFile | null = triggerFile;
   let seq = 0;
   let current: JobStep | undefined;
   try {
@@ -65,7 +66,7 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
       await quick.recordJobStep({ runId, seq, name: current.name, kind: current.kind, status: 'running', childId });
       await runs.recordRunProgress({ runId, step: current.name, done: seq });
       try {
-        const outcome = await runStep(current, { runId, seq, job, file, triggeredBy: input.triggeredBy ?? null });
+        const outcome = await runStep(current, { runId, seq, job, file, triggerFile, triggeredBy: input.triggeredBy ?? null });
         if (outcome.file !== undefined && outcome.file !== null) file = outcome.file;
         await quick.recordJobStep({ runId, seq, name: current.name, kind: current.kind, status: 'completed', output: outcome.output });
         result.steps.push({ name: current.name, status: 'completed' });
@@ -92,10 +93,12 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
       const error = cancelled ? 'cancelled' : message(err);
       if (current) await quick.recordJobStep({ runId, seq, name: current.name, kind: current.kind, status: cancelled ? 'cancelled' : 'failed', error });
       if (!cancelled) await notify(job, runId, current?.name ?? null, error);
+      await settle(input, 'failed');
       await runs.recordRunEnd({ runId, status: cancelled ? 'cancelled' : 'failed', step: current?.name ?? status.step, error });
       throw err;
     });
   }
+  await settle(input, result.outcome === 'completed' ? 'processed' : 'failed');
   if (result.outcome === 'failed') {
     await notify(job, runId, result.failedStep, result.error ?? 'failed');
     await runs.recordRunEnd({ runId, status: 'failed', step: result.failedStep ?? status.step, error: `step "${result.failedStep}" failed: ${result.error}`, result });
@@ -103,6 +106,16 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
   }
   await runs.recordRunEnd({ runId, status: 'completed', step: result.steps.at(-1)?.name ?? 'done', result, done: seq, total: seq });
   return result;
+}
+
+/** A file-arrival run's file goes to processed/ or failed/ (a cancelled run's too, or it would sit there untaken). */
+async function settle(input: JobRunInput, outcome: 'processed' | 'failed'): Promise<void> {
+  if (input.arrived) await transfer.settleArrivedFile({ definitionId: input.definitionId, arrived: input.arrived, outcome });
+}
+
+/** One poll of a file-arrival job's folder (its schedule runs this every minute). */
+export async function jobFilePoll(input: JobFilePollInput): Promise<{ started: string[]; waiting: number }> {
+  return quick.pollArrivedFiles({ definitionId: input.definitionId });
 }
 
 async function notify(job: JobSnapshot, runId: string, step: string | null, error: string): Promise<void> {
@@ -141,7 +154,7 @@ async function runStep(step: JobStep, ctx: StepContext): Promise<StepOutcome> {
       return { file, output: { childId: options.workflowId, exported: exported.exported, failed: exported.failed, manifest: exported.manifest } };
     }
     case 'list-import': {
-      const importInput = await quick.planListImportStep({ step, file: ctx.file, actingUser: triggeredBy });
+      const importInput = await quick.planListImportStep({ step, file: ctx.triggerFile, actingUser: triggeredBy });
       const options = childOptions(ctx, step, JOB_KINDS.listImport, importInput, step.campaignId);
       const imported = await executeChild<(i: unknown) => Promise<ListImportResult>>('listImport', options);
       return { output: { childId: options.workflowId, file: imported.file, imported: imported.imported, updated: imported.updated, rejected: imported.rejected } };

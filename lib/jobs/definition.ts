@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { SEPARATORS, type Separator } from '../import/rows.js';
 import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../import/rules.js';
 import { RDATETIME } from '../import/source.js';
+import { seedCronToTemporal, temporalCronExpressions } from '../schedules/cron.js';
 import { cronString } from '../schedules/schedule.js';
+import type { WrittenSpec } from '../schedules/spec.js';
 import { SCHEDULE_PRESETS, type JobNotify, type JobStep, type JobTrigger, type SchedulePreset } from '../../workflows/job-shared.js';
 
 export const JOB_KIND = 'job';
@@ -19,7 +21,7 @@ export const triggerSchema = z.discriminatedUnion('kind', [
     .refine((t) => (t.cron === undefined) !== (t.preset === undefined), 'a schedule trigger needs exactly one of cron or preset'),
   z.object({ kind: z.literal('campaign-end'), campaignId: dbId }).strict(),
   z.object({
-    kind: z.literal('file-arrival'), destinationId: dbId, folder: z.string().max(1000).default(''),
+    kind: z.literal('file-arrival'), destinationId: dbId, folder: z.string().max(1000).refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments').default(''),
     pattern: z.string().min(1).max(200).describe('a glob such as *.csv'), moveTo: z.string().max(1000).optional(),
   }).strict(),
 ]);
@@ -77,4 +79,16 @@ export const PRESET_CRON: Record<SchedulePreset, string> = {
 export function triggerCron(trigger: JobTrigger): string | undefined {
   if (trigger.kind !== 'schedule') return undefined;
   return trigger.cron ?? PRESET_CRON[trigger.preset!];
+}
+
+/** How often a file-arrival job's folder is polled (a file is taken once two polls saw it unchanged). */
+export const FILE_ARRIVAL_POLL = '1m';
+
+/** The Temporal Schedule spec a job's trigger needs: its crontab, or the poll of a file-arrival job; undefined
+ *  for manual and campaign-end jobs (no schedule). */
+export function jobScheduleSpec(trigger: JobTrigger): WrittenSpec | undefined {
+  const cron = triggerCron(trigger);
+  if (cron) return { cron: temporalCronExpressions(seedCronToTemporal(cron)) };
+  if (trigger.kind === 'file-arrival') return { every: FILE_ARRIVAL_POLL };
+  return undefined;
 }

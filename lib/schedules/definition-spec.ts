@@ -2,9 +2,9 @@
 // (job_definitions.config): what the sync restores and what the task views compare Temporal's spec with.
 import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
 import { campaignTriggerSpec, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';
-import { triggerCron, type JobConfig } from '../jobs/definition.js';
+import { jobScheduleSpec, type JobConfig } from '../jobs/definition.js';
 import { resultsExportSpec, type ResultsExportConfig } from '../results/export-jobs.js';
-import { seedCronToTemporal, temporalCronExpressions } from './cron.js';
+import { temporalCronExpressions } from './cron.js';
 import { scheduleSchema, temporalSpecOf } from './schedule.js';
 import type { WrittenSpec } from './spec.js';
 
@@ -19,10 +19,7 @@ export function definitionSpec(kind: string, config: Record<string, unknown> | n
     const temporalCron = (schedule as { temporalCron?: unknown } | null | undefined)?.temporalCron;
     return typeof temporalCron === 'string' && temporalCron ? { cron: temporalCronExpressions(temporalCron) } : undefined;
   }
-  if (kind === JOB_KINDS.job) {
-    const cron = triggerCron((config as unknown as JobConfig | null)?.trigger ?? { kind: 'manual' });
-    return cron ? { cron: temporalCronExpressions(seedCronToTemporal(cron)) } : undefined;
-  }
+  if (kind === JOB_KINDS.job) return jobScheduleSpec((config as unknown as JobConfig | null)?.trigger ?? { kind: 'manual' });
   if (kind === JOB_KINDS.campaignTrigger) return campaignTriggerSpec(config as unknown as CampaignTriggerConfig);
   if (kind === JOB_KINDS.resultsExport) return resultsExportSpec(config as unknown as ResultsExportConfig);
   return undefined;
