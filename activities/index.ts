@@ -7,6 +7,7 @@ import { createRecordingExportActivities } from './recording-export.js';
 import { createReportActivities } from './report.js';
 import { createResultsActivities } from './results.js';
 import { createListImportActivities } from './list-import.js';
+import { createExclusionsImportActivities } from './exclusions-import.js';
 import { createContactProcessActivities } from './contact-processes.js';
 import { createRunActivities } from './runs.js';
 import { createSalesforceExportActivities } from './salesforce-export.js';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createRunActivities(deps),
     ...createListImportActivities(deps),
+    ...createExclusionsImportActivities(deps),
     ...createContactProcessActivities(deps),
     ...createReportActivities(deps),
     ...createResultsActivities(deps),

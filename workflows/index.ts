@@ -7,6 +7,7 @@ export * from './results-download.js';
 export * from './results-export.js';
 export * from './salesforce-export.js';
 export * from './list-import.js';
+export * from './exclusions-import.js';
 export * from './contact-process.js';
 export * from './campaign-lock.js';
 export * from './job.js';

@@ -5,11 +5,14 @@
 import { z } from 'zod';
 import { addBlacklistEntry, removeBlacklistEntry, searchBlacklist, type BlacklistEntry } from '../../lib/blacklist/entries.js';
 import { BLACKLIST_URI_RULE, parseBlacklistUri } from '../../lib/blacklist/uri.js';
+import { EXCLUSIONS_IMPORT_WORKFLOW, exclusionsImportWorkflowId, type ExclusionsImportInput } from '../../workflows/exclusions-import-shared.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound } from '../problem.js';
-import { decodeCursor, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
+import { decodeCursor, idParams, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+import { checkSource, importSource } from './imports.js';
 
 const entry = z.object({
   id: z.string(), kind: z.enum(['phone', 'email']), uri: z.string().describe('normalized: a phone as its digits (with + when given), an e-mail lowercased'),
@@ -19,7 +22,8 @@ const entry = z.object({
 
 const toEntry = (e: BlacklistEntry): z.input<typeof entry> => ({ ...e, createdAt: iso(e.createdAt)! });
 
-export function register(r: RouteRegistry, { sql }: AppDeps) {
+export function register(r: RouteRegistry, deps: AppDeps) {
+  const { sql } = deps;
   defineRoute(r, {
     method: 'post', path: '/blacklist', role: 'operator', status: 201,
     body: z.object({ uri: z.string().min(1).max(320).describe('a phone number or an e-mail address'), name: z.string().trim().max(200).optional() }),
@@ -50,6 +54,26 @@ export function register(r: RouteRegistry, { sql }: AppDeps) {
     const rows = await searchBlacklist(sql, query.q || undefined, decodeCursor(query.cursor), query.limit + 1);
     const page = pageOf(rows, query.limit);
     return { items: page.items.map(toEntry), nextCursor: page.nextCursor };
+  });
+
+  defineRoute(r, {
+    method: 'post', path: '/blacklist/imports', role: 'operator', status: 202, startsWork: true,
+    body: z.object({ source: importSource }), response: runAccepted, errors: [422],
+    summary: 'Import blacklist entries from a file (an exclusions-import run)',
+    description: 'One entry per line, or a CSV whose header names a `uri` column (and optionally `name`). Lines that are neither a phone '
+      + 'number nor an e-mail address are reported with their line number and skipped. Progress and counts: GET /runs/{runId}, '
+      + 'GET /processes?type=exclusions-import, the task views (type exclusions-import).',
+    example: { body: { source: { uploadId: 'upl_2f1c…' } }, response: { runId: 'exclusions-import/2025-03-01T10:15:00.000Z' } },
+  }, async ({ body, req }) => {
+    const caller = callerOf(req);
+    await checkSource(deps, body.source);
+    const workflowId = exclusionsImportWorkflowId(new Date());
+    const input: ExclusionsImportInput = { source: body.source, actingUser: caller.actor };
+    await deps.client.workflow.start(EXCLUSIONS_IMPORT_WORKFLOW, {
+      workflowId, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, args: [input],
+      typedSearchAttributes: runSearchAttributes({ kind: JOB_KINDS.exclusionsImport, triggeredBy: triggeredByKey(caller.keyId) }),
+    });
+    return { runId: workflowId };
   });
 
   defineRoute(r, {

@@ -16,14 +16,14 @@ import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { notFound, unprocessable } from '../problem.js';
 import { idParams, isoDateTime, runAccepted } from '../schemas.js';
 
-const source = z.union([
+export const importSource = z.union([
   z.object({ destinationId: z.string().regex(/^[1-9][0-9]{0,17}$/), path: z.string().min(1).max(1000)
     .describe(`file path relative to the destination; ${RDATETIME} in the file name picks the newest yyyymmddhhMMss file`) }).strict(),
   z.object({ uploadId: z.string().min(1).max(100).describe('from POST /uploads') }).strict(),
 ]);
 
 export const importRequest = z.object({
-  source,
+  source: importSource,
   separator: z.enum(Object.keys(SEPARATORS) as [Separator, ...Separator[]]).default(','),
   hasHeader: z.boolean().default(true),
   keyField: z.literal('clientId').default('clientId'),
@@ -81,7 +81,8 @@ async function startUnderLockCheck(deps: AppDeps, input: ListImportInput, trigge
   return workflowId;
 }
 
-async function checkSource({ sql }: AppDeps, src: z.output<typeof source>): Promise<void> {
+/** 422 when the upload or the destination named does not exist (also the exclusions import's check). */
+export async function checkSource({ sql }: AppDeps, src: z.output<typeof importSource>): Promise<void> {
   if ('uploadId' in src) {
     const [upload] = await sql`select 1 from uploads where id = ${src.uploadId}`;
     if (!upload) throw unprocessable(`Upload ${src.uploadId} does not exist; upload the file first (POST /uploads).`);

@@ -21,7 +21,7 @@ export interface StageOptions extends ParseOptions {
 }
 
 /** Reads up to `bytes` from the stream's start and returns them with a stream that replays everything. */
-async function peek(source: Readable, bytes: number): Promise<{ sample: Buffer; complete: boolean; stream: Readable }> {
+export async function peek(source: Readable, bytes: number): Promise<{ sample: Buffer; complete: boolean; stream: Readable }> {
   const chunks: Buffer[] = [];
   let length = 0;
   const iterator = source[Symbol.asyncIterator]();

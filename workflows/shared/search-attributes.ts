@@ -18,6 +18,7 @@ export const JOB_KINDS = {
   listExport: 'list-export',
   listDelete: 'list-delete',
   listStatusChange: 'list-status-change',
+  exclusionsImport: 'exclusions-import',
   erasure: 'erasure',
   salesforceExport: 'salesforce-export',
   contentExpiry: 'content-expiry',
