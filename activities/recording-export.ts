@@ -170,7 +170,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
     const meter = createMeter({ onChunk: (chunk) => { Context.current().heartbeat(); return throttle.take(chunk.length); } });
     body.on('error', (err) => meter.destroy(err));
     try {
-      const put = await transfer.put(path, body.pipe(meter), { contentType: 'audio/wav' });
+      const put = await transfer.put(path, body.pipe(meter), { contentType: j.config.contentType === 'chatTranscripts' ? 'text/plain' : 'audio/wav' });
       return { ...base, location: put.location, size_bytes: meter.sizeBytes(), sha256: meter.sha256(), result: 'exported', error: null };
     } catch (err) {
       if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { exportJobConfigSchema, type ExportJobConfig } from '../../lib/export/definition.js';
 import {
-  fileNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
+  EXPORT_CONTENT_TYPES, fileNameCollisions, MANIFEST_PLACEHOLDERS, RECORDING_PLACEHOLDERS, validateTemplate,
 } from '../../lib/export/file-names.js';
 import { initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
@@ -28,7 +28,8 @@ const template = (allowed: readonly string[]) => z.string().max(1024).superRefin
 
 const fields = {
   name: z.string().trim().min(1).max(200), enabled: z.boolean(), campaignId: id, completedAfter: isoDateTime,
-  contentType: z.enum(['complete', 'agentSegments']), voiceSignatureOnly: z.boolean(),
+  contentType: z.enum(EXPORT_CONTENT_TYPES).describe('complete call recordings, recordings of agent segments, or (chat services) chat transcripts'),
+  voiceSignatureOnly: z.boolean(),
   dispositions: z.union([z.literal('all'), z.array(z.string().min(1).max(200)).min(1).max(500)]), destinationId: id,
   fileNameTemplate: template(RECORDING_PLACEHOLDERS).describe(`placeholders: ${RECORDING_PLACEHOLDERS.map((p) => `\${${p}}`).join(' ')}`),
   manifestTemplate: template(MANIFEST_PLACEHOLDERS).describe(`placeholders: ${MANIFEST_PLACEHOLDERS.map((p) => `$(${p})`).join(' ')}`),
@@ -51,6 +52,7 @@ const jobView = z.object({
   completedAfter: z.string().describe('only recordings completed after this time are exported; setting it again re-selects every one this job has not exported'),
   destinationId: z.string(), fileNameTemplate: z.string(), manifestTemplate: z.string(), useForPlayback: z.boolean(),
   schedule: scheduleSchema, exportWindow: z.string().nullable().describe('the provider window (EXPORT_WINDOW), read-only'),
+  recordingStorageDays: z.number().int().nullable().optional().describe('the provider\'s storage time of recordings and transcripts (RECORDING_STORAGE_DAYS), read-only; null = kept forever'),
   nextRunAt: z.string().nullable(),
 }).meta({ id: 'RecordingExportJob' });
 
@@ -68,7 +70,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
       completedAfter: shownWatermark(job.watermark), destinationId: job.config.destinationId,
       fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
-      schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null,
+      schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null, recordingStorageDays: deps.config.RECORDING_STORAGE_DAYS ?? null,
       nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)),
     };
   };
@@ -214,6 +216,11 @@ async function checkReferences(sql: Sql, campaignId: string, config: ExportJobCo
   if (!destination) errors.push({ path: 'destinationId', message: `destination ${config.destinationId} does not exist` });
   else if (config.useForPlayback && destination.protocol !== 's3') {
     errors.push({ path: 'useForPlayback', message: `playback needs an s3 destination; destination ${config.destinationId} is ${destination.protocol}` });
+  }
+  if (config.contentType === 'chatTranscripts') {
+    // Chats have no voice signature and nothing to play back.
+    if (config.voiceSignatureOnly) errors.push({ path: 'voiceSignatureOnly', message: 'chat transcripts have no voice signature; leave voiceSignatureOnly false' });
+    if (config.useForPlayback) errors.push({ path: 'useForPlayback', message: 'playback is of call recordings; chat transcript exports cannot be used for playback' });
   }
   if (errors.length) throw badRequest('The job refers to things that do not exist or cannot be combined; see errors.', errors);
 }

@@ -15,6 +15,22 @@ export const DEFAULT_FILE_NAME_TEMPLATE =
   'recordings/${callDate}/${callHour}/${callDate}_${callTime}_${agent}_${recordingId}.wav';
 export const DEFAULT_MANIFEST_TEMPLATE = 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv';
 
+/** The content a job exports: voice recordings (complete calls or agent segments) or chat transcripts. */
+export const EXPORT_CONTENT_TYPES = ['complete', 'agentSegments', 'chatTranscripts'] as const;
+export type ExportContentType = (typeof EXPORT_CONTENT_TYPES)[number];
+
+// Chat services (seed 000: "chat transcripts for chat services"): the manifest defaults to the vendor's
+// `transcripts_details_…` name; under it an empty run uploads no manifest, so it never replaces another's.
+export const DEFAULT_CHAT_FILE_NAME_TEMPLATE = 'transcripts/${callDate}/${callHour}/${callDate}_${callTime}_${agent}_${recordingId}.txt';
+export const DEFAULT_CHAT_MANIFEST_TEMPLATE = 'transcripts_details_$(currentDate)_$(currentTime).csv';
+
+/** The default file-name and manifest templates of a content type. */
+export function defaultTemplates(contentType: ExportContentType): { fileName: string; manifest: string } {
+  return contentType === 'chatTranscripts'
+    ? { fileName: DEFAULT_CHAT_FILE_NAME_TEMPLATE, manifest: DEFAULT_CHAT_MANIFEST_TEMPLATE }
+    : { fileName: DEFAULT_FILE_NAME_TEMPLATE, manifest: DEFAULT_MANIFEST_TEMPLATE };
+}
+
 const PLACEHOLDER = /\$\{([^}]*)\}|\$\(([^)]*)\)/g;
 const MAX_PATH_LENGTH = 1024;
 const MAX_SEGMENT_LENGTH = 255;
@@ -68,10 +84,10 @@ const uses = (template: string, name: string) => [...template.matchAll(PLACEHOLD
  * are recorded exported); empty when every name is unique. `${recordingId}` is unique; `${interactionId}` is
  * unique for complete calls only (agent segments of one call share it).
  */
-export function fileNameCollisions(template: string, contentType: 'complete' | 'agentSegments'): string[] {
+export function fileNameCollisions(template: string, contentType: ExportContentType): string[] {
   if (uses(template, 'recordingId')) return [];
-  if (contentType === 'complete' && uses(template, 'interactionId')) return [];
-  return [contentType === 'complete'
+  if (contentType !== 'agentSegments' && uses(template, 'interactionId')) return [];
+  return [contentType !== 'agentSegments'
     ? 'names no recording uniquely, so two recordings could get the same name and overwrite each other; add ${recordingId} (or ${interactionId})'
     : 'names no agent segment uniquely (segments of one call share ${interactionId}), so they would overwrite each other; add ${recordingId}'];
 }

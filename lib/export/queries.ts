@@ -65,9 +65,9 @@ function selection(sql: Sql, job: ExportJob, cutoff: string, withErased = false)
   return sql`
     from interaction_content ic
     join interactions i on i.id = ic.interaction_id
-    where ic.kind = 'voice-recording'
+    where ${config.contentType === 'chatTranscripts' ? sql`ic.kind = 'chat-transcript'` : sql`ic.kind = 'voice-recording'`}
       and i.campaign_id = ${job.campaignId}
-      and ${config.contentType === 'complete' ? sql`ic.segment is null` : sql`ic.segment is not null`}
+      and ${config.contentType === 'agentSegments' ? sql`ic.segment is not null` : sql`ic.segment is null`}
       and (${withErased} or ic.erased_at is null)
       and (${dispositions === null} or i.disposition = any(${dispositions ?? []}::text[]))
       and (not ${config.voiceSignatureOnly} or i.voice_signature)
