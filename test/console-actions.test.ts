@@ -52,7 +52,11 @@ describe('reports', () => {
     const tasks = await context.newPage();
     await tasks.goto('/console/tasks');
     const inProgress = tasks.getByRole('row').filter({ hasText: report.name }).filter({ hasText: 'in progress' });
-    await inProgress.getByRole('button', { name: 'Cancel' }).waitFor();
+    await inProgress.getByRole('button', { name: 'Cancel' }).focus();
+    // Two refreshes of the live table later the keyboard focus is still on the same Cancel button.
+    for (let i = 0; i < 2; i++) await tasks.waitForResponse((r) => r.url().includes('/console/tasks/live'));
+    assert.equal(await tasks.evaluate('document.activeElement.textContent'), 'Cancel');
+    assert.equal(await tasks.evaluate('document.activeElement.closest("tr").textContent.includes("in progress")'), true);
     await screenshot(tasks, 'tasks');
     await tasks.close();
     const navigations = navigationsOf(page);
@@ -118,6 +122,21 @@ describe('processes', () => {
     await page.waitForURL(/\/console\/processes\?notice=/);
     await page.getByRole('row').filter({ hasText: `upload:${uploadId}` }).locator('[data-status="cancelled"]').waitFor({ timeout: 30_000 });
     assert.equal((await rig.env.sql`select count(*)::int as n from contacts where campaign_id = ${campaignId} and client_id = 'N1'`)[0].n, 0);
+    await context.close();
+  });
+
+  test('choosing a campaign shows its lists with their contacts per status', async () => {
+    const campaign = await newCampaign();
+    for (const clientId of ['A1', 'A2']) {
+      const res = await rig.api.call('POST', `/campaigns/${campaign.id}/contacts`, { body: { clientId, phones: [{ number: '+15550002222' }], listName: 'spring-promo' } });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+    }
+    const { context, page } = await signIn(rig, rig.api.adminKey);
+    await page.goto('/console/processes');
+    await page.getByLabel('Campaign').selectOption({ label: campaign.name });
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('heading', { name: 'The campaign\'s lists' }).waitFor();
+    assert.match(await page.getByRole('row').filter({ hasText: 'spring-promo' }).innerText(), /spring-promo\s+2\s+Remaining: 2/);
     await context.close();
   });
 });

@@ -13,6 +13,8 @@ interface Process {
   details: Record<string, number>; error: string | null;
 }
 
+interface ContactList { id: string; name: string; contacts: number; byStatus: Record<string, number> }
+
 const TYPES = ['', 'import', 'export', 'delete'];
 const STATUSES = ['', 'pending', 'running', 'finished', 'cancelled', 'failed'];
 const COUNTS = ['imported', 'updated', 'deleted', 'rejected'];
@@ -20,6 +22,18 @@ const COUNTS = ['imported', 'updated', 'deleted', 'rejected'];
 function filtersOf(ctx: ConsoleContext) {
   const pick = (name: string) => (typeof ctx.req.query[name] === 'string' ? (ctx.req.query[name] as string) : '');
   return { campaignId: pick('campaignId'), type: pick('type'), status: pick('status') };
+}
+
+/** The chosen campaign's lists (seed 001), counted per status. */
+async function listsOf(ctx: ConsoleContext, campaignId: string) {
+  if (!campaignId) return null;
+  const { items } = await ctx.api.get<{ items: ContactList[] }>(`/campaigns/${encodeURIComponent(campaignId)}/lists`);
+  return html`<h2>The campaign's lists</h2>
+    <table>
+      <thead><tr><th>List</th><th>Contacts</th><th>By status</th></tr></thead>
+      <tbody>${items.length ? items.map((l) => html`<tr><td>${l.name}</td><td>${l.contacts}</td>
+        <td>${Object.entries(l.byStatus).map(([status, n]) => `${status}: ${n}`).join(', ')}</td></tr>`) : html`<tr><td colspan="3">No lists.</td></tr>`}</tbody>
+    </table>`;
 }
 
 async function processTable(ctx: ConsoleContext) {
@@ -56,7 +70,8 @@ export function register(router: Router, deps: AppDeps): void {
         ${selectField('Status', 'status', STATUSES.map((s) => [s, s || 'any']), filters.status)}
         <button type="submit">Filter</button>
       </fieldset></form>
-      ${await processTable(ctx)}`, '/console/processes'));
+      ${await processTable(ctx)}
+      ${await listsOf(ctx, filters.campaignId)}`, '/console/processes'));
   }));
   router.get('/processes/live', handle(deps, async (ctx) => send(ctx.res, 200, fragment(await processTable(ctx)))));
   router.get('/processes/:runId/file', handle(deps, (ctx) => streamDownload(ctx, `/processes/${encodeURIComponent(ctx.req.params.runId as string)}/file`)));
