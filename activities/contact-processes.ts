@@ -85,7 +85,7 @@ export function createContactProcessActivities(deps: ActivityDeps) {
         const stored = await classified(() => {
           switch (input.type) {
             case 'delete': return deleteContacts(deps, { runId, campaignId: input.campaignId, filter: input.filter, signal, onRows: onProgress });
-            case 'status-change': return changeContactStatus(sql, { ...input, runId, signal });
+            case 'status-change': return changeContactStatus(sql, { ...input, runId, signal });   // actingUser goes in the history
             case 'export': return exportContacts(deps, { ...input, runId, signal, onBytes: onProgress });
           }
         });

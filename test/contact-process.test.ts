@@ -157,6 +157,15 @@ test('status change: new status and priority, retry counts cleared, phones activ
   }
   assert.deepEqual(await contactsOf(env.sql, seeded.neighbour), neighbour);
   assert.equal(await lockOf(env.sql, seeded.campaignId), null);
+  const [{ id: p1 }] = await env.sql`select id::text from contacts where campaign_id = ${seeded.campaignId} and client_id = 'P1'`;
+  const history = await api.call('GET', `/contacts/${p1}/history`);
+  assert.equal(history.status, 200, JSON.stringify(history.json));
+  const line = history.json.items.find((h: any) => h.runId === res.json.runId);
+  assert.ok(line, `the status change is in the contact's history: ${JSON.stringify(history.json)}`);
+  assert.equal(line.kind, 'status-change');
+  assert.match(line.detail, /status → Remaining, priority → 9, retry counts cleared, phones activated/);
+  const [{ id: p2 }] = await env.sql`select id::text from contacts where campaign_id = ${seeded.campaignId} and client_id = 'P2'`;
+  assert.ok(!(await api.call('GET', `/contacts/${p2}/history`)).json.items.some((h: any) => h.runId === res.json.runId), 'not in an unchanged contact\'s');
   const processes = await api.call('GET', `/processes?campaignId=${seeded.campaignId}&type=status-change`);
   assert.equal(processes.json.items[0].details.changed, 2);
   assert.equal(processes.json.items[0].fileUrl, null);

@@ -2,10 +2,12 @@
 // record status (Remaining or Inactive) and/or priority, retry counts cleared, phones activated — all in ONE
 // transaction with the result row (exactly once). The matched contacts are fixed first (a temporary table of
 // their ids, rows locked), so every change and the counts are about the same set. Cancelled (the statement
-// cancelled in PostgreSQL) or failed: rolled back, nothing changed.
+// cancelled in PostgreSQL) or failed: rolled back, nothing changed. Each changed contact's history gets a line
+// (lib/contacts/history.ts) in the same transaction.
 import type { Sql } from '../../db/sql.js';
 import { assertLockHeldBy } from '../campaign-lock/index.js';
 import { contactFilterSql, type ContactFilter } from '../contacts/filter.js';
+import { recordContactEvents } from '../contacts/history.js';
 import { cancellableOnAbort } from '../reports/run-guard.js';
 import { processResult, recordProcessResult, type StoredResult } from './results.js';
 
@@ -16,7 +18,18 @@ export interface StatusChangeRequest {
   set: { status?: 'Remaining' | 'Inactive'; priority?: number };
   clearRetryCount: boolean;
   activatePhones: boolean;
+  actingUser?: string | null;
   signal?: AbortSignal;
+}
+
+/** The history line of the change (GET /contacts/{id}/history), e.g. "status → Remaining, retry counts cleared". */
+export function statusChangeDetail(request: Pick<StatusChangeRequest, 'set' | 'clearRetryCount' | 'activatePhones'>): string {
+  const parts: string[] = [];
+  if (request.set.status !== undefined) parts.push(`status → ${request.set.status}`);
+  if (request.set.priority !== undefined) parts.push(`priority → ${request.set.priority}`);
+  if (request.clearRetryCount) parts.push('retry counts cleared');
+  if (request.activatePhones) parts.push('phones activated');
+  return `status change: ${parts.join(', ')}`;
 }
 
 /** The campaign is not running (seed: "The status change operation can be performed on campaigns in Running status"). */
@@ -70,6 +83,9 @@ export async function changeContactStatus(sql: Sql, request: StatusChangeRequest
           changed = (await tx`update contacts c set updated_at = now() from contact_process_matched m where c.id = m.id`).count;
         }
       }
+      await recordContactEvents(tx, tx`select id from contact_process_matched`, {
+        kind: 'status-change', detail: statusChangeDetail(request), actor: request.actingUser ?? null, runId,
+      });
       const result: StoredResult = { counts: { matched, changed, phonesChanged }, fileKey: null, fileName: null };
       await recordProcessResult(tx, runId, result);
       return result;
