@@ -22,6 +22,7 @@ import { erasureWorkflowId } from '../workflows/erasure-shared.js';
 import { listImportWorkflowId } from '../workflows/list-import-shared.js';
 import { reportManualWorkflowId } from '../workflows/report-shared.js';
 import { jobManualWorkflowId } from '../workflows/job-shared.js';
+import { salesforceExportManualWorkflowId } from '../workflows/salesforce-export-shared.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 let env: TestEnv;
@@ -201,7 +202,8 @@ test('run ids in examples have the format the real handlers produce for the same
   // Every run id any example shows (runs, task views, the campaign lock's holder) is one of the formats the code makes.
   const at = new Date();
   const formats = new Set([...Object.values(real).flatMap((reply) => Object.entries(reply as object).filter(([k]) => k === 'runId').map(([, v]) => shape(v as string))),
-    shape(listImportWorkflowId('3', at)), shape(erasureWorkflowId('3', at)), shape(reportManualWorkflowId('3', at)), shape(jobManualWorkflowId('3', at))]);
+    shape(listImportWorkflowId('3', at)), shape(erasureWorkflowId('3', at)), shape(reportManualWorkflowId('3', at)), shape(jobManualWorkflowId('3', at)),
+    shape(salesforceExportManualWorkflowId('3', at))]);
   const unknown: string[] = [];
   for (const { spec } of routes) {
     for (const [where, example] of [['body', spec.example?.body], ['response', spec.example?.response]] as const) {

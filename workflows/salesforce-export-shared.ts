@@ -3,6 +3,12 @@
 export const SALESFORCE_EXPORT_KIND = 'salesforce-export';
 export const SALESFORCE_EXPORT_WORKFLOW = 'salesforceExport';
 
+/** The id of a run started by "run now": `salesforce-export/<job id>/<ISO time>` (scheduled runs are named by the
+ *  schedule, `salesforce-export/<job id>-<time>`). */
+export function salesforceExportManualWorkflowId(definitionId: string, at: Date): string {
+  return `${SALESFORCE_EXPORT_KIND}/${definitionId}/${at.toISOString()}`;
+}
+
 export interface SalesforceExportInput {
   definitionId: string;
   /** Who asked: 'schedule' or the API caller's actor. */

@@ -15,7 +15,9 @@ import { externalKey } from '../../lib/salesforce/send.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
 import { stripUndefined } from '../../lib/strip-undefined.js';
 import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
-import { SALESFORCE_EXPORT_KIND, SALESFORCE_EXPORT_WORKFLOW, type SalesforceExportInput } from '../../workflows/salesforce-export-shared.js';
+import {
+  SALESFORCE_EXPORT_KIND, SALESFORCE_EXPORT_WORKFLOW, salesforceExportManualWorkflowId, type SalesforceExportInput,
+} from '../../workflows/salesforce-export-shared.js';
 import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
@@ -193,14 +195,14 @@ export function registerSalesforceExportJobs(r: RouteRegistry, deps: AppDeps) {
   defineRoute(r, {
     method: 'post', path: '/salesforce-export-jobs/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted, errors: [409],
     summary: 'Run the job now; 409 while a run of the job is in progress',
-    example: { response: { runId: 'salesforce-export/9-2025-03-01T10:15:00.000Z' } },
+    example: { response: { runId: 'salesforce-export/9/2025-03-01T10:15:00.000Z' } },
   }, async ({ params, req }) => {
     const job = await load(params.id);
     const [open] = await sql<{ run_id: string }[]>`
       select run_id from runs where definition_id = ${job.id} and type = ${SALESFORCE_EXPORT_KIND} and status in ('scheduled', 'running') limit 1`;
     if (open) throw conflict(`A run of job ${job.id} is already in progress: ${open.run_id}.`, { runId: open.run_id });
     const caller = callerOf(req);
-    const runId = `${SALESFORCE_EXPORT_KIND}/${job.id}-${new Date().toISOString()}`;
+    const runId = salesforceExportManualWorkflowId(job.id, new Date());
     const input: SalesforceExportInput = { definitionId: job.id, triggeredBy: caller.actor };
     await client.workflow.start(SALESFORCE_EXPORT_WORKFLOW, {
       workflowId: runId, taskQueue, args: [input],
