@@ -50,6 +50,31 @@ describe('jobs made of steps', () => {
   });
 });
 
+describe('job definitions of the job kinds', () => {
+  test('a results export job is tested and run now from the Jobs page', async () => {
+    const folder = path.join(testScratchDir(), `console-results-${randomBytes(3).toString('hex')}`);
+    await mkdir(folder, { recursive: true });
+    const destination = await rig.api.call('POST', '/destinations', { body: { name: `results-${randomBytes(3).toString('hex')}`, protocol: 'file', path: folder } });
+    assert.equal(destination.status, 201, JSON.stringify(destination.json));
+    const campaign = await rig.api.call('POST', '/campaigns', { body: { name: `results-${randomBytes(3).toString('hex')}`, timezone: 'UTC' } });
+    const name = `hourly results ${randomBytes(3).toString('hex')}`;
+    const job = await rig.api.call('POST', '/results-export-jobs', { body: {
+      name, enabled: true, campaignId: campaign.json.id, format: 'simple', schedule: { startAt: '2030-01-01T00:00:00Z', every: '1h' },
+      destinationId: destination.json.id, path: 'results.csv',
+    } });
+    assert.equal(job.status, 201, JSON.stringify(job.json));
+    const { context, page } = await signIn(rig, rig.api.adminKey);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByRole('status').filter({ hasText: 'Test connection: passed' }).waitFor();
+    await page.getByRole('row').filter({ hasText: name }).getByRole('button', { name: 'Run now' }).click();
+    await page.waitForURL(/\/console\/runs\//);
+    await page.locator('[data-status="completed"]').waitFor({ timeout: 30_000 });
+    await context.close();
+  });
+});
+
 describe('destinations and keys', () => {
   test('a destination\'s password is never shown back; Test connection reports the API\'s answer', async () => {
     const folder = path.join(testScratchDir(), `console-dest-${randomBytes(3).toString('hex')}`);

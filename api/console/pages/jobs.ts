@@ -1,6 +1,7 @@
 // Jobs (seed 002 "Jobs" tool and the job definitions): jobs made of steps — create, edit the steps and
 // their success/failure links, enable/disable, run now, each run's per-step history — and the recording
-// export jobs (run now, enable/disable). Step graphs are validated by the API on save, not here.
+// export, results export and Salesforce export jobs (run now, test, enable/disable). Step graphs are
+// validated by the API on save, not here.
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
 import type { AppDeps } from '../../app.js';
@@ -14,7 +15,28 @@ interface Step { name: string; kind: string; onSuccess?: string; onFailure?: str
 interface Job { id: string; name: string; enabled: boolean; trigger: { kind: string }; steps: Step[]; nextRunAt: string | null }
 interface JobRun { runId: string; status: string; step: string | null; startedAt: string; endedAt: string | null; error: string | null; triggeredBy: string | null;
   steps: { name: string; kind: string; status: string; childRunId: string | null; startedAt: string; endedAt: string | null; error: string | null }[] }
-interface ExportJob { id: string; name: string; enabled: boolean; campaignId: string; contentType: string; schedule: Record<string, string>; nextRunAt: string | null }
+interface DefinitionJob { id: string; name: string; enabled: boolean; schedule: Record<string, string> | null; nextRunAt: string | null; [field: string]: unknown }
+
+/** The job definitions of the job kinds (the Results tab's job dialogs, recording exports): same columns and actions. */
+const DEFINITION_KINDS: { title: string; base: string; test?: string; what(job: DefinitionJob): string }[] = [
+  { title: 'Recording export jobs', base: 'recording-export-jobs', what: (j) => String(j.contentType) },
+  { title: 'Results export jobs', base: 'results-export-jobs', test: 'Test connection', what: (j) => `${j.format} → ${j.path}` },
+  { title: 'Salesforce export jobs', base: 'salesforce-export-jobs', test: 'Test mapping', what: (j) => `${j.format} → ${j.object}` },
+];
+
+function definitionSection(session: Session, kind: (typeof DEFINITION_KINDS)[number], items: DefinitionJob[]) {
+  const operator = can(session, 'operator'), admin = can(session, 'admin');
+  return html`<h2>${kind.title}</h2>
+    <table>
+      <thead><tr><th>Name</th><th>What</th><th>Schedule</th><th>Next run</th><th>Enabled</th><th>Actions</th></tr></thead>
+      <tbody>${items.length ? items.map((j) => html`<tr>
+        <td>${j.name}</td><td>${kind.what(j)}</td><td>${Object.values(j.schedule ?? {}).join(' ')}</td><td>${when(j.nextRunAt)}</td><td>${j.enabled ? 'yes' : 'no'}</td>
+        <td>${operator ? runNow(session, `/console/${kind.base}/${j.id}/run`) : null}
+          ${operator && kind.test ? actionButton(session, `/console/${kind.base}/${j.id}/test`, kind.test) : null}
+          ${admin ? toggle(session, `/console/${kind.base}/${j.id}/enabled`, j.enabled) : null}</td>
+      </tr>`) : html`<tr><td colspan="6">None.</td></tr>`}</tbody>
+    </table>`;
+}
 
 const EXAMPLE_STEPS = JSON.stringify([{ name: 'daily report', kind: 'report', reportId: '1' }], null, 2);
 
@@ -45,9 +67,9 @@ function jobForm(session: Session, action: string, job?: Job) {
 
 export function register(router: Router, deps: AppDeps): void {
   router.get('/jobs', handle(deps, async (ctx) => {
-    const [jobs, exports] = await Promise.all([
+    const [jobs, ...definitions] = await Promise.all([
       ctx.api.get<{ items: Job[] }>('/jobs', { showDisabled: 'true', limit: '500' }),
-      ctx.api.get<{ items: ExportJob[] }>('/recording-export-jobs', { limit: '500' }),
+      ...DEFINITION_KINDS.map((kind) => ctx.api.get<{ items: DefinitionJob[] }>(`/${kind.base}`, { limit: '500' })),
     ]);
     const operator = can(ctx.session, 'operator'), admin = can(ctx.session, 'admin');
     send(ctx.res, 200, page('Jobs', ctx.session, html`
@@ -62,15 +84,7 @@ export function register(router: Router, deps: AppDeps): void {
         </tr>`) : html`<tr><td colspan="6">No jobs yet.</td></tr>`}</tbody>
       </table>
       ${admin ? jobForm(ctx.session, '/console/jobs') : null}
-      <h2>Recording export jobs</h2>
-      <table>
-        <thead><tr><th>Name</th><th>Content</th><th>Schedule</th><th>Next run</th><th>Enabled</th><th>Actions</th></tr></thead>
-        <tbody>${exports.items.length ? exports.items.map((j) => html`<tr>
-          <td>${j.name}</td><td>${j.contentType}</td><td>${Object.values(j.schedule ?? {}).join(' ')}</td><td>${when(j.nextRunAt)}</td><td>${j.enabled ? 'yes' : 'no'}</td>
-          <td>${operator ? runNow(ctx.session, `/console/recording-export-jobs/${j.id}/run`) : null}
-            ${admin ? toggle(ctx.session, `/console/recording-export-jobs/${j.id}/enabled`, j.enabled) : null}</td>
-        </tr>`) : html`<tr><td colspan="6">No recording export jobs.</td></tr>`}</tbody>
-      </table>`, '/console/jobs'));
+      ${DEFINITION_KINDS.map((kind, i) => definitionSection(ctx.session, kind, definitions[i].items))}`, '/console/jobs'));
   }));
 
   router.post('/jobs', handle(deps, async (ctx) => {
@@ -109,7 +123,13 @@ export function register(router: Router, deps: AppDeps): void {
     await ctx.api.send('PATCH', `/jobs/${id}`, { name: ctx.req.body?.name, trigger: jsonField(ctx, 'trigger'), steps: jsonField(ctx, 'steps') });
     ctx.res.redirect(303, `/console/jobs/${id}?notice=Job+saved`);
   }));
-  for (const base of ['jobs', 'recording-export-jobs']) {
+  for (const { base, test } of DEFINITION_KINDS.filter((kind) => kind.test)) {
+    router.post(`/${base}/:id/test`, handle(deps, async (ctx) => {
+      await ctx.api.send('POST', `/${base}/${encodeURIComponent(ctx.req.params.id as string)}/test`);
+      ctx.res.redirect(303, `/console/jobs?notice=${encodeURIComponent(`${test}: passed`)}`);
+    }));
+  }
+  for (const base of ['jobs', ...DEFINITION_KINDS.map((kind) => kind.base)]) {
     router.post(`/${base}/:id/run`, handle(deps, async (ctx) => {
       const reply = await ctx.api.send<{ runId: string }>('POST', `/${base}/${encodeURIComponent(ctx.req.params.id as string)}/run`, undefined, idempotency(ctx));
       ctx.res.redirect(303, runHref(reply.runId));
