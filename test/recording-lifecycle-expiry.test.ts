@@ -154,6 +154,27 @@ test('an export run meeting an expired recording reports it as expired, not fail
   assert.equal(run.error, null);
 });
 
+test('an export meeting a recording whose object the expiry run has just removed reports it expired; lost content that is not past its storage time still fails', async () => {
+  const campaignId = await newCampaign(env);
+  const expiring = await addInteraction(env, campaignId, 'voice', daysAgo(DAYS + 4));
+  const lost = await addInteraction(env, campaignId, 'voice', daysAgo(3));
+  // The state an expiry batch leaves between removing the objects and clearing the rows (the export is not
+  // spared): the object is gone, the row still points at it.
+  await env.deps.store.remove(expiring.recording!.storeKey);
+  await env.deps.store.remove(lost.recording!.storeKey);
+  const dir = path.join(testScratchDir(), `expiry-race-${randomBytes(3).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  const destinationId = await createDestination(env.sql, env.deps.keyring, { protocol: 'file', path: dir });
+  const job = await createJob(env.sql, campaignId, { destinationId }, daysAgo(DAYS + 10));
+  const { result } = await runExport(env, { definitionId: job });
+  assert.equal(result.exported, 0);
+  assert.equal(result.expired, 1, 'past its storage time: expired');
+  assert.equal(result.failed, 1, 'missing content within its storage time is a failure');
+  const records = await env.sql<{ content_id: string; result: string }[]>`select content_id, result from recording_exports where job_id = ${job}`;
+  assert.deepEqual(Object.fromEntries(records.map((r) => [String(r.content_id), r.result])),
+    { [expiring.recording!.id]: 'expired', [lost.recording!.id]: 'failed' });
+});
+
 test('storage time unset: nothing expires', async () => {
   const activities = createContentExpiryActivities({ ...env.deps, config: { ...env.config, RECORDING_STORAGE_DAYS: undefined } });
   assert.deepEqual(await activities.planContentExpiry(), { cutoff: null, storageDays: null, pending: 0 });
