@@ -18,6 +18,7 @@ import { createApp } from '../api/app.js';
 import { isRaw, type RegisteredRoute } from '../api/openapi.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { LOCK_TYPES } from '../workflows/campaign-lock-shared.js';
+import { contactProcessWorkflowId } from '../workflows/contact-process-shared.js';
 import { erasureWorkflowId } from '../workflows/erasure-shared.js';
 import { listImportWorkflowId } from '../workflows/list-import-shared.js';
 import { reportManualWorkflowId } from '../workflows/report-shared.js';
@@ -202,6 +203,7 @@ test('run ids in examples have the format the real handlers produce for the same
   // Every run id any example shows (runs, task views, the campaign lock's holder) is one of the formats the code makes.
   const at = new Date();
   const formats = new Set([...Object.values(real).flatMap((reply) => Object.entries(reply as object).filter(([k]) => k === 'runId').map(([, v]) => shape(v as string))),
+    shape(contactProcessWorkflowId('export', '3', at)), shape(contactProcessWorkflowId('delete', '3', at)), shape(contactProcessWorkflowId('status-change', '3', at)),
     shape(listImportWorkflowId('3', at)), shape(erasureWorkflowId('3', at)), shape(reportManualWorkflowId('3', at)), shape(jobManualWorkflowId('3', at)),
     shape(salesforceExportManualWorkflowId('3', at))]);
   const unknown: string[] = [];

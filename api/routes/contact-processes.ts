@@ -72,7 +72,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 
   defineRoute(r, {
     method: 'post', path: '/campaigns/{id}/exports', role: 'operator', status: 202, startsWork: true, params: idParams, body: exportRequest,
-    response: runAccepted, errors: [409],
+    response: runAccepted, errors: [409, 422],
     summary: "Export the campaign's contacts (chosen fields, filter, separator, header, encoding) under the campaign lock",
     description: 'Streamed from one consistent snapshot; downloadable from GET /processes/{runId}/file; with destinationId the file is also '
       + 'sent as <folder>/<campaign id>.export.<yyyyMMddHHmmss> with a .log beside it.',
@@ -104,7 +104,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
 
   defineRoute(r, {
     method: 'post', path: '/campaigns/{id}/deletions', role: 'operator', status: 202, startsWork: true, params: idParams, body: deletionRequest,
-    response: acceptedOrMatched, errors: [409],
+    response: acceptedOrMatched, errors: [409, 422],
     summary: "Delete the filter's contacts in one transaction under the campaign lock (dryRun: 200 { matched })",
     description: 'All or nothing; cancellable until it commits. The deleted contacts stay downloadable as CSV from GET /processes/{runId}/file.',
     example: { body: { filter: { statuses: ['Closed'], majorReasons: ['SALE'] } }, response: { runId: 'list-delete/3/2025-03-01T10:15:00.000Z' } },
