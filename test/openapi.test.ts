@@ -20,6 +20,7 @@ import { PROJECT_ROOT } from '../lib/tools.js';
 import { LOCK_TYPES } from '../workflows/campaign-lock-shared.js';
 import { contactProcessWorkflowId } from '../workflows/contact-process-shared.js';
 import { erasureWorkflowId } from '../workflows/erasure-shared.js';
+import { exclusionsImportWorkflowId } from '../workflows/exclusions-import-shared.js';
 import { listImportWorkflowId } from '../workflows/list-import-shared.js';
 import { reportManualWorkflowId } from '../workflows/report-shared.js';
 import { jobManualWorkflowId } from '../workflows/job-shared.js';
@@ -205,7 +206,7 @@ test('run ids in examples have the format the real handlers produce for the same
   const formats = new Set([...Object.values(real).flatMap((reply) => Object.entries(reply as object).filter(([k]) => k === 'runId').map(([, v]) => shape(v as string))),
     shape(contactProcessWorkflowId('export', '3', at)), shape(contactProcessWorkflowId('delete', '3', at)), shape(contactProcessWorkflowId('status-change', '3', at)),
     shape(listImportWorkflowId('3', at)), shape(erasureWorkflowId('3', at)), shape(reportManualWorkflowId('3', at)), shape(jobManualWorkflowId('3', at)),
-    shape(salesforceExportManualWorkflowId('3', at))]);
+    shape(salesforceExportManualWorkflowId('3', at)), shape(exclusionsImportWorkflowId(at))]);
   const unknown: string[] = [];
   for (const { spec } of routes) {
     for (const [where, example] of [['body', spec.example?.body], ['response', spec.example?.response]] as const) {

@@ -201,7 +201,7 @@ export function register(r: RouteRegistry, { sql, client }: AppDeps) {
     method: 'get', path: '/contacts/{id}/history', role: 'viewer', params: idParams, response: z.object({ items: z.array(historyItem) }),
     summary: "The contact's last 50 activities, newest first: attempts, edits and the processes that changed it",
     example: { response: { items: [
-      { at: '2025-03-02T09:14:00.000Z', kind: 'attempt', detail: 'Answered (Sale) on +15125550142 → record Closed', actor: 'agent.kim', runId: null },
+      { at: '2025-03-02T09:14:00.000Z', kind: 'attempt', detail: 'Answered (Sale) on +15125550142 → record Closed', actor: 'agent.kim' },
       { at: '2025-03-01T10:15:42.000Z', kind: 'import', detail: 'updated by list import (merge rule append)', actor: 'key:ops', runId: 'list-import/1/2025-03-01T10:15:00.000Z' },
     ] } },
   }, async ({ params }) => {
