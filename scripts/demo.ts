@@ -1,7 +1,8 @@
 // The demo job `npm run dev` runs end to end: on a first start it loads synthetic contact-center data
 // (a campaign, contacts, attempts, calls with real WAV recordings), then — through the public API, as any
 // client would — creates a `file` destination and a recording export job, runs it, and follows the run
-// until it ends. Re-running the dev command reuses the data and exports only what is new.
+// until it ends; then a job made of steps (report → copy to the same folder) runs once. Re-running the dev
+// command reuses the data and exports only what is new.
 import path from 'node:path';
 import { loadConfig } from '../lib/config.js';
 import { generate } from '../lib/generator/index.js';
@@ -26,6 +27,23 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   o.log(`demo: exported files are in ${path.join(o.dataDir, 'exports')}`);
   if (run.temporalUiUrl) o.log(`demo: see it in Temporal UI: ${run.temporalUiUrl}`);
   if (run.status !== 'completed') throw new Error(`the demo run ended ${run.status}: ${run.error ?? ''}`);
+  await runDemoJob(api, campaignId, destinationId, o.log);
+}
+
+/** A job made of steps (docs/jobs.md): the campaign's attempts report, copied to the demo folder, every day at
+ *  the end of the day (GMT) — run once now. */
+async function runDemoJob(api: Api, campaignId: string, destinationId: string, log: (l: string) => void): Promise<void> {
+  const reportId = await ensureByName(api, '/reports', 'Demo attempts', {
+    name: 'Demo attempts', type: 'all-attempts', campaignId, timeframe: { kind: 'entire-campaign' },
+  });
+  const jobId = await ensureByName(api, '/jobs', 'Demo report to folder', {
+    name: 'Demo report to folder', trigger: { kind: 'schedule', preset: 'end-of-day' },
+    steps: [{ name: 'report', kind: 'report', reportId }, { name: 'copy to folder', kind: 'copy', destinationId, path: 'reports/' }],
+  });
+  const { runId } = await api('POST', `/jobs/${jobId}/run`);
+  log(`demo: job "Demo report to folder" started, run ${runId}`);
+  const run = await follow(api, runId, log);
+  log(`demo: job run ${run.status}${run.error ? `: ${run.error}` : ''}; the report was copied to the exports folder, reports/`);
 }
 
 /** Loads the synthetic dataset once (a campaign with contacts, attempts and recorded calls). */
