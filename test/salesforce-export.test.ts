@@ -94,6 +94,8 @@ describe('Salesforce export jobs', () => {
     const shown = await api.call('GET', `/salesforce-export-jobs/${created.json.id}`);
     assert.equal(shown.json.object, 'Call_Result__c');
     assert.ok(shown.json.nextRunAt, 'an enabled job has a next run');
+    const tasks = await api.call('GET', '/tasks?type=salesforce-export');
+    assert.ok(tasks.json.items.some((t: { scheduleId?: string; type: string }) => t.scheduleId === created.json.scheduleId && t.type === 'salesforce-export'), JSON.stringify(tasks.json));
     const before = sf.records('Call_Result__c').length;
     const tested = await api.call('POST', `/salesforce-export-jobs/${created.json.id}/test`);
     assert.equal(tested.status, 200, JSON.stringify(tested.json));
@@ -125,6 +127,9 @@ describe('Salesforce export jobs', () => {
     const shown = await api.call('GET', `/salesforce-export-jobs/${job.json.id}`);
     const [started] = await env.sql`select started_at from runs where run_id = ${runId}`;
     assert.ok(Math.abs(Date.parse(shown.json.exportCreatedAfter) - started.started_at.getTime()) < 5000, 'the watermark moved to the end of the run\'s window');
+
+    const logged = await api.call('GET', '/task-log?type=salesforce-export&limit=500');
+    assert.equal(logged.json.items.find((i: { runId: string }) => i.runId === runId)?.type, 'salesforce-export', 'in the task log as a Salesforce export');
 
     const again = await runToEnd(job.json.id);
     assert.equal(again.result.sent, 0);
