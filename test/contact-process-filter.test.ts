@@ -61,6 +61,7 @@ test('each criterion selects what it names', async () => {
   assert.deepEqual(await matched({ fields: { region: "x' or '1'='1" } }), []);
   assert.deepEqual(await matched({ email: 'dana@example.COM' }), ['F-1']);
   assert.deepEqual(await matched({ phone: '+15550000001' }), ['F-1', 'F-4']);
+  assert.deepEqual(await matched({ phone: '+1 (555) 000-0001' }), ['F-1', 'F-4'], 'numbers compare on their digits, as the contact search and the blacklist do');
   assert.deepEqual(await matched({ fields: { region: 'north' } }), ['F-1', 'F-3']);
   assert.deepEqual(await matched({ fields: { region: 'north', tier: 'gold' } }), ['F-1']);
 });

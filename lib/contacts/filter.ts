@@ -3,7 +3,7 @@
 // seed 001 "Contact Status Change", "Delete Contact Records"): its request schema and the one translation of
 // it into SQL. An empty filter matches every contact of the campaign. Criteria combine with AND; the values of
 // one list criterion with OR. `name` is a case-insensitive substring, `phone` any of the contact's numbers
-// (exact), `email` case-insensitive exact, `fields` each custom field exactly equal (as text).
+// (on their digits), `email` case-insensitive exact, `fields` each custom field exactly equal (as text).
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 
@@ -23,7 +23,7 @@ export const contactFilterSchema = z.object({
   majorReasons: z.array(text).min(1).max(100).optional(),
   minorReasons: z.array(text).min(1).max(100).optional(),
   name: text.optional().describe('case-insensitive substring of the name'),
-  phone: z.string().trim().min(3).max(30).regex(NO_NUL).optional().describe("any of the contact's phone numbers, exactly"),
+  phone: z.string().trim().min(3).max(30).regex(NO_NUL).optional().describe("any of the contact's phone numbers, compared on their digits (as the contact search and the blacklist do)"),
   email: z.string().trim().min(3).max(320).regex(NO_NUL).optional().describe('the e-mail address, case-insensitive'),
   fields: z.record(customFieldName, z.string().max(1000).regex(NO_NUL, 'must not contain a NUL character')).optional()
     .refine((fields) => !fields || Object.keys(fields).length <= 50, 'at most 50 custom fields')
@@ -48,7 +48,7 @@ export function contactFilterSql(sql: Sql, campaignId: string, filter: ContactFi
   if (filter.name !== undefined) parts.push(sql`${c}.name ilike ${`%${likeEscaped(filter.name)}%`}`);
   if (filter.email !== undefined) parts.push(sql`lower(${c}.email) = lower(${filter.email})`);
   if (filter.phone !== undefined) {
-    parts.push(sql`exists (select 1 from contact_phones fp where fp.contact_id = ${c}.id and fp.number = ${filter.phone})`);
+    parts.push(sql`exists (select 1 from contact_phones fp where fp.contact_id = ${c}.id and regexp_replace(fp.number, '[^0-9]', '', 'g') = ${phoneDigits(filter.phone)})`);
   }
   for (const [field, value] of Object.entries(filter.fields ?? {})) {
     parts.push(sql`${c}.custom_fields ->> ${field} = ${value}`);
@@ -86,7 +86,7 @@ export function contactFilterSqlText(campaignId: string, filter: ContactFilter =
   if (filter.name !== undefined) parts.push(`${c}.name ilike ${sqlLiteral(`%${likeEscaped(filter.name)}%`)}`);
   if (filter.email !== undefined) parts.push(`lower(${c}.email) = lower(${sqlLiteral(filter.email)})`);
   if (filter.phone !== undefined) {
-    parts.push(`exists (select 1 from contact_phones fp where fp.contact_id = ${c}.id and fp.number = ${sqlLiteral(filter.phone)})`);
+    parts.push(`exists (select 1 from contact_phones fp where fp.contact_id = ${c}.id and regexp_replace(fp.number, '[^0-9]', '', 'g') = ${sqlLiteral(phoneDigits(filter.phone))})`);
   }
   for (const [field, value] of Object.entries(filter.fields ?? {})) {
     parts.push(`${c}.custom_fields ->> ${sqlLiteral(field)} = ${sqlLiteral(value)}`);
@@ -98,4 +98,10 @@ export function contactFilterSqlText(campaignId: string, filter: ContactFilter =
 export async function countMatching(sql: Sql, campaignId: string, filter: ContactFilter = {}): Promise<number> {
   const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from contacts c where ${contactFilterSql(sql, campaignId, filter)}`;
   return Number(n);
+}
+
+/** A number as the phone filters compare it: its digits only, so `+1 (555) 010-0000` finds `+15550100000`
+ *  (the expression of the contact_phones_digits index). */
+export function phoneDigits(number: string): string {
+  return number.replace(/[^0-9]/g, '');
 }
