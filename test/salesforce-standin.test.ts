@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { classifyFailure } from '../lib/failures.js';
 import { openSalesforce } from '../lib/salesforce/connection.js';
 import type { SalesforceAccount } from '../lib/salesforce/accounts.js';
+import { sendChunk } from '../lib/salesforce/send.js';
 import { startSalesforceStandin, type SalesforceStandin } from './harness/salesforce-standin.js';
 
 let sf: SalesforceStandin;
@@ -105,5 +106,20 @@ describe('the Salesforce stand-in, through jsforce', () => {
     const down = await conn.sobject('Call_Result__c').create([{ Name: 'down' }]).catch((e: unknown) => e);
     assert.equal(classifyFailure('salesforce', down), 'transient');
     assert.equal(sf.records('Call_Result__c').filter((r) => r.Name === 'limited' || r.Name === 'down').length, 0, 'a refused request creates nothing');
+  });
+
+  it('sendChunk: a record without its external id fails alone with the key named; the others are upserted', async () => {
+    const conn = await openSalesforce(account());
+    const outcomes = await sendChunk(conn, 'Call_Result__c', 'Result_Key__c', [
+      { key: 'one', record: { Name: 'keyed', Result_Key__c: 'send-1' } },
+      { key: 'two', record: { Name: 'keyless', Result_Key__c: null } },
+      { key: 'three', record: { Name: '', Result_Key__c: 'send-3' } },
+    ]);
+    assert.equal(outcomes.length, 3);
+    assert.deepEqual(outcomes.map((o) => o.key), ['one', 'two', 'three']);
+    assert.ok(outcomes[0].salesforceId && outcomes[0].created);
+    assert.match(outcomes[1].error!, /^MISSING_EXTERNAL_ID/);
+    assert.match(outcomes[2].error!, /^REQUIRED_FIELD_MISSING/);
+    assert.equal(sf.records('Call_Result__c').filter((r) => r.Name === 'keyless').length, 0);
   });
 });

@@ -10,6 +10,17 @@ interface SaveResult { id?: string; success: boolean; created?: boolean; errors?
 
 export async function sendChunk(conn: SalesforceConnection, object: string, externalIdField: string | undefined, chunk: { key: string; record: Record<string, unknown> }[]): Promise<Outcome[]> {
   if (chunk.length > MAX_COLLECTION_RECORDS) throw new Error(`a chunk of ${chunk.length} records is more than Salesforce accepts (${MAX_COLLECTION_RECORDS})`);
+  if (externalIdField) {
+    // jsforce refuses a whole upsert when one record lacks the key: such records fail alone, the rest go.
+    const keyless = chunk.filter((c) => c.record[externalIdField] === undefined || c.record[externalIdField] === null || c.record[externalIdField] === '');
+    if (keyless.length) {
+      const sent = await sendChunk(conn, object, externalIdField, chunk.filter((c) => !keyless.includes(c)));
+      const byKey = new Map([...sent.map((o) => [o.key, o] as const),
+        ...keyless.map((c) => [c.key, { key: c.key, error: `MISSING_EXTERNAL_ID: the external id field ${externalIdField} has no value for this result (its mapped column is empty)` }] as const)]);
+      return chunk.map((c) => byKey.get(c.key)!);
+    }
+  }
+  if (chunk.length === 0) return [];
   const records = chunk.map((c) => ({ attributes: { type: object }, ...c.record }));
   const results = (externalIdField
     ? await conn.sobject(object).upsert(records, externalIdField, { allOrNone: false })
