@@ -152,6 +152,24 @@ describe('job runs', () => {
     assert.ok(mails.some((m) => m.to.includes('ops@example.com')), 'the onFailure step ran');
   });
 
+  it('a results-export step runs the results export job as its child workflow', async () => {
+    const { campaign } = await reportWithRows(env);
+    const created = await api.call('POST', '/results-export-jobs', { body: {
+      name: 'Results for a job', campaignId: campaign.id, format: 'detailed', dispositions: 'all',
+      schedule: { startAt: new Date().toISOString(), every: '1d' }, destinationId: sftpDestination, path: 'results/job.csv',
+    } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const missing = await api.call('POST', '/jobs', { body: { name: 'Results missing', trigger: { kind: 'manual' }, steps: [{ name: 'x', kind: 'results-export', jobId: '999999' }] } });
+    assert.equal(missing.status, 400);
+    const jobId = await createJob(api, { name: 'Results in a job', trigger: { kind: 'manual' }, steps: [{ name: 'results', kind: 'results-export', jobId: created.json.id }] });
+    const runId = await runJob(api, jobId);
+    const run = await closedRun(env, runId);
+    assert.equal(run.status, 'completed', run.error ?? '');
+    const [step] = await stepsOf(env, runId);
+    const [child] = await env.sql<{ type: string; status: string }[]>`select type, status from runs where run_id = ${step.child_id}`;
+    assert.deepEqual(child, { type: 'results-export', status: 'completed' });
+  });
+
   it('a definition changed while a run is in flight does not change that run', async () => {
     const { campaign, reportId } = await reportWithRows(env);
     const jobId = await createJob(api, {

@@ -25,6 +25,8 @@ export type ListImportStepSource = 'trigger-file' | { destinationId: string; pat
 export type JobStepParams =
   | { kind: 'report'; reportId: string }
   | { kind: 'recording-export'; jobId: string }
+  | { kind: 'results-export'; jobId: string }
+  | { kind: 'salesforce-export'; jobId: string }
   | { kind: 'list-import'; campaignId: string; source: ListImportStepSource; [option: string]: unknown }
   | { kind: 'email'; to: string[]; subject?: string; attach?: 'previous' }
   | { kind: 'copy'; destinationId: string; path: string };

@@ -15,6 +15,8 @@ import {
 import type { ListImportResult } from './list-import-shared.js';
 import { RECORDING_EXPORT_WORKFLOW, type RecordingExportResult } from './recording-export-shared.js';
 import { REPORT_WORKFLOW, type ReportRunResult } from './report-shared.js';
+import { RESULTS_EXPORT_WORKFLOW, type ResultsExportResult } from './results-shared.js';
+import { SALESFORCE_EXPORT_WORKFLOW, type SalesforceExportResult } from './salesforce-export-shared.js';
 import { trackRunStatus } from './shared/run-status.js';
 import { JOB_KINDS, runSearchAttributes, type JobKind } from './shared/search-attributes.js';
 
@@ -127,11 +129,14 @@ const childOf = (step: JobStep): JobKind | null => {
   if (step.kind === 'report') return JOB_KINDS.report;
   if (step.kind === 'recording-export') return JOB_KINDS.recordingExport;
   if (step.kind === 'list-import') return JOB_KINDS.listImport;
+  if (step.kind === 'results-export') return JOB_KINDS.resultsExport;
+  if (step.kind === 'salesforce-export') return JOB_KINDS.salesforceExport;
   return null;
 };
 
 function childOptions(ctx: StepContext, step: JobStep, kind: JobKind, input: unknown, campaignId?: string) {
-  const definitionId = step.kind === 'report' ? step.reportId : step.kind === 'recording-export' ? step.jobId : null;
+  const definitionId = step.kind === 'report' ? step.reportId
+    : step.kind === 'recording-export' || step.kind === 'results-export' || step.kind === 'salesforce-export' ? step.jobId : null;
   return {
     workflowId: jobStepWorkflowId(ctx.runId, ctx.seq, step.name), args: [input] as [unknown],
     typedSearchAttributes: runSearchAttributes({ kind, campaignId, definitionId, triggeredBy: `job-${ctx.job.definitionId}` }),
@@ -152,6 +157,16 @@ async function runStep(step: JobStep, ctx: StepContext): Promise<StepOutcome> {
       const exported = await executeChild<(i: unknown) => Promise<RecordingExportResult>>(RECORDING_EXPORT_WORKFLOW, options);
       const file = await quick.exportStepFile({ jobId: step.jobId, childRunId: options.workflowId, manifest: exported.manifest });
       return { file, output: { childId: options.workflowId, exported: exported.exported, failed: exported.failed, manifest: exported.manifest } };
+    }
+    case 'results-export': {
+      const options = childOptions(ctx, step, JOB_KINDS.resultsExport, { jobId: step.jobId, triggeredBy });
+      const exported = await executeChild<(i: unknown) => Promise<ResultsExportResult>>(RESULTS_EXPORT_WORKFLOW, options);
+      return { output: { childId: options.workflowId, exported: exported.exported, fileName: exported.fileName ?? null, rows: exported.rows ?? 0, sent: exported.sent } };
+    }
+    case 'salesforce-export': {
+      const options = childOptions(ctx, step, JOB_KINDS.salesforceExport, { definitionId: step.jobId, triggeredBy });
+      const exported = await executeChild<(i: unknown) => Promise<SalesforceExportResult>>(SALESFORCE_EXPORT_WORKFLOW, options);
+      return { output: { childId: options.workflowId, ...exported } };
     }
     case 'list-import': {
       const importInput = await quick.planListImportStep({ step, file: ctx.triggerFile, actingUser: triggeredBy });

@@ -37,6 +37,8 @@ const listImportSource = z.union([
 export const stepSchema = z.discriminatedUnion('kind', [
   z.object({ ...common, kind: z.literal('report'), reportId: dbId }).strict(),
   z.object({ ...common, kind: z.literal('recording-export'), jobId: dbId }).strict(),
+  z.object({ ...common, kind: z.literal('results-export'), jobId: dbId.describe('a results export job') }).strict(),
+  z.object({ ...common, kind: z.literal('salesforce-export'), jobId: dbId.describe('a Salesforce export job') }).strict(),
   z.object({
     ...common, kind: z.literal('list-import'), campaignId: dbId, source: listImportSource,
     separator: z.enum(Object.keys(SEPARATORS) as [Separator, ...Separator[]]).default(','),

@@ -27,10 +27,12 @@ export async function definitionErrors(sql: Sql, trigger: JobTrigger, steps: Job
   if (trigger.kind === 'campaign-end') campaignIds.push(trigger.campaignId);
   const destinationIds = steps.flatMap((s) => (s.kind === 'copy' ? [s.destinationId] : s.kind === 'list-import' && s.source !== 'trigger-file' ? [s.source.destinationId] : []));
   if (trigger.kind === 'file-arrival') destinationIds.push(trigger.destinationId);
-  const [campaigns, destinations, reports, exports] = await Promise.all([
+  const jobIdsOf = (kind: 'recording-export' | 'results-export' | 'salesforce-export') =>
+    definitionsOf(sql, kind, steps.flatMap((s) => (s.kind === kind ? [s.jobId] : [])));
+  const [campaigns, destinations, reports, exports, resultsExports, salesforceExports] = await Promise.all([
     existing(sql, 'campaigns', campaignIds), existing(sql, 'destinations', destinationIds),
     definitionsOf(sql, 'report', steps.flatMap((s) => (s.kind === 'report' ? [s.reportId] : []))),
-    definitionsOf(sql, 'recording-export', steps.flatMap((s) => (s.kind === 'recording-export' ? [s.jobId] : []))),
+    jobIdsOf('recording-export'), jobIdsOf('results-export'), jobIdsOf('salesforce-export'),
   ]);
   if (trigger.kind === 'campaign-end' && !campaigns.has(trigger.campaignId)) errors.push({ path: 'trigger.campaignId', message: `campaign ${trigger.campaignId} does not exist` });
   if (trigger.kind === 'file-arrival' && !destinations.has(trigger.destinationId)) errors.push({ path: 'trigger.destinationId', message: `destination ${trigger.destinationId} does not exist` });
@@ -39,6 +41,8 @@ export async function definitionErrors(sql: Sql, trigger: JobTrigger, steps: Job
     const at = `steps.${i}`;
     if (step.kind === 'report' && !reports.has(step.reportId)) errors.push({ path: `${at}.reportId`, message: `step "${step.name}": report ${step.reportId} does not exist` });
     if (step.kind === 'recording-export' && !exports.has(step.jobId)) errors.push({ path: `${at}.jobId`, message: `step "${step.name}": recording export job ${step.jobId} does not exist` });
+    if (step.kind === 'results-export' && !resultsExports.has(step.jobId)) errors.push({ path: `${at}.jobId`, message: `step "${step.name}": results export job ${step.jobId} does not exist` });
+    if (step.kind === 'salesforce-export' && !salesforceExports.has(step.jobId)) errors.push({ path: `${at}.jobId`, message: `step "${step.name}": Salesforce export job ${step.jobId} does not exist` });
     if (step.kind === 'list-import') {
       if (!campaigns.has(step.campaignId)) errors.push({ path: `${at}.campaignId`, message: `step "${step.name}": campaign ${step.campaignId} does not exist` });
       if (step.source === 'trigger-file' && !fileFromTrigger) errors.push({ path: `${at}.source`, message: `step "${step.name}" imports the trigger's file, but only a file-arrival trigger brings one; give a { destinationId, path }` });
