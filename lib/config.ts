@@ -93,7 +93,10 @@ export function exitOnStartFailure(err: unknown, logFailure: (err: unknown) => v
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // An empty variable is an unset one: compose files and shells pass `X=` for "not given" (`${X:-}`), and
+  // `RECORDING_STORAGE_DAYS=` must mean "kept forever", not "0 days".
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);

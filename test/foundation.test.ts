@@ -29,6 +29,13 @@ describe('configuration', () => {
       /MASTER_KEY=\(hidden\)/.test(err.message) && !err.message.includes('not-32-bytes-secret'));
   });
 
+  test('an empty variable is an unset one (compose passes ${X:-} as X=)', () => {
+    const cfg = loadConfig({ RECORDING_STORAGE_DAYS: '', API_PORT: '', DATABASE_URL: '' });
+    assert.equal(cfg.RECORDING_STORAGE_DAYS, undefined);
+    assert.equal(cfg.API_PORT, 8080);
+    assert.equal(cfg.DATABASE_URL, undefined);
+  });
+
   test('an S3 content store without a bucket is refused', () => {
     assert.throws(() => loadConfig({ CONTENT_STORE: 's3' }), /CONTENT_S3_BUCKET/);
   });
