@@ -10,6 +10,7 @@ import { pollArrivals } from '../lib/jobs/arrivals.js';
 import { startApi, type Api } from './erasure-fixtures.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startSmtp, startSshd, type SmtpSink, type SshdServer } from './harness/servers/index.js';
+import { until } from './harness/wait.js';
 import { closedRun, createJob } from './jobs-helpers.js';
 import { seededCampaign } from './list-import-helpers.js';
 
@@ -107,4 +108,20 @@ it('a file whose import fails is moved to failed/ and the recipients are notifie
   const [notice] = (await smtp.waitForMessages(before + 1)).slice(before);
   assert.deepEqual(notice.to, ['ops@example.com']);
   assert.match(notice.raw.toString('utf8'), /import list/);
+});
+
+it('the job\'s schedule polls the folder through the worker (jobFilePoll)', async () => {
+  const campaignId = await seededCampaign(env.sql, 'arrivals-poll');
+  const folder = path.join(sshd.rootDir, 'ftpin', 'polled');
+  await mkdir(folder, { recursive: true });
+  const jobId = await arrivalJob(campaignId, 'polled');
+  await writeFile(path.join(folder, 'new.csv'), list(['P1']));
+  const handle = env.client.schedule.getHandle(`job/${jobId}`);
+  await handle.trigger();
+  const pollId = await until('the poll to start', async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
+  assert.match(pollId, new RegExp(`^job/${jobId}/poll`));
+  const result = await env.client.workflow.getHandle(pollId).result();
+  assert.deepEqual(result, { started: [], waiting: 1 }, 'first sighting: the file waits for the next poll');
+  const [row] = await env.sql<{ state: { arrivals: Record<string, unknown> } }[]>`select state from job_definitions where id = ${jobId}`;
+  assert.deepEqual(Object.keys(row.state.arrivals), ['polled/new.csv']);
 });
