@@ -86,14 +86,14 @@ const LIST_FILTER = `(${setting('lists')} = '' or c.list_id = any(nullif(${setti
 const dispositionFilter = (column: string) =>
   `(${setting('dispositions')} = '' or ${column} in (select jsonb_array_elements_text(nullif(${setting('dispositions')}, '')::jsonb)))`;
 
-/** When the record's closing attempt (the one that reported Closed at closed_at) was collected. */
-const CLOSING_COLLECTED = `(select min(z.collected_at) from call_attempts z
-  where z.campaign_id = c.campaign_id and z.client_id = c.client_id and z.record_status = 'Closed' and z.completed_at = c.closed_at)`;
+/** When the record's closing attempt (the one that reported Closed at closed_at) was collected: `cc.collected`. */
+const CLOSING_COLLECTED_JOIN = `cross join lateral (select min(z.collected_at) as collected from call_attempts z
+  where z.campaign_id = c.campaign_id and z.client_id = c.client_id and z.record_status = 'Closed' and z.completed_at = c.closed_at) cc`;
 
 function recordRange(by: RangeKind): string {
   return by === 'closed'
     ? `c.closed_at >= ${FROM} and c.closed_at < ${TO}`
-    : `${CLOSING_COLLECTED} > ${FROM} and ${CLOSING_COLLECTED} <= ${TO}`;
+    : `cc.collected > ${FROM} and cc.collected <= ${TO}`;
 }
 
 function attemptRange(by: RangeKind): string {
@@ -112,9 +112,11 @@ const RECORD_SELECT = `c.id as contact_id, c.client_id, c.name,
 const ATTEMPT_SELECT = `a.id as attempt_id, a.phone as attempt_phone, a.started_at as attempt_started_at,
   a.completed_at as attempt_completed_at, a.status, a.disposition, a.agent, a.major_reason, a.minor_reason`;
 
-/** The typed rows (not yet formatted), in file order. Constant SQL only. */
-export function resultsBaseSql(format: ResultsFormat, by: RangeKind): string {
+/** The typed rows (not yet formatted), in file order (or unordered, for counting). Constant SQL only. */
+export function resultsBaseSql(format: ResultsFormat, by: RangeKind, ordered = true): string {
+  const order = (clause: string) => (ordered ? clause : '');
   const records = `select ${RECORD_SELECT} from contacts c left join calling_lists l on l.id = c.list_id
+    ${by === 'collected' ? CLOSING_COLLECTED_JOIN : ''}
     where c.campaign_id = ${CAMPAIGN} and c.closed_at is not null and ${LIST_FILTER} and ${recordRange(by)}`;
   switch (format) {
     case 'simple': return `with r as (${records})
@@ -124,16 +126,17 @@ export function resultsBaseSql(format: ResultsFormat, by: RangeKind): string {
                          order by a.completed_at desc, a.id desc limit 1) a on true
       left join lateral (select count(*) as n from call_attempts x where x.campaign_id = ${CAMPAIGN} and x.client_id = r.client_id) n on true
       where ${dispositionFilter('a.disposition')}
-      order by r.closed_at, r.client_id`;
-    case 'detailed': return `with r as (${records}),
-      a as (select a.*, row_number() over (partition by a.client_id order by a.completed_at, a.id) as attempt_number,
-                   last_value(a.disposition) over (partition by a.client_id order by a.completed_at, a.id
-                                                   rows between unbounded preceding and unbounded following) as last_disposition
-            from call_attempts a where a.campaign_id = ${CAMPAIGN} and a.client_id in (select client_id from r))
-      select r.*, ${ATTEMPT_SELECT}, a.attempt_number
-      from r join a on a.client_id = r.client_id
-      where ${dispositionFilter('a.last_disposition')}
-      order by r.closed_at, r.client_id, a.attempt_number`;
+      ${order('order by r.closed_at, r.client_id')}`;
+    // Attempts joined to the records directly (an index lookup per record), numbered over each record's.
+    case 'detailed': return `with r as (${records})
+      select x.* from (
+        select r.*, ${ATTEMPT_SELECT}, row_number() over w as attempt_number,
+               last_value(a.disposition) over (w rows between unbounded preceding and unbounded following) as last_disposition
+        from r join call_attempts a on a.campaign_id = ${CAMPAIGN} and a.client_id = r.client_id
+        window w as (partition by r.contact_id order by a.completed_at, a.id)
+      ) x
+      where ${dispositionFilter('x.last_disposition')}
+      ${order('order by x.closed_at, x.client_id, x.attempt_number')}`;
     case 'detailed-in-timeframe': return `select ${RECORD_SELECT}, ${ATTEMPT_SELECT},
         (select count(*) from call_attempts x where x.campaign_id = a.campaign_id and x.client_id = a.client_id
            and (x.completed_at, x.id) <= (a.completed_at, a.id)) as attempt_number
@@ -141,7 +144,7 @@ export function resultsBaseSql(format: ResultsFormat, by: RangeKind): string {
       join contacts c on c.campaign_id = a.campaign_id and c.client_id = a.client_id
       left join calling_lists l on l.id = c.list_id
       where a.campaign_id = ${CAMPAIGN} and ${attemptRange(by)} and ${LIST_FILTER} and ${dispositionFilter('a.disposition')}
-      order by a.completed_at, a.id`;
+      ${order('order by a.completed_at, a.id')}`;
   }
 }
 
@@ -167,7 +170,7 @@ function csvSelect(customFieldCount: number): string {
 
 /** The custom fields of the records in the range, by name (sorted), read in the transaction's snapshot. */
 export async function resultsCustomFields(tx: Tx, p: ResultsQueryParams): Promise<string[]> {
-  const rows = await tx.unsafe<{ key: string }[]>(`select distinct k.key from (${resultsBaseSql(p.format, p.range.by)}) b
+  const rows = await tx.unsafe<{ key: string }[]>(`select distinct k.key from (${resultsBaseSql(p.format, p.range.by, false)}) b
     cross join lateral jsonb_object_keys(b.custom_fields) k(key) order by k.key`);
   return rows.map((r) => r.key);
 }
@@ -175,17 +178,24 @@ export async function resultsCustomFields(tx: Tx, p: ResultsQueryParams): Promis
 /** Sets the parameters and the custom fields of the records in range in `tx`; returns those fields. Call it
  *  once per transaction before countResults, streamResultsCsvRows or cursorResults. */
 export async function prepareResults(tx: Tx, p: ResultsQueryParams): Promise<string[]> {
+  return (await prepareResultsWithCounts(tx, p)).customFields;
+}
+
+/** prepareResults, and the counts, in one pass over the results. */
+export async function prepareResultsWithCounts(tx: Tx, p: ResultsQueryParams): Promise<{ customFields: string[]; counts: ResultsCounts }> {
   await setResultsParams(tx, p);
-  const fields = await resultsCustomFields(tx, p);
-  await tx`select set_config('cc_results.fields', ${JSON.stringify(fields)}, true)`;
-  return fields;
+  const [row] = await tx.unsafe<{ rows: string; records: string; fields: string[] }[]>(`with b as materialized (${resultsBaseSql(p.format, p.range.by, false)})
+    select (select count(*) from b) as rows, (select count(distinct contact_id) from b) as records,
+           (select coalesce(array_agg(distinct k.key order by k.key), '{}') from b cross join lateral jsonb_object_keys(b.custom_fields) k(key)) as fields`);
+  await tx`select set_config('cc_results.fields', ${JSON.stringify(row.fields)}, true)`;
+  return { customFields: row.fields, counts: { rows: Number(row.rows), records: Number(row.records) } };
 }
 
 export interface ResultsCounts { rows: number; records: number }
 
 export async function countResults(tx: Tx, p: ResultsQueryParams): Promise<ResultsCounts> {
   const [row] = await tx.unsafe<{ rows: string; records: string }[]>(`select count(*) as rows, count(distinct b.contact_id) as records
-    from (${resultsBaseSql(p.format, p.range.by)}) b`);
+    from (${resultsBaseSql(p.format, p.range.by, false)}) b`);
   return { rows: Number(row.rows), records: Number(row.records) };
 }
 
@@ -243,8 +253,7 @@ export async function snapshotResults(tx: Tx, databaseUrl: string, p: ResultsQue
     const conn = (await copySql.reserve()) as unknown as Tx;
     await conn`begin isolation level repeatable read read only`;
     await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-    const customFields = await prepareResults(conn, p);
-    const counts = await countResults(conn, p);
+    const { customFields, counts } = await prepareResultsWithCounts(conn, p);
     const query = resultsCsvSql(p.format, p.range.by, customFields.length);
     const rows = (await conn.unsafe(`copy (${query}) to stdout with (format csv, header false)`).readable()) as unknown as Readable;
     rows.once('end', close);
