@@ -97,13 +97,47 @@ test('a download with between does not move the marker', async () => {
   assert.deepEqual(next.map((r) => r.client_id), ['D1'], 'the record re-closed is in the next download without between');
 });
 
+test('a download cancelled while it waits for the marker saves nothing and moves nothing', async () => {
+  await api.call('POST', '/attempts', { body: [attempt('D2', '2025-03-06T09:00:00Z', { recordStatus: 'Closed', disposition: 'Late' })] });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((resolve) => { locked = resolve; });
+  // Another download's transaction holding the campaign's marker: this one waits for it.
+  const holder = env.sql.begin(async (tx) => {
+    await tx`select 1 from results_download_markers where campaign_id = ${campaignId} for update`;
+    locked();
+    await held;
+  });
+  await lockTaken;
+  const started = await api.call('POST', `/campaigns/${campaignId}/results/downloads`, { body: { format: 'simple' } });
+  assert.equal(started.status, 202);
+  const runId = started.json.runId;
+  // Deterministic: cancel only once the run is blocked on the marker's row lock.
+  for (let i = 0; ; i++) {
+    const [w] = await env.sql<{ n: number }[]>`select count(*)::int as n from pg_locks where not granted and locktype = 'transactionid'`;
+    if (w.n > 0) break;
+    assert.ok(i < 600, 'the download never waited for the marker');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await api.call('POST', `/runs/${encodeURIComponent(runId)}/cancel`)).status, 202);
+  const run = await waitRun(runId);
+  release();
+  await holder;
+  assert.equal(run.status, 'cancelled', JSON.stringify(run));
+  const [files] = await env.sql<{ n: number }[]>`select count(*)::int as n from results_files where run_id = ${runId}`;
+  assert.equal(files.n, 0, 'nothing saved');
+  const next = rowsOf((await download({ format: 'simple' })).file);
+  assert.deepEqual(next.map((r) => r.client_id), ['D2'], 'the next download still has what the cancelled one would have had');
+});
+
 test('zip: a ZIP holding the CSV', async () => {
   const { file, contentType } = await download({ format: 'detailed', zip: true, between: { from: '2025-03-01T00:00:00Z', to: '2025-04-01T00:00:00Z' } });
   assert.equal(contentType, 'application/zip');
   const entries = await unzip(file);
   assert.equal(entries.length, 1);
   assert.match(entries[0].name, /\.csv$/);
-  assert.equal(rowsOf(entries[0].data).length, 5);
+  assert.equal(rowsOf(entries[0].data).length, 6, 'D1: 3 attempts, D2: 2, D3: 1');
 });
 
 test('bad input is 400 naming the field; an unknown campaign 404; an unknown file 404', async () => {
