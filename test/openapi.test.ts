@@ -23,6 +23,7 @@ import { erasureWorkflowId } from '../workflows/erasure-shared.js';
 import { exclusionsImportWorkflowId } from '../workflows/exclusions-import-shared.js';
 import { listImportWorkflowId } from '../workflows/list-import-shared.js';
 import { reportManualWorkflowId } from '../workflows/report-shared.js';
+import { resultsDownloadWorkflowId, resultsExportManualWorkflowId } from '../workflows/results-shared.js';
 import { jobManualWorkflowId } from '../workflows/job-shared.js';
 import { salesforceExportManualWorkflowId } from '../workflows/salesforce-export-shared.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
@@ -98,7 +99,7 @@ test('the document carries the examples as declared, in the media type of the bo
 test('a download is answered 200 with its content types, in the document and on the wire', async () => {
   const downloads = routes.filter((r) => r.spec.download);
   assert.deepEqual(downloads.map((r) => `${r.spec.method} ${r.spec.path}`).sort(),
-    ['get /interactions/{id}/recording', 'get /interactions/{id}/segments/{n}/recording', 'get /metrics', 'get /processes/{runId}/file', 'get /processes/{runId}/log', 'get /reports/{id}/saved/{fileId}']);
+    ['get /campaigns/{id}/results/downloads/{fileId}', 'get /interactions/{id}/recording', 'get /interactions/{id}/segments/{n}/recording', 'get /metrics', 'get /processes/{runId}/file', 'get /processes/{runId}/log', 'get /reports/{id}/saved/{fileId}']);
   for (const { spec } of downloads) {
     const op = document.paths[spec.path][spec.method];
     assert.equal(op.responses['204'], undefined, `${spec.path} is not documented as 204`);
@@ -206,7 +207,8 @@ test('run ids in examples have the format the real handlers produce for the same
   const formats = new Set([...Object.values(real).flatMap((reply) => Object.entries(reply as object).filter(([k]) => k === 'runId').map(([, v]) => shape(v as string))),
     shape(contactProcessWorkflowId('export', '3', at)), shape(contactProcessWorkflowId('delete', '3', at)), shape(contactProcessWorkflowId('status-change', '3', at)),
     shape(listImportWorkflowId('3', at)), shape(erasureWorkflowId('3', at)), shape(reportManualWorkflowId('3', at)), shape(jobManualWorkflowId('3', at)),
-    shape(salesforceExportManualWorkflowId('3', at)), shape(exclusionsImportWorkflowId(at))]);
+    shape(salesforceExportManualWorkflowId('3', at)), shape(exclusionsImportWorkflowId(at)),
+    shape(resultsDownloadWorkflowId('3', at)), shape(resultsExportManualWorkflowId('3', at))]);
   const unknown: string[] = [];
   for (const { spec } of routes) {
     for (const [where, example] of [['body', spec.example?.body], ['response', spec.example?.response]] as const) {
