@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
+import { startSalesforceStandin } from './harness/salesforce-standin.js';
 import { testScratchDir } from './harness/scratch.js';
 
 let rig: ConsoleRig;
@@ -94,6 +95,39 @@ describe('destinations and keys', () => {
     await row.getByRole('button', { name: 'Test connection' }).click();
     await page.getByRole('status').filter({ hasText: 'Connection test passed' }).waitFor();
     await context.close();
+  });
+
+  test('a Salesforce account\'s secrets are never shown back; Test connection passes, or shows why not', async () => {
+    const user = { username: 'ops@example.com', password: 'sf-pass-91c2', securityToken: 'sf-token-5d1e' };
+    const sf = await startSalesforceStandin({ users: [user] });
+    try {
+      const { context, page } = await signIn(rig, rig.api.adminKey);
+      await page.goto('/console/destinations');
+      const create = async (name: string, token: string) => {
+        const form = page.getByRole('group', { name: 'New Salesforce account' });
+        await form.getByLabel('Name', { exact: true }).fill(name);
+        await form.getByLabel('Login URL').fill(sf.url);
+        await form.getByLabel('User name').fill(user.username);
+        await form.getByLabel('Password').fill(user.password);
+        await form.getByLabel('Security token').fill(token);
+        await page.getByRole('button', { name: 'Create Salesforce account' }).click();
+        await page.waitForURL(/notice=Salesforce/);
+      };
+      await create('sales org', user.securityToken);
+      await create('wrong token org', 'nope');
+      assert.doesNotMatch(await page.content(), /sf-pass-91c2|sf-token-5d1e/);
+      await page.getByRole('row').filter({ hasText: 'sales org' }).filter({ hasNotText: 'wrong' }).getByRole('button', { name: 'Test connection' }).click();
+      await page.getByRole('status').filter({ hasText: 'Connection test passed' }).waitFor();
+      const [refused] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST'),
+        page.getByRole('row').filter({ hasText: 'wrong token org' }).getByRole('button', { name: 'Test connection' }).click(),
+      ]);
+      assert.equal(refused.status(), 422);
+      await page.getByRole('alert').waitFor();
+      await context.close();
+    } finally {
+      await sf.close();
+    }
   });
 
   test('a new API key is shown once; revoking it ends a session signed in with it', async () => {
