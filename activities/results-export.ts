@@ -8,6 +8,7 @@ import { heartbeating } from '../lib/heartbeat.js';
 import { RunClosedError } from '../lib/reports/run-guard.js';
 import { loadResultsExportJob, type ResultsExportJob } from '../lib/results/export-jobs.js';
 import { generateExportFile, sendExportFiles, type SentFile } from '../lib/results/exports.js';
+import { removeExpiredResultsFiles } from '../lib/results/files.js';
 import { TransferError } from '../lib/transfer/index.js';
 import { RESULTS_FAILURES, type ResultsFileResult } from '../workflows/results-shared.js';
 import type { ActivityDeps } from './deps.js';
@@ -53,7 +54,9 @@ export function createResultsExportActivities(deps: ActivityDeps) {
         throw err;
       }
       try {
-        return await heartbeating(() => sendExportFiles({ sql, store }, jobId, transfer));
+        const sent = await heartbeating(() => sendExportFiles({ sql, store }, jobId, transfer));
+        await removeExpiredResultsFiles(sql, store, deps.clock()).catch(() => 0);
+        return sent;
       } catch (err) {
         if (err instanceof TransferError && isPermanentFailure(err)) {
           throw ApplicationFailure.nonRetryable(`Destination ${j.config.destinationId} refused the results file (${err.stage}): ${err.message}; the next run sends it again`, RESULTS_FAILURES.deliveryRefused);

@@ -14,6 +14,9 @@ import { createResultsExportActivities } from './results-export.js';
 
 export function createResultsActivities(deps: ActivityDeps) {
   const { sql, store, databaseUrl } = deps;
+  // Results files are removed 30 days after they were written by the runs that write them: each download and
+  // each export run ends by sweeping what has expired (best effort; the next run retries what failed).
+  const sweepExpired = () => removeExpiredResultsFiles(sql, store, deps.clock()).catch(() => 0);
   return {
     async generateResultsDownload(input: { runId: string; request: DownloadRequest; campaignName: string; runTime: string }): Promise<ResultsFileResult> {
       try {
@@ -21,6 +24,7 @@ export function createResultsActivities(deps: ActivityDeps) {
           runId: input.runId, request: input.request, campaignName: input.campaignName, runTime: new Date(input.runTime), now: deps.clock(),
           signal: Context.current().cancellationSignal,
         }, progressRecorder(deps, input.runId, report)));
+        await sweepExpired();
         return fileResult(file);
       } catch (err) {
         if (err instanceof RunClosedError) throw ApplicationFailure.nonRetryable(err.message, RESULTS_FAILURES.runClosed);

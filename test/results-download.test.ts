@@ -140,6 +140,18 @@ test('zip: a ZIP holding the CSV', async () => {
   assert.equal(rowsOf(entries[0].data).length, 6, 'D1: 3 attempts, D2: 2, D3: 1');
 });
 
+test('after 30 days a file is gone: 404, and the next run removes its row and object', async () => {
+  const { run } = await download({ format: 'simple', between: { from: '2025-03-01T00:00:00Z', to: '2025-03-02T00:00:00Z' } });
+  const fileId = run.result.fileId;
+  const [{ store_key: key }] = await env.sql<{ store_key: string }[]>`
+    update results_files set expires_at = now() - interval '1 second' where id = ${fileId} returning store_key`;
+  assert.equal((await api.call('GET', `/campaigns/${campaignId}/results/downloads/${fileId}`)).status, 404);
+  assert.equal(await env.deps.store.exists(key), true);
+  await download({ format: 'simple', between: { from: '2025-03-01T00:00:00Z', to: '2025-03-02T00:00:00Z' } });
+  assert.equal((await env.sql`select 1 from results_files where id = ${fileId}`).length, 0);
+  assert.equal(await env.deps.store.exists(key), false);
+});
+
 test('bad input is 400 naming the field; an unknown campaign 404; an unknown file 404', async () => {
   const bad = async (body: unknown, path: string) => {
     const res = await api.call('POST', `/campaigns/${campaignId}/results/downloads`, { body });
