@@ -108,7 +108,9 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
         exported: records.filter((r) => r.result === 'exported').length,
         failed: records.filter((r) => r.result === 'failed').length,
         sizeBytes: records.reduce((sum, r) => sum + (r.size_bytes ?? 0), 0),
-        errors: records.filter((r) => r.error && r.result === 'failed').map((r) => `${r.path}: ${r.error}`),
+        // By content and interaction id, never by file name: a name from the template can hold customer data
+        // (`${customerPhone}`), and the run's result is kept (runs.result, Temporal history).
+        errors: records.filter((r) => r.error && r.result === 'failed').map((r) => failedItem(r, done)),
         drained: !stop && selected.length <= input.batchSize,
         windowClosed: stop === 'window',
         lastCompletedAt: done.at(-1)?.row.completed_at ?? null,
@@ -174,7 +176,7 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       return { ...base, location: put.location, size_bytes: meter.sizeBytes(), sha256: meter.sha256(), result: 'exported', error: null };
     } catch (err) {
       if (isContentFault(err)) return { ...base, location: null, size_bytes: null, sha256: null, result: 'failed', error: contentError(err) };
-      throw err;
+      throw withoutName(err, j, row, path);
     } finally {
       body.destroy();
     }
@@ -187,7 +189,8 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
    */
   async function removeErasedFile(j: ExportJob, row: RecordingRow, transfer: Transfer): Promise<null> {
     if (fileNameCollisions(j.config.fileNameTemplate, j.config.contentType).length) return null;
-    await removeIfPresent(transfer, renderFileName(j.config.fileNameTemplate, placeholderValues(j, row)));
+    const path = renderFileName(j.config.fileNameTemplate, placeholderValues(j, row));
+    await removeIfPresent(transfer, path).catch((err) => { throw withoutName(err, j, row, path); });
     return null;
   }
 
@@ -214,7 +217,14 @@ export function createRecordingExportActivities(deps: ActivityDeps) {
       return await commitBatch(deps.sql, j, {
         runId, records: done.flatMap((d) => (d.record ? [d.record] : [])), last: done.at(-1)!.row, destinationId: target.id,
         playback: j.config.useForPlayback && target.protocol === 's3',
-        removeErased: async (records) => { for (const r of records) await removeIfPresent(target.transfer, r.path); },
+        keyring: deps.keyring,
+        removeErased: async (records) => {
+          for (const r of records) {
+            await removeIfPresent(target.transfer, r.path).catch((err) => {
+              throw withoutName(err, j, done.find((d) => String(d.row.id) === r.content_id)?.row, r.path);
+            });
+          }
+        },
       });
     } catch (err) {
       if (err instanceof WatermarkMovedError) throw ApplicationFailure.nonRetryable(err.message, EXPORT_FAILURES.watermarkMoved);
@@ -234,6 +244,45 @@ function placeholderValues(j: ExportJob, row: RecordingRow): Record<string, stri
     customerPhone: row.customer_phone, agent: segments ? last : first, segmentAgent: row.segment_agent ?? first,
     disposition: row.disposition, campaign: j.campaignName, recordingId: String(row.id), interactionId: String(row.interaction_id),
   };
+}
+
+/** A failed item of a batch as the run's result reports it: its ids and the error, never its file name. */
+function failedItem(r: ExportRecord, done: NonNullable<Outcome>[]): string {
+  const row = done.find((d) => String(d.row.id) === r.content_id)?.row;
+  return `recording ${r.content_id}${row ? ` (interaction ${row.interaction_id})` : ''}: ${r.error}`;
+}
+
+/** The placeholders whose rendered values are personal data (the customer's, the agents'). */
+const PERSONAL_PLACEHOLDERS = ['customerPhone', 'agent', 'segmentAgent'] as const;
+
+/**
+ * A destination error of one item without the item's file name: transfer errors quote the path (and the
+ * absolute file or folder it makes), and a name from the template can hold customer data, while a thrown
+ * error ends up in the run's error and in Temporal history. The path and every personal value rendered into
+ * it are replaced; the error's kind (TransferError, its stage and permanence) is kept.
+ */
+function withoutName(err: unknown, j: ExportJob, row: RecordingRow | undefined, path: string): unknown {
+  if (!(err instanceof Error) || !row) return err;
+  const values = placeholderValues(j, row);
+  const label = `<file of recording ${row.id}>`;
+  let message = err.message.split(path).join(label);
+  for (const name of PERSONAL_PLACEHOLDERS) {
+    const raw = values[name];
+    if (!raw) continue;
+    for (const v of new Set([raw, safeRendered(name, values)])) if (v && v.length >= 3) message = message.split(v).join(`<${name}>`);
+  }
+  if (message === err.message) return err;
+  if (err instanceof TransferError) return new TransferError(message, err.stage, err.permanent);
+  return new Error(message);
+}
+
+/** A placeholder's value as a file name renders it (cleaned), or null. */
+function safeRendered(name: string, values: Record<string, string | null>): string | null {
+  try {
+    return renderFileName(`\${${name}}`, values);
+  } catch {
+    return null;
+  }
 }
 
 function manifestRow(r: ManifestSourceRow, zone: string): ManifestRow {

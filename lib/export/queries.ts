@@ -1,6 +1,8 @@
 // The SQL of the recording export: load a job, select the next recordings after its watermark, and commit a
 // batch (records + watermark + playback location) in one transaction guarded by the watermark it started from.
 import type { Sql } from '../../db/sql.js';
+import type { Keyring } from '../crypto/keys.js';
+import { scrubbedName } from '../erasure/export-names.js';
 import { exportJobConfigSchema, type ExportJobConfig, type ExportWatermark } from './definition.js';
 
 export const RECORDING_EXPORT_KIND = 'recording-export';
@@ -119,6 +121,8 @@ export interface BatchCommit {
   runId: string; records: ExportRecord[]; last: RecordingRow; destinationId: string;
   /** Record the exported objects as the recordings' playback copies (exported_to). */
   playback: boolean;
+  /** Scrubs the names of recordings erased before the commit (the erasure's own scrub has run already). */
+  keyring: Keyring;
   /**
    * Called inside the transaction, with the batch's recordings locked, for the files of recordings erased
    * since they were selected: it removes them from the destination before anything is recorded.
@@ -161,8 +165,10 @@ export async function commitBatch(sql: Sql, job: ExportJob, batch: BatchCommit):
     const erased = new Set(locked.filter((r) => r.erased).map((r) => String(r.id)));
     const sentButErased = batch.records.filter((r) => erased.has(r.content_id) && r.result === 'exported');
     if (sentButErased.length) await batch.removeErased(sentButErased);
+    // An erased recording's row stores its name scrubbed, as the erasure would have: the erasure (and its
+    // read-back's rescrub) may have finished before this commit, and nothing would scrub it again.
     const written = batch.records.map((r): ExportRecord => (erased.has(r.content_id)
-      ? { ...r, location: null, size_bytes: null, sha256: null, result: 'failed', error: ERASED_DURING_EXPORT }
+      ? { ...r, path: scrubbedName(batch.keyring, r.path), location: null, size_bytes: null, sha256: null, result: 'failed', error: ERASED_DURING_EXPORT }
       : r));
     await tx`
       insert into recording_exports (job_id, content_id, run_id, path, location, size_bytes, sha256, result, error, destination_id)
