@@ -18,8 +18,8 @@ interface JobRun { runId: string; status: string; step: string | null; startedAt
 interface DefinitionJob { id: string; name: string; enabled: boolean; schedule: Record<string, string> | null; nextRunAt: string | null; [field: string]: unknown }
 
 /** The job definitions of the job kinds (the Results tab's job dialogs, recording exports): same columns and actions. */
-const DEFINITION_KINDS: { title: string; base: string; test?: string; what(job: DefinitionJob): string }[] = [
-  { title: 'Recording export jobs', base: 'recording-export-jobs', what: (j) => String(j.contentType) },
+const DEFINITION_KINDS: { title: string; base: string; test?: string; forms?: string; what(job: DefinitionJob): string }[] = [
+  { title: 'Recording export jobs', base: 'recording-export-jobs', forms: 'recording export job', what: (j) => String(j.contentType) },
   { title: 'Results export jobs', base: 'results-export-jobs', test: 'Test connection', what: (j) => `${j.format} → ${j.path}` },
   { title: 'Salesforce export jobs', base: 'salesforce-export-jobs', test: 'Test mapping', what: (j) => `${j.format} → ${j.object}` },
 ];
@@ -30,12 +30,13 @@ function definitionSection(session: Session, kind: (typeof DEFINITION_KINDS)[num
     <table>
       <thead><tr><th>Name</th><th>What</th><th>Schedule</th><th>Next run</th><th>Enabled</th><th>Actions</th></tr></thead>
       <tbody>${items.length ? items.map((j) => html`<tr>
-        <td>${j.name}</td><td>${kind.what(j)}</td><td>${Object.values(j.schedule ?? {}).join(' ')}</td><td>${when(j.nextRunAt)}</td><td>${j.enabled ? 'yes' : 'no'}</td>
+        <td>${admin && kind.forms ? html`<a href=${`/console/${kind.base}/${j.id}/edit`}>${j.name}</a>` : j.name}</td><td>${kind.what(j)}</td><td>${Object.values(j.schedule ?? {}).join(' ')}</td><td>${when(j.nextRunAt)}</td><td>${j.enabled ? 'yes' : 'no'}</td>
         <td>${operator ? runNow(session, `/console/${kind.base}/${j.id}/run`) : null}
           ${operator && kind.test ? actionButton(session, `/console/${kind.base}/${j.id}/test`, kind.test) : null}
           ${admin ? toggle(session, `/console/${kind.base}/${j.id}/enabled`, j.enabled) : null}</td>
       </tr>`) : html`<tr><td colspan="6">None.</td></tr>`}</tbody>
-    </table>`;
+    </table>
+    ${admin && kind.forms ? html`<p><a href=${`/console/${kind.base}/new`}>New ${kind.forms}</a></p>` : null}`;
 }
 
 const EXAMPLE_STEPS = JSON.stringify([{ name: 'daily report', kind: 'report', reportId: '1' }], null, 2);

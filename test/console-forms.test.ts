@@ -1,0 +1,103 @@
+// The console's create/edit forms of job definitions in a real chromium: a recording export job created
+// through the form is listed with its next run, edited (name, enabled), a bad value shows the API's problem
+// and changes nothing; a viewer sees no form.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
+import { testScratchDir } from './harness/scratch.js';
+
+let rig: ConsoleRig;
+let campaignName: string;
+let destinationName: string;
+
+before(async () => {
+  rig = await startConsoleRig();
+  const folder = path.join(testScratchDir(), `console-forms-${randomBytes(3).toString('hex')}`);
+  await mkdir(folder, { recursive: true });
+  destinationName = `forms-dest-${randomBytes(3).toString('hex')}`;
+  const destination = await rig.api.call('POST', '/destinations', { body: { name: destinationName, protocol: 'file', path: folder } });
+  assert.equal(destination.status, 201, JSON.stringify(destination.json));
+  campaignName = `forms-${randomBytes(3).toString('hex')}`;
+  const campaign = await rig.api.call('POST', '/campaigns', { body: { name: campaignName, timezone: 'UTC' } });
+  assert.equal(campaign.status, 201, JSON.stringify(campaign.json));
+});
+after(async () => { await rig?.stop(); });
+
+const jobsNamed = async (name: string) => (await rig.api.call('GET', '/recording-export-jobs?limit=500')).json.items.filter((j: { name: string }) => j.name === name);
+
+describe('recording export jobs', () => {
+  test('created through the form, listed with its next run, edited; a bad value shows the API\'s problem and changes nothing', async () => {
+    const { context, page } = await signIn(rig, rig.api.adminKey);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New recording export job' }).click();
+    const name = `nightly ${randomBytes(3).toString('hex')}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Campaign').selectOption({ label: campaignName });
+    await page.getByLabel('Destination').selectOption({ label: destinationName });
+    await page.getByLabel('Completed after').fill('2025-01-01T00:00:00Z');
+    await page.getByLabel('Schedule', { exact: true }).fill('1h');
+    await page.getByRole('button', { name: 'Create recording export job' }).click();
+    await page.waitForURL(/\/console\/jobs\?notice=/);
+    const row = page.getByRole('row').filter({ hasText: name });
+    assert.match(await row.innerText(), /complete\s+1h\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\s+yes/);
+    const [created] = await jobsNamed(name);
+    assert.ok(created.nextRunAt);
+
+    // A bad schedule with a new name: the API's 400 naming the field, shown above the form; nothing saved.
+    await row.getByRole('link', { name }).click();
+    await page.getByLabel('Name', { exact: true }).fill(`${name} renamed`);
+    await page.getByLabel('Schedule', { exact: true }).fill('every hour');
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save recording export job' }).click()]);
+    assert.equal(refused.status(), 400);
+    await page.getByRole('alert').filter({ hasText: 'schedule' }).waitFor();
+    assert.equal(await page.getByLabel('Schedule', { exact: true }).inputValue(), 'every hour');
+    const [unchanged] = await jobsNamed(name);
+    assert.deepEqual({ name: unchanged.name, schedule: unchanged.schedule, enabled: unchanged.enabled }, { name, schedule: { every: '1h' }, enabled: true });
+
+    // A good edit: name and enabled (PATCH of the changed fields; the watermark stays).
+    await page.getByLabel('Schedule', { exact: true }).fill('1h');
+    await page.getByLabel('Enabled').uncheck();
+    await page.getByRole('button', { name: 'Save recording export job' }).click();
+    await page.waitForURL(/\/console\/jobs\?notice=/);
+    assert.match(await page.getByRole('row').filter({ hasText: `${name} renamed` }).innerText(), /\bno\b/);
+    const [edited] = await jobsNamed(`${name} renamed`);
+    assert.equal(edited.enabled, false);
+    assert.equal(edited.completedAfter, created.completedAfter);
+
+    // A bad value in the create form: the API's problem, no job created.
+    await page.goto('/console/recording-export-jobs/new');
+    await page.getByLabel('Name', { exact: true }).fill(`${name} bad`);
+    await page.getByLabel('Completed after').fill('yesterday');
+    await page.getByLabel('Schedule', { exact: true }).fill('1h');
+    const [bad] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Create recording export job' }).click()]);
+    assert.equal(bad.status(), 400);
+    await page.getByRole('alert').filter({ hasText: 'completedAfter' }).waitFor();
+    assert.equal((await jobsNamed(`${name} bad`)).length, 0);
+    await context.close();
+  });
+
+  test('a viewer sees no form, and a forged create is refused by the API (403), nothing saved', async () => {
+    const [job] = (await rig.api.call('GET', '/recording-export-jobs?limit=500')).json.items;
+    assert.ok(job, 'the first test created a job');
+    const viewer = await rig.api.newKey('viewer', false);
+    const { context, page } = await signIn(rig, viewer);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('row').filter({ hasText: job.name }).waitFor();
+    assert.equal(await page.getByRole('link', { name: /^New recording export job/ }).count(), 0);
+    assert.equal(await page.locator('a[href*="/recording-export-jobs/"]').count(), 0);
+    for (const url of ['/console/recording-export-jobs/new', `/console/recording-export-jobs/${job.id}/edit`]) {
+      await page.goto(url);
+      assert.equal(await page.locator('main form').count(), 0, url);
+    }
+    const csrf = await page.locator('input[name="_csrf"]').first().getAttribute('value');
+    const forged = await page.request.post('/console/recording-export-jobs', { form: {
+      _csrf: csrf!, name: 'viewer job', enabled: 'on', completedAfter: '2025-01-01T00:00:00Z', destinationId: job.destinationId, campaignId: job.campaignId, schedule: '1h',
+    } });
+    assert.equal(forged.status(), 403);
+    assert.equal((await jobsNamed('viewer job')).length, 0);
+    await context.close();
+  });
+});
