@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { Client } from '@temporalio/client';
 import { createContentExpiryActivities } from '../activities/content-expiry.js';
+import { createDataConverterOptions } from '../lib/crypto/payload-codec.js';
+import { keyringOf } from '../lib/crypto/keys.js';
 import { ensureContentExpirySchedule } from '../lib/lifecycle/schedule.js';
 import { CONTENT_EXPIRY_SCHEDULE_ID, CONTENT_EXPIRY_WORKFLOW, type ContentExpiryInput, type ContentExpiryResult } from '../workflows/content-expiry-shared.js';
 import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
@@ -193,4 +196,25 @@ test('the expiry schedule has one fixed id, is ensured idempotently and shows in
   assert.ok(item, JSON.stringify(tasks.json.items));
   assert.equal(item.type, 'maintenance');
   assert.ok(item.nextRunAt);
+});
+
+test('a content-expiry schedule another installation wrote under its own master key is replaced, not fatal to the worker start', async () => {
+  // Earlier versions put an encrypted argument in the action: a worker with another key could not read it and
+  // its start failed on describe. A schedule in that shape is replaced; the platform's own carries no argument.
+  const foreign = new Client({
+    connection: env.client.connection, namespace: env.client.options.namespace,
+    dataConverter: createDataConverterOptions(keyringOf({ id: 'foreign', key: randomBytes(32) })),
+  });
+  await env.client.schedule.getHandle(CONTENT_EXPIRY_SCHEDULE_ID).delete().catch(() => undefined);
+  await foreign.schedule.create({
+    scheduleId: CONTENT_EXPIRY_SCHEDULE_ID, spec: { cronExpressions: ['41 * * * *'] },
+    action: { type: 'startWorkflow', workflowType: CONTENT_EXPIRY_WORKFLOW, workflowId: CONTENT_EXPIRY_SCHEDULE_ID, args: [{}], taskQueue: 'another-installation' },
+  });
+  await assert.rejects(env.client.schedule.getHandle(CONTENT_EXPIRY_SCHEDULE_ID).describe(), /master key id "foreign"/);
+  await ensureContentExpirySchedule(env.client, env.taskQueue);
+  const described = await env.client.schedule.getHandle(CONTENT_EXPIRY_SCHEDULE_ID).describe();
+  assert.equal(described.action.type === 'startWorkflow' && described.action.taskQueue, env.taskQueue);
+  assert.deepEqual(described.action.type === 'startWorkflow' && described.action.args, []);
+  // Readable by any key now: the foreign client describes it too.
+  await foreign.schedule.getHandle(CONTENT_EXPIRY_SCHEDULE_ID).describe();
 });

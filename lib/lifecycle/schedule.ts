@@ -26,7 +26,7 @@ export async function ensureContentExpirySchedule(client: Client, taskQueue: str
 async function putSchedule(client: Client, taskQueue: string): Promise<void> {
   const handle = client.schedule.getHandle(CONTENT_EXPIRY_SCHEDULE_ID);
   const action = {
-    type: 'startWorkflow' as const, workflowType: CONTENT_EXPIRY_WORKFLOW, workflowId: CONTENT_EXPIRY_SCHEDULE_ID, args: [{}],
+    type: 'startWorkflow' as const, workflowType: CONTENT_EXPIRY_WORKFLOW, workflowId: CONTENT_EXPIRY_SCHEDULE_ID, args: [],
     taskQueue, typedSearchAttributes: runSearchAttributes({ kind: 'content-expiry', triggeredBy: 'schedule' }),
   };
   const spec = { cronExpressions: [CONTENT_EXPIRY_CRON] };
@@ -35,7 +35,11 @@ async function putSchedule(client: Client, taskQueue: string): Promise<void> {
   try {
     current = await handle.describe();
   } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
+    // Written by an earlier version with an encrypted argument under a key this process lacks: it cannot be read,
+    // so it is replaced (the id is the platform's own; nothing else lives under it).
+    const unreadable = !(err instanceof ScheduleNotFoundError) && /master key id/i.test(String(err));
+    if (!(err instanceof ScheduleNotFoundError) && !unreadable) throw err;
+    if (unreadable) await handle.delete();
     await client.schedule.create({
       scheduleId: CONTENT_EXPIRY_SCHEDULE_ID, spec, action, policies,
       state: { paused: false, note: 'removes interaction content older than RECORDING_STORAGE_DAYS' },
@@ -43,7 +47,10 @@ async function putSchedule(client: Client, taskQueue: string): Promise<void> {
     return;
   }
   // The spec is the platform's (an edit in Temporal is put back); a pause made by an operator is kept.
+  // No arguments: an encrypted argument would make the schedule unreadable to a worker holding another master key
+  // (a second installation or a test environment sharing the namespace), and its start would fail on describe.
   const upToDate = current.action.type === 'startWorkflow' && current.action.taskQueue === taskQueue
+    && (current.action.args?.length ?? 0) === 0
     && current.action.workflowType === CONTENT_EXPIRY_WORKFLOW && !specDrift(current.spec, { cron: [CONTENT_EXPIRY_CRON] })
     && current.policies.catchupWindow === CATCHUP_MS;
   if (upToDate) return;
