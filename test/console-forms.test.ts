@@ -101,3 +101,42 @@ describe('recording export jobs', () => {
     await context.close();
   });
 });
+
+describe('results export jobs', () => {
+  test('created through the form, listed with its next run, edited; a too short interval shows the API\'s problem and changes nothing', async () => {
+    const { context, page } = await signIn(rig, rig.api.adminKey);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New results export job' }).click();
+    const name = `hourly results ${randomBytes(3).toString('hex')}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Campaign').selectOption({ label: campaignName });
+    await page.getByLabel('Format').selectOption('simple');
+    await page.getByLabel('First run').fill('2030-01-01T00:00:00Z');
+    await page.getByLabel('Every').fill('1h');
+    await page.getByLabel('Destination').selectOption({ label: destinationName });
+    await page.getByLabel('Path').fill('results/hourly.csv');
+    await page.getByRole('button', { name: 'Create results export job' }).click();
+    await page.waitForURL(/\/console\/jobs\?notice=/);
+    const row = page.getByRole('row').filter({ hasText: name });
+    assert.match(await row.innerText(), /simple → results\/hourly\.csv\s+.*1h\s+2030-01-01 00:00:00 UTC\s+yes/);
+
+    // simple results at most hourly: the API's rule, its 400 shown with the form; nothing saved
+    await row.getByRole('link', { name }).click();
+    await page.getByLabel('Name', { exact: true }).fill(`${name} renamed`);
+    await page.getByLabel('Every').fill('5m');
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save results export job' }).click()]);
+    assert.equal(refused.status(), 400);
+    await page.getByRole('alert').filter({ hasText: 'schedule' }).waitFor();
+    const [unchanged] = (await rig.api.call('GET', '/results-export-jobs?limit=500')).json.items.filter((j: { name: string }) => j.name === name);
+    assert.deepEqual({ every: unchanged.schedule.every, enabled: unchanged.enabled }, { every: '1h', enabled: true });
+
+    await page.getByLabel('Every').fill('2h');
+    await page.getByLabel('Enabled').uncheck();
+    await page.getByRole('button', { name: 'Save results export job' }).click();
+    await page.waitForURL(/\/console\/jobs\?notice=/);
+    assert.match(await page.getByRole('row').filter({ hasText: `${name} renamed` }).innerText(), /2h.*\bno\b/s);
+    const [edited] = (await rig.api.call('GET', '/results-export-jobs?limit=500')).json.items.filter((j: { name: string }) => j.name === `${name} renamed`);
+    assert.deepEqual({ every: edited.schedule.every, enabled: edited.enabled, path: edited.path }, { every: '2h', enabled: false, path: 'results/hourly.csv' });
+    await context.close();
+  });
+});

@@ -1,9 +1,10 @@
-// Create and edit forms of the job definitions listed on the Jobs page (recording export jobs). Each form
-// posts to the console, which sends the API's own route (POST to create, PATCH with the changed fields to
-// edit) with the session's key; the API validates, and its problem (400 naming the field, 409, 422) is shown
+// Create and edit forms of the job definitions listed on the Jobs page (recording export jobs, results export
+// jobs). Each form posts to the console, which sends the API's own route (POST to create, PATCH with the
+// changed fields to edit) with the session's key; the API validates, and its problem (400 naming the field, 409, 422) is shown
 // above the form with the values as sent, nothing saved. No rule of the API is repeated here.
 import type { Router } from 'express';
 import { EXPORT_CONTENT_TYPES } from '../../../lib/export/file-names.js';
+import { RESULT_FORMATS } from '../../../lib/results/query.js';
 import type { AppDeps } from '../../app.js';
 import { ApiError } from '../api-client.js';
 import { campaignOptions, campaignSelect, type CampaignOption } from '../campaigns.js';
@@ -13,38 +14,23 @@ import type { Session } from '../sessions.js';
 
 type Form = Record<string, string | undefined>;
 interface Option { id: string; name: string }
+interface Choices { campaigns: CampaignOption[]; destinations: Option[] }
 interface RecordingExportJob {
   id: string; name: string; enabled: boolean; campaignId: string; contentType: string; voiceSignatureOnly: boolean;
   dispositions: 'all' | string[]; completedAfter: string; destinationId: string; fileNameTemplate: string; manifestTemplate: string;
   useForPlayback: boolean; schedule: { every?: string; cron?: string } | null;
 }
-
-const BASE = 'recording-export-jobs';
-
-/** The form's text of a job's values (what an edit form starts with). */
-function formOf(job: RecordingExportJob): Form {
-  return {
-    name: job.name, enabled: job.enabled ? 'on' : undefined, campaignId: job.campaignId, contentType: job.contentType,
-    voiceSignatureOnly: job.voiceSignatureOnly ? 'on' : undefined, dispositions: job.dispositions === 'all' ? 'all' : job.dispositions.join(', '),
-    completedAfter: job.completedAfter, destinationId: job.destinationId, fileNameTemplate: job.fileNameTemplate, manifestTemplate: job.manifestTemplate,
-    useForPlayback: job.useForPlayback ? 'on' : undefined,
-    scheduleKind: job.schedule?.cron !== undefined ? 'cron' : 'every', schedule: job.schedule?.cron ?? job.schedule?.every ?? '',
-  };
+interface ResultsExportJob {
+  id: string; name: string; enabled: boolean; campaignId: string; format: string; listIds: string[]; dispositions: 'all' | string[];
+  schedule: { startAt: string; every: string }; destinationId: string; path: string; timezone: string | null;
 }
 
-/** The API's body of a submitted form: text as sent, check boxes as booleans, a list split at commas; empty templates left out. */
-function bodyOf(form: Form): Record<string, unknown> {
-  const dispositions = (form.dispositions ?? '').trim();
-  const body: Record<string, unknown> = {
-    name: form.name ?? '', enabled: form.enabled === 'on', campaignId: form.campaignId, contentType: form.contentType,
-    voiceSignatureOnly: form.voiceSignatureOnly === 'on', useForPlayback: form.useForPlayback === 'on',
-    dispositions: dispositions === '' || dispositions === 'all' ? 'all' : dispositions.split(',').map((d) => d.trim()),
-    completedAfter: form.completedAfter ?? '', destinationId: form.destinationId,
-    schedule: { [form.scheduleKind === 'cron' ? 'cron' : 'every']: form.schedule ?? '' },
-  };
-  if (form.fileNameTemplate) body.fileNameTemplate = form.fileNameTemplate;
-  if (form.manifestTemplate) body.manifestTemplate = form.manifestTemplate;
-  return body;
+/** One kind of definition: its API route, its name in the console, and the translation between its JSON and the form. */
+interface DefinitionKind<Job> {
+  base: string; noun: string;
+  formOf(job: Job): Form;
+  bodyOf(form: Form): Record<string, unknown>;
+  fields(form: Form, choices: Choices, editing: boolean): VNode;
 }
 
 const checkbox = (label: string, name: string, form: Form) =>
@@ -52,28 +38,85 @@ const checkbox = (label: string, name: string, form: Form) =>
 const text = (label: string, name: string, form: Form, attrs: { required?: boolean; help?: string; placeholder?: string } = {}) =>
   html`<p><label>${label} <input name=${name} value=${form[name] ?? ''} required=${attrs.required} placeholder=${attrs.placeholder}
     aria-describedby=${attrs.help ? `${name}-help` : undefined} /></label>${attrs.help ? html` <small id=${`${name}-help`}>${attrs.help}</small>` : null}</p>`;
+/** A list field's text as sent: "all" (or empty) for all, else the items separated by commas. */
+const listOrAll = (value: string | undefined) => {
+  const trimmed = (value ?? '').trim();
+  return trimmed === '' || trimmed === 'all' ? 'all' : trimmed.split(',').map((d) => d.trim());
+};
+const list = (value: string | undefined) => (value ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+const destinationSelect = (choices: Choices, form: Form) =>
+  html`<p>${selectField('Destination', 'destinationId', choices.destinations.map((d) => [d.id, d.name]), form.destinationId, { required: true })}</p>`;
+const commonFields = (form: Form, choices: Choices, editing: boolean) => html`
+  ${text('Name', 'name', form, { required: true })}
+  <p>${checkbox('Enabled', 'enabled', form)}</p>
+  ${editing ? null : html`<p>${campaignSelect(choices.campaigns, form.campaignId)}</p>`}`;
 
-function recordingExportForm(session: Session, action: string, form: Form, choices: { campaigns: CampaignOption[]; destinations: Option[] }, editing: boolean): VNode {
-  return html`<form method="post" action=${action}><fieldset><legend>${editing ? 'Edit recording export job' : 'New recording export job'}</legend>
-    ${csrfField(session)}
-    ${text('Name', 'name', form, { required: true })}
-    <p>${checkbox('Enabled', 'enabled', form)}</p>
-    ${editing ? null : html`<p>${campaignSelect(choices.campaigns, form.campaignId)}</p>`}
+const recordingExport: DefinitionKind<RecordingExportJob> = {
+  base: 'recording-export-jobs', noun: 'recording export job',
+  formOf: (job) => ({
+    name: job.name, enabled: job.enabled ? 'on' : undefined, campaignId: job.campaignId, contentType: job.contentType,
+    voiceSignatureOnly: job.voiceSignatureOnly ? 'on' : undefined, dispositions: job.dispositions === 'all' ? 'all' : job.dispositions.join(', '),
+    completedAfter: job.completedAfter, destinationId: job.destinationId, fileNameTemplate: job.fileNameTemplate, manifestTemplate: job.manifestTemplate,
+    useForPlayback: job.useForPlayback ? 'on' : undefined,
+    scheduleKind: job.schedule?.cron !== undefined ? 'cron' : 'every', schedule: job.schedule?.cron ?? job.schedule?.every ?? '',
+  }),
+  bodyOf: (form) => ({
+    name: form.name ?? '', enabled: form.enabled === 'on', campaignId: form.campaignId, contentType: form.contentType,
+    voiceSignatureOnly: form.voiceSignatureOnly === 'on', useForPlayback: form.useForPlayback === 'on', dispositions: listOrAll(form.dispositions),
+    completedAfter: form.completedAfter ?? '', destinationId: form.destinationId,
+    schedule: { [form.scheduleKind === 'cron' ? 'cron' : 'every']: form.schedule ?? '' },
+    // empty templates: the API's defaults
+    ...(form.fileNameTemplate ? { fileNameTemplate: form.fileNameTemplate } : {}),
+    ...(form.manifestTemplate ? { manifestTemplate: form.manifestTemplate } : {}),
+  }),
+  fields: (form, choices, editing) => html`
+    ${commonFields(form, choices, editing)}
     <p>${selectField('Content type', 'contentType', EXPORT_CONTENT_TYPES.map((t) => [t, t]), form.contentType)}</p>
     <p>${checkbox('Voice signature only', 'voiceSignatureOnly', form)}</p>
     ${text('Dispositions', 'dispositions', form, { help: '"all", or dispositions separated by commas' })}
     ${text('Completed after', 'completedAfter', form, { required: !editing, placeholder: '2025-01-01T00:00:00Z', help: 'ISO date-time; changing it re-selects every recording this job has not exported' })}
-    <p>${selectField('Destination', 'destinationId', choices.destinations.map((d) => [d.id, d.name]), form.destinationId, { required: true })}</p>
+    ${destinationSelect(choices, form)}
     ${text('File name template', 'fileNameTemplate', form, { help: 'empty: the default' })}
     ${text('Manifest template', 'manifestTemplate', form, { help: 'empty: the default' })}
     <p>${checkbox('Use for playback', 'useForPlayback', form)}</p>
     <p>${selectField('Schedule kind', 'scheduleKind', [['every', 'every (a duration like 1h)'], ['cron', 'crontab (GMT)']], form.scheduleKind)}</p>
-    ${text('Schedule', 'schedule', form, { required: true, placeholder: '1h' })}
-    <button type="submit">${editing ? 'Save recording export job' : 'Create recording export job'}</button>
+    ${text('Schedule', 'schedule', form, { required: true, placeholder: '1h' })}`,
+};
+
+const resultsExport: DefinitionKind<ResultsExportJob> = {
+  base: 'results-export-jobs', noun: 'results export job',
+  formOf: (job) => ({
+    name: job.name, enabled: job.enabled ? 'on' : undefined, campaignId: job.campaignId, format: job.format, listIds: job.listIds.join(', '),
+    dispositions: job.dispositions === 'all' ? 'all' : job.dispositions.join(', '), startAt: job.schedule.startAt, every: job.schedule.every,
+    destinationId: job.destinationId, path: job.path, timezone: job.timezone ?? '',
+  }),
+  bodyOf: (form) => ({
+    name: form.name ?? '', enabled: form.enabled === 'on', campaignId: form.campaignId, format: form.format, listIds: list(form.listIds),
+    dispositions: listOrAll(form.dispositions), schedule: { startAt: form.startAt ?? '', every: form.every ?? '' },
+    destinationId: form.destinationId, path: form.path ?? '',
+    ...(form.timezone ? { timezone: form.timezone } : {}), // empty: the campaign's
+  }),
+  fields: (form, choices, editing) => html`
+    ${commonFields(form, choices, editing)}
+    <p>${selectField('Format', 'format', RESULT_FORMATS.map((f) => [f, f]), form.format)}</p>
+    ${text('List ids', 'listIds', form, { help: 'calling list ids separated by commas; empty: every list' })}
+    ${text('Dispositions', 'dispositions', form, { help: '"all", or dispositions separated by commas' })}
+    ${text('First run', 'startAt', form, { required: true, placeholder: '2025-03-01T10:00:00Z', help: 'ISO date-time; then every …' })}
+    ${text('Every', 'every', form, { required: true, placeholder: '1h' })}
+    ${destinationSelect(choices, form)}
+    ${text('Path', 'path', form, { required: true, placeholder: 'results/spring.csv' })}
+    ${text('Time zone', 'timezone', form, { placeholder: 'America/Los_Angeles', help: 'empty: the campaign\'s' })}`,
+};
+
+function definitionForm<Job>(kind: DefinitionKind<Job>, session: Session, action: string, form: Form, choices: Choices, editing: boolean): VNode {
+  return html`<form method="post" action=${action}><fieldset><legend>${editing ? `Edit ${kind.noun}` : `New ${kind.noun}`}</legend>
+    ${csrfField(session)}
+    ${kind.fields(form, choices, editing)}
+    <button type="submit">${editing ? `Save ${kind.noun}` : `Create ${kind.noun}`}</button>
   </fieldset></form>`;
 }
 
-async function choicesOf(ctx: ConsoleContext) {
+async function choicesOf(ctx: ConsoleContext): Promise<Choices> {
   const [campaigns, destinations] = await Promise.all([campaignOptions(ctx.api), ctx.api.get<{ items: Option[] }>('/destinations', { limit: '500' })]);
   return { campaigns, destinations: destinations.items };
 }
@@ -91,36 +134,44 @@ async function saveOrShow(ctx: ConsoleContext, save: () => Promise<void>, again:
 
 /** A viewer or operator gets the page without a form (the API would refuse the save anyway: 403). */
 const ADMIN_ONLY = html`<p>Only an administrator creates or edits job definitions.</p>`;
+const titleCase = (noun: string) => noun[0].toUpperCase() + noun.slice(1);
 
-export function register(router: Router, deps: AppDeps): void {
-  router.get(`/${BASE}/new`, handle(deps, async (ctx) => {
-    if (!can(ctx.session, 'admin')) return send(ctx.res, 200, page('New recording export job', ctx.session, ADMIN_ONLY, '/console/jobs'));
-    const form = recordingExportForm(ctx.session, `/console/${BASE}`, { enabled: 'on', dispositions: 'all', scheduleKind: 'every' }, await choicesOf(ctx), false);
-    send(ctx.res, 200, page('New recording export job', ctx.session, form, '/console/jobs'));
+function registerKind<Job extends { name: string }>(router: Router, deps: AppDeps, kind: DefinitionKind<Job>): void {
+  const { base, noun } = kind, created = encodeURIComponent(`${titleCase(noun)} created`), saved = encodeURIComponent(`${titleCase(noun)} saved`);
+  router.get(`/${base}/new`, handle(deps, async (ctx) => {
+    const title = `New ${noun}`;
+    if (!can(ctx.session, 'admin')) return send(ctx.res, 200, page(title, ctx.session, ADMIN_ONLY, '/console/jobs'));
+    const form = definitionForm(kind, ctx.session, `/console/${base}`, { enabled: 'on', dispositions: 'all', scheduleKind: 'every' }, await choicesOf(ctx), false);
+    send(ctx.res, 200, page(title, ctx.session, form, '/console/jobs'));
   }));
-  router.post(`/${BASE}`, handle(deps, async (ctx) => {
+  router.post(`/${base}`, handle(deps, async (ctx) => {
     const form = ctx.req.body as Form;
     await saveOrShow(ctx, async () => {
-      await ctx.api.send('POST', `/${BASE}`, bodyOf(form));
-      ctx.res.redirect(303, '/console/jobs?notice=Recording+export+job+created');
-    }, async () => ({ title: 'New recording export job', form: recordingExportForm(ctx.session, `/console/${BASE}`, form, await choicesOf(ctx), false) }));
+      await ctx.api.send('POST', `/${base}`, kind.bodyOf(form));
+      ctx.res.redirect(303, `/console/jobs?notice=${created}`);
+    }, async () => ({ title: `New ${noun}`, form: definitionForm(kind, ctx.session, `/console/${base}`, form, await choicesOf(ctx), false) }));
   }));
-  router.get(`/${BASE}/:id/edit`, handle(deps, async (ctx) => {
+  router.get(`/${base}/:id/edit`, handle(deps, async (ctx) => {
     const id = encodeURIComponent(ctx.req.params.id as string);
-    const [job, choices] = await Promise.all([ctx.api.get<RecordingExportJob>(`/${BASE}/${id}`), choicesOf(ctx)]);
-    send(ctx.res, 200, page(`Recording export job: ${job.name}`, ctx.session,
-      can(ctx.session, 'admin') ? recordingExportForm(ctx.session, `/console/${BASE}/${id}/edit`, formOf(job), choices, true) : ADMIN_ONLY, '/console/jobs'));
+    const [job, choices] = await Promise.all([ctx.api.get<Job>(`/${base}/${id}`), choicesOf(ctx)]);
+    send(ctx.res, 200, page(`${titleCase(noun)}: ${job.name}`, ctx.session,
+      can(ctx.session, 'admin') ? definitionForm(kind, ctx.session, `/console/${base}/${id}/edit`, kind.formOf(job), choices, true) : ADMIN_ONLY, '/console/jobs'));
   }));
-  router.post(`/${BASE}/:id/edit`, handle(deps, async (ctx) => {
+  router.post(`/${base}/:id/edit`, handle(deps, async (ctx) => {
     const id = encodeURIComponent(ctx.req.params.id as string);
     const form = ctx.req.body as Form;
-    const job = await ctx.api.get<RecordingExportJob>(`/${BASE}/${id}`);
-    // Only the fields that changed are sent (sending completedAfter again would reset the job's watermark).
-    const current = bodyOf(formOf(job)), sent = bodyOf(form);
+    const job = await ctx.api.get<Job>(`/${base}/${id}`);
+    // Only the fields that changed are sent (a recording export job's completedAfter sent again would reset its watermark).
+    const current = kind.bodyOf(kind.formOf(job)), sent = kind.bodyOf(form);
     const changes = Object.fromEntries(Object.entries(sent).filter(([key, value]) => key !== 'campaignId' && JSON.stringify(value) !== JSON.stringify(current[key])));
     await saveOrShow(ctx, async () => {
-      if (Object.keys(changes).length) await ctx.api.send('PATCH', `/${BASE}/${id}`, changes);
-      ctx.res.redirect(303, '/console/jobs?notice=Recording+export+job+saved');
-    }, async () => ({ title: `Recording export job: ${job.name}`, form: recordingExportForm(ctx.session, `/console/${BASE}/${id}/edit`, form, await choicesOf(ctx), true) }));
+      if (Object.keys(changes).length) await ctx.api.send('PATCH', `/${base}/${id}`, changes);
+      ctx.res.redirect(303, `/console/jobs?notice=${saved}`);
+    }, async () => ({ title: `${titleCase(noun)}: ${job.name}`, form: definitionForm(kind, ctx.session, `/console/${base}/${id}/edit`, form, await choicesOf(ctx), true) }));
   }));
+}
+
+export function register(router: Router, deps: AppDeps): void {
+  registerKind(router, deps, recordingExport);
+  registerKind(router, deps, resultsExport);
 }

@@ -20,7 +20,7 @@ interface DefinitionJob { id: string; name: string; enabled: boolean; schedule: 
 /** The job definitions of the job kinds (the Results tab's job dialogs, recording exports): same columns and actions. */
 const DEFINITION_KINDS: { title: string; base: string; test?: string; forms?: string; what(job: DefinitionJob): string }[] = [
   { title: 'Recording export jobs', base: 'recording-export-jobs', forms: 'recording export job', what: (j) => String(j.contentType) },
-  { title: 'Results export jobs', base: 'results-export-jobs', test: 'Test connection', what: (j) => `${j.format} → ${j.path}` },
+  { title: 'Results export jobs', base: 'results-export-jobs', test: 'Test connection', forms: 'results export job', what: (j) => `${j.format} → ${j.path}` },
   { title: 'Salesforce export jobs', base: 'salesforce-export-jobs', test: 'Test mapping', what: (j) => `${j.format} → ${j.object}` },
 ];
 
