@@ -3,6 +3,10 @@
 // (copy, e-mail) plus the failure notification.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Sql } from '../db/sql.js';
+import { admitLockRequest, CampaignLockAwaitedError, runOpenOrUnknownIn } from '../lib/campaign-lock/index.js';
+import { CampaignLockedError } from '../lib/campaign-lock/row.js';
+import { processResult } from '../lib/contact-processes/results.js';
 import { DestinationNotFoundError } from '../lib/destinations.js';
 import { classifyFailure, isPermanentFailure } from '../lib/failures.js';
 import { heartbeating } from '../lib/heartbeat.js';
@@ -17,10 +21,12 @@ import { savedReportOfRun } from '../lib/reports/definitions.js';
 import { EmailConfigError } from '../lib/reports/email.js';
 import { TransferError } from '../lib/transfer/index.js';
 import { JOB_FAILURES, type ArrivedFile, type JobFile, type JobSnapshot, type JobStep, type JobStepRecord } from '../workflows/job-shared.js';
+import type { ContactProcessInput } from '../workflows/contact-process-shared.js';
 import type { ListImportInput } from '../workflows/list-import-shared.js';
 import type { ActivityDeps } from './deps.js';
 
 type ListImportStep = Extract<JobStep, { kind: 'list-import' }>;
+type ListExportStep = Extract<JobStep, { kind: 'list-export' }>;
 
 /** A failure that retrying cannot help becomes non-retryable with the job's failure type; others are retried. */
 function asStepFailure(err: unknown, type: string, what: string): unknown {
@@ -83,6 +89,39 @@ export function createJobActivities(deps: ActivityDeps) {
         ...(options as Partial<ListImportInput>), campaignId, campaignName: campaign.name, source, keyField: 'clientId', wait: true,
         scheduledAt: null, actingUser,
       };
+    },
+
+    /** A list-export step's input, admitted under the campaign lock exactly as POST /campaigns/{id}/exports
+     *  admits it (admitLockRequest in a transaction, the request recorded under the child's workflow id) before
+     *  the child starts: `wait: false` fails the step at once while another process holds or awaits the lock. */
+    async admitListExportStep({ step, childId, actingUser }: { step: ListExportStep; childId: string; actingUser: string | null }): Promise<ContactProcessInput> {
+      const [campaign] = await sql<{ name: string }[]>`select name from campaigns where id = ${step.campaignId}`;
+      if (!campaign) throw ApplicationFailure.nonRetryable(`Campaign ${step.campaignId} of step "${step.name}" does not exist.`, JOB_FAILURES.stepNotRunnable);
+      const wait = step.wait ?? true;
+      const { client } = Context.current();
+      try {
+        await sql.begin(async (tx) => {
+          await admitLockRequest(tx as unknown as Sql, step.campaignId, { runId: childId, type: 'export', wait, asksNow: true }, runOpenOrUnknownIn(client));
+        });
+      } catch (err) {
+        if (err instanceof CampaignLockedError || err instanceof CampaignLockAwaitedError) {
+          throw ApplicationFailure.nonRetryable(`Step "${step.name}" (wait: false): ${err.message}`, JOB_FAILURES.stepNotRunnable);
+        }
+        throw err;
+      }
+      const { name: _n, kind: _k, onSuccess: _s, onFailure: _f, campaignId, wait: _w, ...options } = step;
+      const o = options as Partial<ContactProcessInput & { type: 'export' }>;
+      return {
+        type: 'export', campaignId, filter: o.filter ?? {}, fields: o.fields!, separator: o.separator ?? ',', hasHeader: o.hasHeader ?? true,
+        encoding: o.encoding ?? 'utf8', destinationId: o.destinationId ?? null, folder: o.folder ?? null, wait,
+        scheduledAt: null, comment: `job step "${step.name}"`, actingUser,
+      };
+    },
+
+    /** The file a list-export child run left in the content store. */
+    async listExportStepFile({ childRunId }: { childRunId: string }): Promise<JobFile | null> {
+      const stored = await processResult(sql, childRunId);
+      return stored?.fileKey && stored.fileName ? { source: 'process-file', runId: childRunId, fileName: stored.fileName } : null;
     },
 
     async copyJobFile({ file, destinationId, path }: { file: JobFile; destinationId: string; path: string }): Promise<Extract<JobFile, { source: 'destination' }> & { location: string }> {

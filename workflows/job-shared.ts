@@ -28,6 +28,7 @@ export type JobStepParams =
   | { kind: 'results-export'; jobId: string }
   | { kind: 'salesforce-export'; jobId: string }
   | { kind: 'list-import'; campaignId: string; source: ListImportStepSource; [option: string]: unknown }
+  | { kind: 'list-export'; campaignId: string; wait?: boolean; destinationId?: string; folder?: string; [option: string]: unknown }
   | { kind: 'email'; to: string[]; subject?: string; attach?: 'previous' }
   | { kind: 'copy'; destinationId: string; path: string };
 
@@ -50,7 +51,9 @@ export interface JobSnapshot {
 /** A file a step produced (or the trigger brought), handed to the next step. */
 export type JobFile =
   | { source: 'saved-report'; savedReportId: string; fileName: string }
-  | { source: 'destination'; destinationId: string; path: string; fileName: string };
+  | { source: 'destination'; destinationId: string; path: string; fileName: string }
+  /** A list export's file in the content store (GET /processes/{runId}/file). */
+  | { source: 'process-file'; runId: string; fileName: string };
 
 /** The file that started a file-arrival run, and where it goes once the run has ended. */
 export interface ArrivedFile {

@@ -12,6 +12,7 @@ import { failureOf, successOf } from '../lib/jobs/graph.js';
 import {
   END, FAIL, JOB_FAILURES, jobStepWorkflowId, type JobFile, type JobFilePollInput, type JobRunInput, type JobRunResult, type JobSnapshot, type JobStep,
 } from './job-shared.js';
+import { CONTACT_PROCESS_WORKFLOW_TYPE, type ContactProcessResult } from './contact-process-shared.js';
 import type { ListImportResult } from './list-import-shared.js';
 import { RECORDING_EXPORT_WORKFLOW, type RecordingExportResult } from './recording-export-shared.js';
 import { REPORT_WORKFLOW, type ReportRunResult } from './report-shared.js';
@@ -129,6 +130,7 @@ const childOf = (step: JobStep): JobKind | null => {
   if (step.kind === 'report') return JOB_KINDS.report;
   if (step.kind === 'recording-export') return JOB_KINDS.recordingExport;
   if (step.kind === 'list-import') return JOB_KINDS.listImport;
+  if (step.kind === 'list-export') return JOB_KINDS.listExport;
   if (step.kind === 'results-export') return JOB_KINDS.resultsExport;
   if (step.kind === 'salesforce-export') return JOB_KINDS.salesforceExport;
   return null;
@@ -173,6 +175,14 @@ async function runStep(step: JobStep, ctx: StepContext): Promise<StepOutcome> {
       const options = childOptions(ctx, step, JOB_KINDS.listImport, importInput, step.campaignId);
       const imported = await executeChild<(i: unknown) => Promise<ListImportResult>>('listImport', options);
       return { output: { childId: options.workflowId, file: imported.file, imported: imported.imported, updated: imported.updated, rejected: imported.rejected } };
+    }
+    case 'list-export': {
+      const childId = jobStepWorkflowId(ctx.runId, ctx.seq, step.name);
+      const exportInput = await quick.admitListExportStep({ step, childId, actingUser: triggeredBy });
+      const options = childOptions(ctx, step, JOB_KINDS.listExport, exportInput, step.campaignId);
+      const exported = await executeChild<(i: unknown) => Promise<ContactProcessResult>>(CONTACT_PROCESS_WORKFLOW_TYPE, options);
+      const file = await quick.listExportStepFile({ childRunId: options.workflowId });
+      return { file, output: { childId: options.workflowId, fileName: exported.fileName, exported: exported.exported ?? 0, location: exported.location } };
     }
     case 'copy': {
       const file = needFile(step, ctx.file);

@@ -6,11 +6,11 @@
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { admitLockRequest, runOpenOrUnknownIn } from '../../lib/campaign-lock/index.js';
-import { unknownExportFields, DEFAULT_EXPORT_FIELDS } from '../../lib/contact-processes/export.js';
-import { contactFilterSchema, countMatching, customFieldName } from '../../lib/contacts/filter.js';
-import { SEPARATORS, type Separator } from '../../lib/import/rows.js';
+import { unknownExportFields } from '../../lib/contact-processes/export.js';
+import { exportOptionsShape, folderNeedsDestination } from '../../lib/contact-processes/export-options.js';
+import { contactFilterSchema, countMatching } from '../../lib/contacts/filter.js';
 import {
-  CONTACT_PROCESS_WORKFLOW_TYPE, contactProcessWorkflowId, EXPORT_ENCODINGS, STANDARD_EXPORT_FIELDS, type ContactProcessInput,
+  CONTACT_PROCESS_WORKFLOW_TYPE, contactProcessWorkflowId, STANDARD_EXPORT_FIELDS, type ContactProcessInput,
 } from '../../workflows/contact-process-shared.js';
 import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
 import { callerOf } from '../auth.js';
@@ -28,22 +28,7 @@ const common = {
   wait: z.boolean().default(true).describe('false: 409 instead of waiting when another process holds the campaign lock or already waits for it'),
 };
 
-const exportField = z.union([z.enum(STANDARD_EXPORT_FIELDS), customFieldName]);
-const folder = z.string().max(1000).refine((f) => !f.replaceAll('\\', '/').split('/').some((s) => s.trim() === '..'), 'must not contain a ".." segment')
-  .refine((f) => ![...f].some((ch) => ch.charCodeAt(0) < 32), 'must not contain control characters');
-
-export const exportRequest = z.object({
-  filter: contactFilterSchema.default({}),
-  fields: z.array(exportField).min(1).max(200).default(DEFAULT_EXPORT_FIELDS)
-    .refine((fields) => new Set(fields).size === fields.length, 'names a field twice')
-    .describe('columns in this order: client_id, name, phone, phone2, phone3, email, status, or a custom field by name'),
-  separator: z.enum(Object.keys(SEPARATORS) as [Separator, ...Separator[]]).default(','),
-  hasHeader: z.boolean().default(true),
-  encoding: z.enum(EXPORT_ENCODINGS).default('utf8'),
-  destinationId: z.string().regex(/^[1-9][0-9]{0,17}$/).optional().describe('also send the file to this destination'),
-  folder: folder.optional().describe('folder on the destination; the file is <folder>/<campaign id>.export.<yyyyMMddHHmmss>'),
-  ...common,
-}).refine((body) => body.folder === undefined || body.destinationId !== undefined, { path: ['folder'], message: 'needs destinationId' });
+export const exportRequest = z.object({ ...exportOptionsShape, ...common }).refine(...folderNeedsDestination);
 
 export const deletionRequest = z.object({
   filter: contactFilterSchema,

@@ -2,6 +2,7 @@
 // with its own parameters) and failure notification recipients. Validated with zod here, the step graph with
 // ./graph.ts; the stored config is the parsed body.
 import { z } from 'zod';
+import { exportOptionsShape, folderNeedsDestination } from '../contact-processes/export-options.js';
 import { SEPARATORS, type Separator } from '../import/rows.js';
 import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../import/rules.js';
 import { RDATETIME } from '../import/source.js';
@@ -48,6 +49,10 @@ export const stepSchema = z.discriminatedUnion('kind', [
     mergeRule: z.enum(MERGE_RULES).default('nothing'),
     deleteAllBeforeImport: z.boolean().default(false),
   }).strict(),
+  z.object({
+    ...common, kind: z.literal('list-export'), campaignId: dbId, ...exportOptionsShape,
+    wait: z.boolean().default(true).describe('false: the step fails at once when another process holds the campaign lock or waits for it'),
+  }).strict().refine(...folderNeedsDestination),
   z.object({
     ...common, kind: z.literal('email'), to: z.array(z.email()).min(1).max(50),
     subject: z.string().max(200).optional(), attach: z.literal('previous').optional(),

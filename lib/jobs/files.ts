@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Sql } from '../../db/sql.js';
 import type { ContentStore } from '../content-store/types.js';
 import type { Keyring } from '../crypto/keys.js';
+import { processResult } from '../contact-processes/results.js';
 import { openDestination } from '../destinations.js';
 import { getSavedReport } from '../reports/definitions.js';
 import type { Transfer } from '../transfer/index.js';
@@ -22,6 +23,11 @@ export async function openJobFile(deps: FileDeps, file: JobFile): Promise<Opened
     const saved = await getSavedReport(deps.sql, file.savedReportId);
     if (!saved) throw new JobFileMissingError(`Saved report ${file.savedReportId} (${file.fileName}) is gone (expired or deleted); run the job again.`);
     return { content: await deps.store.get(saved.storeKey), sizeBytes: saved.sizeBytes, close: async () => {} };
+  }
+  if (file.source === 'process-file') {
+    const stored = await processResult(deps.sql, file.runId);
+    if (!stored?.fileKey) throw new JobFileMissingError(`The file of process ${file.runId} (${file.fileName}) is gone (expired or deleted); run the job again.`);
+    return { content: await deps.store.get(stored.fileKey), sizeBytes: stored.counts.sizeBytes, close: async () => {} };
   }
   const transfer = await openDestination(deps.sql, deps.keyring, file.destinationId);
   try {
