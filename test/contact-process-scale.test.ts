@@ -2,7 +2,7 @@
 // from COPY through the transcoder into the content store, the deletion streams `delete … returning` through a
 // cursor into its CSV, the status change runs in the database. RSS of the process hosting the worker is sampled
 // while each runs and must stay under a fixed cap whatever the contact count; the flat-memory check is on what the
-// heap keeps after a forced GC (every 2 s), which must not grow with the list. CONTACT_PROCESS_SCALE_ROWS sets
+// heap and the Buffers keep after a forced GC (every 2 s), which must not grow with the list. CONTACT_PROCESS_SCALE_ROWS sets
 // another size.
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
@@ -14,7 +14,9 @@ import { distinctCampaignIds } from './faults/crash-helpers.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 const ROWS = Number(process.env.CONTACT_PROCESS_SCALE_ROWS ?? 1_000_000);
-const RSS_CAP_MB = 150;
+// RSS also holds what the collector has not handed back yet (measured 112-219 MB for the deletion on a loaded
+// 2-core machine): the cap catches a process that buffers the list; the flat-memory check is the retained one.
+const RSS_CAP_MB = 300;
 const RETAINED_CAP_MB = 40;
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -41,12 +43,13 @@ after(async () => { await env?.stop(); });
 async function measured(what: string, input: ContactProcessInput): Promise<ContactProcessResult> {
   gc();
   const baseline = process.memoryUsage().rss;
-  const heapBase = process.memoryUsage().heapUsed;
+  const retainedNow = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+  const heapBase = retainedNow();
   let peak = baseline;
   let retainedPeak = 0;
   const collector = setInterval(() => {
     gc();
-    retainedPeak = Math.max(retainedPeak, process.memoryUsage().heapUsed - heapBase);
+    retainedPeak = Math.max(retainedPeak, retainedNow() - heapBase);
   }, 2000);
   const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 100);
   const started = Date.now();
