@@ -140,3 +140,55 @@ describe('results export jobs', () => {
     await context.close();
   });
 });
+
+describe('reports', () => {
+  test('a report is edited (name, schedule, enabled) on its page; a bad crontab shows the API\'s problem and changes nothing', async () => {
+    const campaign = (await rig.api.call('GET', '/campaigns?limit=500')).json.items.find((c: { name: string }) => c.name === campaignName);
+    const name = `weekly-${randomBytes(3).toString('hex')}`;
+    const report = await rig.api.call('POST', '/reports', { body: { name, type: 'summary', campaignId: campaign.id, timeframe: { kind: 'yesterday' }, schedule: { cron: '0 3 * * 1' } } });
+    assert.equal(report.status, 201, JSON.stringify(report.json));
+    const { context, page } = await signIn(rig, rig.api.adminKey);
+    await page.getByRole('link', { name: 'Reports', exact: true }).click();
+    await page.getByRole('link', { name }).click();
+    await page.getByLabel('Name', { exact: true }).fill(`${name} renamed`);
+    await page.getByLabel('Schedule').fill('every monday');
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save report' }).click()]);
+    assert.equal(refused.status(), 400);
+    await page.getByRole('alert').filter({ hasText: 'schedule.cron' }).waitFor();
+    assert.equal(await page.getByLabel('Schedule').inputValue(), 'every monday');
+    const unchanged = (await rig.api.call('GET', `/reports/${report.json.id}`)).json;
+    assert.deepEqual({ name: unchanged.name, cron: unchanged.schedule.cron, enabled: unchanged.enabled }, { name, cron: '0 3 * * 1', enabled: true });
+
+    await page.getByLabel('Schedule').fill('0 6 * * 1-5');
+    await page.getByLabel('Skip if empty').check();
+    await page.getByRole('button', { name: 'Save report' }).click();
+    await page.waitForURL(/\/console\/reports\/\d+\?notice=/);
+    assert.match(await page.locator('[data-next-run]').innerText(), /^\d{4}-\d{2}-\d{2} 06:00:00 UTC$/);
+    await page.getByLabel('Enabled').uncheck();
+    await page.getByRole('button', { name: 'Save report' }).click();
+    await page.waitForURL(/\/console\/reports\/\d+\?notice=/);
+    const edited = (await rig.api.call('GET', `/reports/${report.json.id}`)).json;
+    assert.deepEqual({ name: edited.name, cron: edited.schedule.cron, enabled: edited.enabled, skipIfEmpty: edited.output.skipIfEmpty, timeframe: edited.timeframe.kind },
+      { name: `${name} renamed`, cron: '0 6 * * 1-5', enabled: false, skipIfEmpty: true, timeframe: 'yesterday' });
+    await context.close();
+
+    const viewer = await signIn(rig, await rig.api.newKey('viewer', false));
+    await viewer.page.goto(`/console/reports/${report.json.id}`);
+    assert.equal(await viewer.page.getByRole('button', { name: 'Save report' }).count(), 0);
+    await viewer.context.close();
+  });
+});
+
+test('every field of the new forms has a label', async () => {
+  const { context, page } = await signIn(rig, rig.api.adminKey);
+  const [report] = (await rig.api.call('GET', '/reports?limit=1')).json.items;
+  const [recording] = (await rig.api.call('GET', '/recording-export-jobs?limit=1')).json.items;
+  for (const path of ['/console/recording-export-jobs/new', '/console/results-export-jobs/new', `/console/recording-export-jobs/${recording.id}/edit`, `/console/reports/${report.id}`]) {
+    await page.goto(path);
+    assert.ok(await page.locator('main form input:not([type=hidden])').count() > 0, path);
+    const unlabelled = await page.evaluate(`[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+      .filter((field) => field.labels.length === 0 && !field.getAttribute('aria-label')).map((field) => field.name)`);
+    assert.deepEqual(unlabelled, [], path);
+  }
+  await context.close();
+});

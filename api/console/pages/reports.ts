@@ -7,15 +7,18 @@ import { TIMEFRAME_KINDS } from '../../../lib/reports/timeframes.js';
 import type { AppDeps } from '../../app.js';
 import { campaignOptions, campaignSelect } from '../campaigns.js';
 import { streamDownload } from '../downloads.js';
-import { handle } from '../index.js';
-import { actionButton, can, html, notice, page, runHref, selectField, send, when } from '../html.js';
+import { ApiError } from '../api-client.js';
+import { handle, problemView } from '../index.js';
+import { actionButton, can, csrfField, html, notice, page, runHref, selectField, send, when, type VNode } from '../html.js';
 import type { Session } from '../sessions.js';
 import { idempotency } from './tasks.js';
 
 interface Report {
   id: string; name: string; enabled: boolean; type: string; campaignId: string; timeframe: { kind: string };
-  output: { emails: string[]; destinationIds: string[] }; schedule: { cron: string } | null; nextRunAt: string | null;
+  output: { emails: string[]; destinationIds: string[]; fileNameFormat?: string; zip: boolean; skipIfEmpty: boolean };
+  schedule: { cron: string } | null; nextRunAt: string | null;
 }
+type Form = Record<string, string | undefined>;
 interface Saved { id: string; runId: string; kind: string; fileName: string; sizeBytes: number; rows: number; createdAt: string; expiresAt: string }
 
 const runNow = (session: Session, id: string) => actionButton(session, `/console/reports/${id}/run`, 'Run now', { hidden: { _idem: randomUUID() } });
@@ -31,6 +34,54 @@ function createForm(session: Session, campaigns: { id: string; name: string }[])
     <small id="cron-help">crontab, 5 fields, GMT, day of week 1-7 with 1 = Monday; empty: generate once now</small>
     <label>E-mail to <input name="emails" placeholder="ops@example.com, …" /></label>
     <button type="submit">Create report</button>
+  </fieldset></form>`;
+}
+
+/** A report's values as its edit form's text. */
+function formOf(report: Report): Form {
+  const tf = report.timeframe as Report['timeframe'] & { start?: string; end?: string; timezone?: string };
+  return {
+    name: report.name, enabled: report.enabled ? 'on' : undefined, timeframe: tf.kind, start: tf.start ?? '', end: tf.end ?? '', timezone: tf.timezone ?? '',
+    cron: report.schedule?.cron ?? '', emails: report.output.emails.join(', '), fileNameFormat: report.output.fileNameFormat ?? '',
+    zip: report.output.zip ? 'on' : undefined, skipIfEmpty: report.output.skipIfEmpty ? 'on' : undefined,
+  };
+}
+
+/** The PATCH body of an edit form: only what differs from the report (empty schedule or file name format: null, removed). */
+function changesOf(report: Report, form: Form): Record<string, unknown> {
+  const was = formOf(report), changed = (key: string) => (form[key] ?? '').trim() !== (was[key] ?? '').trim();
+  const body: Record<string, unknown> = {}, output: Record<string, unknown> = {};
+  if (changed('name')) body.name = form.name ?? '';
+  if ((form.enabled === 'on') !== report.enabled) body.enabled = form.enabled === 'on';
+  if (['timeframe', 'start', 'end', 'timezone'].some(changed)) {
+    body.timeframe = { kind: form.timeframe, ...Object.fromEntries(['start', 'end', 'timezone'].filter((k) => form[k]?.trim()).map((k) => [k, form[k]!.trim()])) };
+  }
+  if (changed('cron')) body.schedule = form.cron?.trim() ? { cron: form.cron.trim() } : null;
+  if (changed('emails')) output.emails = (form.emails ?? '').split(/[,\s]+/).filter(Boolean);
+  if (changed('fileNameFormat')) output.fileNameFormat = form.fileNameFormat?.trim() ? form.fileNameFormat : null;
+  for (const key of ['zip', 'skipIfEmpty'] as const) if ((form[key] === 'on') !== report.output[key]) output[key] = form[key] === 'on';
+  if (Object.keys(output).length) body.output = output;
+  return body;
+}
+
+function editForm(session: Session, report: Report, form: Form): VNode {
+  const text = (label: string, name: string, help?: string) => html`<p><label>${label} <input name=${name} value=${form[name] ?? ''}
+    aria-describedby=${help ? `${name}-help` : undefined} /></label>${help ? html` <small id=${`${name}-help`}>${help}</small>` : null}</p>`;
+  const box = (label: string, name: string) => html`<p><label><input type="checkbox" name=${name} checked=${form[name] === 'on'} /> ${label}</label></p>`;
+  return html`<form method="post" action=${`/console/reports/${report.id}/edit`}><fieldset><legend>Edit report</legend>
+    ${csrfField(session)}
+    <p><label>Name <input name="name" required maxlength="200" value=${form.name ?? ''} /></label></p>
+    ${box('Enabled', 'enabled')}
+    <p>${selectField('Timeframe', 'timeframe', TIMEFRAME_KINDS.map((k) => [k, k]), form.timeframe)}</p>
+    ${text('Start', 'start', 'explicit timeframe only: ISO 8601')}
+    ${text('End', 'end', 'explicit timeframe only')}
+    ${text('Time zone', 'timezone', 'explicit timeframe only: IANA zone')}
+    ${text('Schedule', 'cron', 'crontab, 5 fields, GMT, day of week 1-7 with 1 = Monday; empty: no schedule')}
+    ${text('E-mail to', 'emails')}
+    ${text('File name format', 'fileNameFormat', 'empty: the default')}
+    ${box('Zip', 'zip')}
+    ${box('Skip if empty', 'skipIfEmpty')}
+    <button type="submit">Save report</button>
   </fieldset></form>`;
 }
 
@@ -75,6 +126,7 @@ export function register(router: Router, deps: AppDeps): void {
         <dt>E-mail to</dt><dd>${report.output.emails.join(', ')}</dd>
       </dl>
       ${can(ctx.session, 'operator') ? runNow(ctx.session, report.id) : null}
+      ${can(ctx.session, 'admin') ? editForm(ctx.session, report, formOf(report)) : null}
       <h2>Saved files (last 30 days)</h2>
       <table>
         <thead><tr><th>File</th><th>Kind</th><th>Rows</th><th>Size (bytes)</th><th>Created</th><th>Kept until</th><th>Run</th></tr></thead>
@@ -83,6 +135,21 @@ export function register(router: Router, deps: AppDeps): void {
           <td>${when(f.createdAt)}</td><td>${when(f.expiresAt)}</td><td><a href=${runHref(f.runId)}>Run</a></td>
         </tr>`) : html`<tr><td colspan="7">No saved files.</td></tr>`}</tbody>
       </table>`, '/console/reports'));
+  }));
+
+  router.post('/reports/:id/edit', handle(deps, async (ctx) => {
+    const id = encodeURIComponent(ctx.req.params.id as string);
+    const form = ctx.req.body as Form;
+    const report = await ctx.api.get<Report>(`/reports/${id}`);
+    const changes = changesOf(report, form);
+    try {
+      if (Object.keys(changes).length) await ctx.api.send('PATCH', `/reports/${id}`, changes);
+    } catch (err) {
+      // The API's problem above the form, the values as typed; nothing was saved.
+      if (!(err instanceof ApiError) || ![400, 409, 422].includes(err.problem.status)) throw err;
+      return send(ctx.res, err.problem.status, page(`Report: ${report.name}`, ctx.session, html`${problemView(err)}${editForm(ctx.session, report, form)}`, '/console/reports'));
+    }
+    ctx.res.redirect(303, `/console/reports/${id}?notice=Report+saved`);
   }));
 
   router.post('/reports/:id/run', handle(deps, async (ctx) => {
