@@ -7,7 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
+import { startSalesforceStandin } from './harness/salesforce-standin.js';
 import { testScratchDir } from './harness/scratch.js';
+import { CALL_RESULT_FIELDS, FIELD_MAP, SF_USER } from './salesforce-helpers.js';
 
 let rig: ConsoleRig;
 let campaignName: string;
@@ -141,6 +143,55 @@ describe('results export jobs', () => {
   });
 });
 
+describe('Salesforce export jobs', () => {
+  test('created through the form, listed with its next run, edited; a bad field map shows the API\'s problem and changes nothing', async () => {
+    const sf = await startSalesforceStandin({ users: [SF_USER], objects: { Call_Result__c: CALL_RESULT_FIELDS } });
+    try {
+      const accountName = `sales org ${randomBytes(3).toString('hex')}`;
+      const account = await rig.api.call('POST', '/salesforce-accounts', { body: { name: accountName, loginUrl: sf.url, username: SF_USER.username, password: SF_USER.password, securityToken: SF_USER.securityToken } });
+      assert.equal(account.status, 201, JSON.stringify(account.json));
+      const { context, page } = await signIn(rig, rig.api.adminKey);
+      await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+      await page.getByRole('link', { name: 'New Salesforce export job' }).click();
+      const name = `sf ${randomBytes(3).toString('hex')}`;
+      await page.getByLabel('Name', { exact: true }).fill(name);
+      await page.getByLabel('Campaign').selectOption({ label: campaignName });
+      await page.getByLabel('Export created after').fill('2025-01-01T00:00:00Z');
+      await page.getByLabel('Every').fill('1h');
+      await page.getByLabel('Salesforce account').selectOption({ label: accountName });
+      await page.getByLabel('Object').fill('Call_Result__c');
+      await page.getByLabel('Field map').fill(JSON.stringify(FIELD_MAP));
+      await page.getByLabel('External ID field').fill('Result_Key__c');
+      await page.getByRole('button', { name: 'Create Salesforce export job' }).click();
+      await page.waitForURL(/\/console\/jobs\?notice=/);
+      const row = page.getByRole('row').filter({ hasText: name });
+      assert.match(await row.innerText(), /simple → Call_Result__c\s+1h\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\s+yes/);
+      const jobs = async (n: string) => (await rig.api.call('GET', '/salesforce-export-jobs?limit=500')).json.items.filter((j: { name: string }) => j.name === n);
+      const [created] = await jobs(name);
+
+      // a read-only Salesforce field: refused by the API against the object's describe; nothing saved
+      await row.getByRole('link', { name }).click();
+      await page.getByLabel('Name', { exact: true }).fill(`${name} renamed`);
+      await page.getByLabel('Field map').fill(JSON.stringify({ ...FIELD_MAP, Formula__c: 'name' }));
+      const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save Salesforce export job' }).click()]);
+      assert.equal(refused.status(), 400);
+      await page.getByRole('alert').filter({ hasText: 'Formula__c' }).waitFor();
+      assert.deepEqual((await jobs(name)).map((j: { fieldMap: unknown }) => j.fieldMap), [FIELD_MAP]);
+
+      await page.getByLabel('Field map').fill(JSON.stringify(FIELD_MAP));
+      await page.getByLabel('External ID field').fill('');
+      await page.getByLabel('Enabled').uncheck();
+      await page.getByRole('button', { name: 'Save Salesforce export job' }).click();
+      await page.waitForURL(/\/console\/jobs\?notice=/);
+      const [edited] = await jobs(`${name} renamed`);
+      assert.deepEqual({ enabled: edited.enabled, externalIdField: edited.externalIdField, exportCreatedAfter: edited.exportCreatedAfter }, { enabled: false, externalIdField: undefined, exportCreatedAfter: created.exportCreatedAfter });
+      await context.close();
+    } finally {
+      await sf.close();
+    }
+  });
+});
+
 describe('reports', () => {
   test('a report is edited (name, schedule, enabled) on its page; a bad crontab shows the API\'s problem and changes nothing', async () => {
     const campaign = (await rig.api.call('GET', '/campaigns?limit=500')).json.items.find((c: { name: string }) => c.name === campaignName);
@@ -183,7 +234,7 @@ test('every field of the new forms has a label', async () => {
   const { context, page } = await signIn(rig, rig.api.adminKey);
   const [report] = (await rig.api.call('GET', '/reports?limit=1')).json.items;
   const [recording] = (await rig.api.call('GET', '/recording-export-jobs?limit=1')).json.items;
-  for (const path of ['/console/recording-export-jobs/new', '/console/results-export-jobs/new', `/console/recording-export-jobs/${recording.id}/edit`, `/console/reports/${report.id}`]) {
+  for (const path of ['/console/recording-export-jobs/new', '/console/results-export-jobs/new', '/console/salesforce-export-jobs/new', `/console/recording-export-jobs/${recording.id}/edit`, `/console/reports/${report.id}`]) {
     await page.goto(path);
     assert.ok(await page.locator('main form input:not([type=hidden])').count() > 0, path);
     const unlabelled = await page.evaluate(`[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]

@@ -1,5 +1,5 @@
-// Create and edit forms of the job definitions listed on the Jobs page (recording export jobs, results export
-// jobs). Each form posts to the console, which sends the API's own route (POST to create, PATCH with the
+// Create and edit forms of the job definitions listed on the Jobs page (recording export, results export and
+// Salesforce export jobs). Each form posts to the console, which sends the API's own route (POST to create, PATCH with the
 // changed fields to edit) with the session's key; the API validates, and its problem (400 naming the field, 409, 422) is shown
 // above the form with the values as sent, nothing saved. No rule of the API is repeated here.
 import type { Router } from 'express';
@@ -14,7 +14,7 @@ import type { Session } from '../sessions.js';
 
 type Form = Record<string, string | undefined>;
 interface Option { id: string; name: string }
-interface Choices { campaigns: CampaignOption[]; destinations: Option[] }
+interface Choices { campaigns: CampaignOption[]; destinations: Option[]; accounts: Option[] }
 interface RecordingExportJob {
   id: string; name: string; enabled: boolean; campaignId: string; contentType: string; voiceSignatureOnly: boolean;
   dispositions: 'all' | string[]; completedAfter: string; destinationId: string; fileNameTemplate: string; manifestTemplate: string;
@@ -25,9 +25,15 @@ interface ResultsExportJob {
   schedule: { startAt: string; every: string }; destinationId: string; path: string; timezone: string | null;
 }
 
-/** One kind of definition: its API route, its name in the console, and the translation between its JSON and the form. */
+interface SalesforceExportJob {
+  id: string; name: string; enabled: boolean; campaignId: string; format: string; listIds?: string[]; dispositions: 'all' | string[];
+  exportCreatedAfter: string; schedule: { every: string; startAt?: string }; accountId: string; object: string; fieldMap: Record<string, string>; externalIdField?: string;
+}
+
+/** One kind of definition: its API route, its name in the console, and the translation between its JSON and the form.
+ *  `clearable`: fields an edit sends as null when emptied (the API reads null as "clear"). */
 interface DefinitionKind<Job> {
-  base: string; noun: string;
+  base: string; noun: string; clearable?: string[];
   formOf(job: Job): Form;
   bodyOf(form: Form): Record<string, unknown>;
   fields(form: Form, choices: Choices, editing: boolean): VNode;
@@ -108,6 +114,45 @@ const resultsExport: DefinitionKind<ResultsExportJob> = {
     ${text('Time zone', 'timezone', form, { placeholder: 'America/Los_Angeles', help: 'empty: the campaign\'s' })}`,
 };
 
+/** The field map's JSON, or a 400 naming the field (the console's only own check: the text must be JSON to send it). */
+function fieldMapOf(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch (err) {
+    throw new ApiError({ status: 400, title: 'Bad Request', detail: 'The fieldMap field is not JSON.', errors: [{ path: 'fieldMap', message: (err as Error).message }] });
+  }
+}
+
+const salesforceExport: DefinitionKind<SalesforceExportJob> = {
+  base: 'salesforce-export-jobs', noun: 'Salesforce export job', clearable: ['listIds', 'externalIdField'],
+  formOf: (job) => ({
+    name: job.name, enabled: job.enabled ? 'on' : undefined, campaignId: job.campaignId, format: job.format, listIds: (job.listIds ?? []).join(', '),
+    dispositions: job.dispositions === 'all' ? 'all' : job.dispositions.join(', '), exportCreatedAfter: job.exportCreatedAfter,
+    startAt: job.schedule.startAt ?? '', every: job.schedule.every, accountId: job.accountId, object: job.object,
+    fieldMap: JSON.stringify(job.fieldMap, null, 2), externalIdField: job.externalIdField ?? '',
+  }),
+  bodyOf: (form) => ({
+    name: form.name ?? '', enabled: form.enabled === 'on', campaignId: form.campaignId, format: form.format,
+    ...(list(form.listIds).length ? { listIds: list(form.listIds) } : {}), dispositions: listOrAll(form.dispositions),
+    exportCreatedAfter: form.exportCreatedAfter ?? '', schedule: { every: form.every ?? '', ...(form.startAt?.trim() ? { startAt: form.startAt.trim() } : {}) },
+    accountId: form.accountId, object: form.object ?? '', fieldMap: fieldMapOf(form.fieldMap),
+    ...(form.externalIdField?.trim() ? { externalIdField: form.externalIdField.trim() } : {}),
+  }),
+  fields: (form, choices, editing) => html`
+    ${commonFields(form, choices, editing)}
+    <p>${selectField('Format', 'format', [['simple', 'simple'], ['detailed', 'detailed']], form.format)}</p>
+    ${text('List ids', 'listIds', form, { help: 'calling list ids separated by commas; empty: every list' })}
+    ${text('Dispositions', 'dispositions', form, { help: '"all", or dispositions separated by commas' })}
+    ${text('Export created after', 'exportCreatedAfter', form, { required: !editing, placeholder: '2025-03-01T00:00:00Z', help: 'ISO date-time; changing it re-sends every record completed after it' })}
+    ${text('First run', 'startAt', form, { placeholder: '2025-03-01T10:00:00Z', help: 'optional ISO date-time; nothing is sent before it' })}
+    ${text('Every', 'every', form, { required: true, placeholder: '15m' })}
+    <p>${selectField('Salesforce account', 'accountId', choices.accounts.map((a) => [a.id, a.name]), form.accountId, { required: true })}</p>
+    ${text('Object', 'object', form, { required: true, placeholder: 'Call_Result__c' })}
+    <p><label>Field map <textarea name="fieldMap" rows="6" cols="60" aria-describedby="fieldMap-help">${form.fieldMap ?? '{\n  "Name": "name"\n}'}</textarea></label>
+      <small id="fieldMap-help">JSON: { "Salesforce field": "result column" }</small></p>
+    ${text('External ID field', 'externalIdField', form, { help: 'results are upserted on it; empty: created' })}`,
+};
+
 function definitionForm<Job>(kind: DefinitionKind<Job>, session: Session, action: string, form: Form, choices: Choices, editing: boolean): VNode {
   return html`<form method="post" action=${action}><fieldset><legend>${editing ? `Edit ${kind.noun}` : `New ${kind.noun}`}</legend>
     ${csrfField(session)}
@@ -117,8 +162,10 @@ function definitionForm<Job>(kind: DefinitionKind<Job>, session: Session, action
 }
 
 async function choicesOf(ctx: ConsoleContext): Promise<Choices> {
-  const [campaigns, destinations] = await Promise.all([campaignOptions(ctx.api), ctx.api.get<{ items: Option[] }>('/destinations', { limit: '500' })]);
-  return { campaigns, destinations: destinations.items };
+  const [campaigns, destinations, accounts] = await Promise.all([
+    campaignOptions(ctx.api), ctx.api.get<{ items: Option[] }>('/destinations', { limit: '500' }), ctx.api.get<{ items: Option[] }>('/salesforce-accounts', { limit: '500' }),
+  ]);
+  return { campaigns, destinations: destinations.items, accounts: accounts.items };
 }
 
 /** Runs `save`; a problem of the API is shown above the form again (with the values as sent), with its status. */
@@ -161,10 +208,11 @@ function registerKind<Job extends { name: string }>(router: Router, deps: AppDep
     const id = encodeURIComponent(ctx.req.params.id as string);
     const form = ctx.req.body as Form;
     const job = await ctx.api.get<Job>(`/${base}/${id}`);
-    // Only the fields that changed are sent (a recording export job's completedAfter sent again would reset its watermark).
-    const current = kind.bodyOf(kind.formOf(job)), sent = kind.bodyOf(form);
-    const changes = Object.fromEntries(Object.entries(sent).filter(([key, value]) => key !== 'campaignId' && JSON.stringify(value) !== JSON.stringify(current[key])));
     await saveOrShow(ctx, async () => {
+      // Only the fields that changed are sent (a watermark field — completedAfter, exportCreatedAfter — sent again would reset it).
+      const current = kind.bodyOf(kind.formOf(job)), sent = kind.bodyOf(form);
+      const changes: Record<string, unknown> = Object.fromEntries(Object.entries(sent).filter(([key, value]) => key !== 'campaignId' && JSON.stringify(value) !== JSON.stringify(current[key])));
+      for (const key of kind.clearable ?? []) if (current[key] !== undefined && sent[key] === undefined) changes[key] = null;
       if (Object.keys(changes).length) await ctx.api.send('PATCH', `/${base}/${id}`, changes);
       ctx.res.redirect(303, `/console/jobs?notice=${saved}`);
     }, async () => ({ title: `${titleCase(noun)}: ${job.name}`, form: definitionForm(kind, ctx.session, `/console/${base}/${id}/edit`, form, await choicesOf(ctx), true) }));
@@ -174,4 +222,5 @@ function registerKind<Job extends { name: string }>(router: Router, deps: AppDep
 export function register(router: Router, deps: AppDeps): void {
   registerKind(router, deps, recordingExport);
   registerKind(router, deps, resultsExport);
+  registerKind(router, deps, salesforceExport);
 }

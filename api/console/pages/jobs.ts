@@ -21,7 +21,7 @@ interface DefinitionJob { id: string; name: string; enabled: boolean; schedule: 
 const DEFINITION_KINDS: { title: string; base: string; test?: string; forms?: string; what(job: DefinitionJob): string }[] = [
   { title: 'Recording export jobs', base: 'recording-export-jobs', forms: 'recording export job', what: (j) => String(j.contentType) },
   { title: 'Results export jobs', base: 'results-export-jobs', test: 'Test connection', forms: 'results export job', what: (j) => `${j.format} → ${j.path}` },
-  { title: 'Salesforce export jobs', base: 'salesforce-export-jobs', test: 'Test mapping', what: (j) => `${j.format} → ${j.object}` },
+  { title: 'Salesforce export jobs', base: 'salesforce-export-jobs', test: 'Test mapping', forms: 'Salesforce export job', what: (j) => `${j.format} → ${j.object}` },
 ];
 
 function definitionSection(session: Session, kind: (typeof DEFINITION_KINDS)[number], items: DefinitionJob[]) {
