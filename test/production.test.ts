@@ -126,7 +126,9 @@ async function choresRanOncePerInterval(from: Date, to: Date): Promise<void> {
   for (const chore of CHORES.filter((c) => c !== 'upload-retention')) { // that one runs every 10 minutes
     const passes = rows.filter((r) => r.chore === chore);
     const times = passes.map((r) => r.scheduled_at.getTime());
-    assert.ok(passes.length >= 2, `${chore} ran in the ${windowSeconds} s window (${passes.length} passes)`);
+    // At least one: a pass that outlasts the interval makes Temporal skip the next (overlap SKIP) — a loaded CI
+    // machine saw one schedule-sync pass in 16 s. What must never happen is two for one interval (below).
+    assert.ok(passes.length >= 1, `${chore} ran in the ${windowSeconds} s window (${passes.length} passes)`);
     assert.ok(passes.length <= Math.floor(windowSeconds / CHORE_SECONDS) + 1, `${chore}: ${passes.length} passes in ${windowSeconds} s, more than one per ${CHORE_SECONDS} s interval`);
     assert.equal(new Set(times).size, times.length, `${chore}: two passes for one scheduled time`);
     for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= CHORE_SECONDS * 1000, `${chore}: passes closer than the interval`);

@@ -51,11 +51,17 @@ function callOf(spec: RegisteredRoute['spec']) {
   return { url: urlOf(spec.path), body: raw ? { raw: 'x' } : spec.body ? { json: {} } : {} };
 }
 
-/** Every (method, Express path) the app serves, from its router stacks (the keyless guard's copies aside). */
-function servedRoutes(stack: any[]): string[] {
+/** The console's router (mounted at /console, the one holding /sign-in): a client of the registry's routes with
+ *  its own session guard, checked by the test below rather than by the registry. */
+const isConsoleRouter = (layer: any): boolean => !!layer.handle?.stack?.some((inner: any) => inner.route?.path === '/sign-in');
+
+/** Every (method, Express path) the app serves, from its router stacks (the keyless guard's copies and the
+ *  console's router aside). */
+function servedRoutes(stack: any[], { withConsole = false } = {}): string[] {
   return stack.flatMap((layer) => {
     if (layer.route) return Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m} ${layer.route.path}`);
-    return layer.handle?.stack ? servedRoutes(layer.handle.stack) : [];
+    if (!withConsole && isConsoleRouter(layer)) return [];
+    return layer.handle?.stack ? servedRoutes(layer.handle.stack, { withConsole }) : [];
   });
 }
 
@@ -73,6 +79,32 @@ describe('the route table covers every endpoint', () => {
       } else {
         assert.equal(operation['x-role'], spec.role, `${routeKey(spec)} documents its role`);
         assert.equal(operation['x-privilege'], spec.privilege, `${routeKey(spec)} documents its privilege`);
+      }
+    }
+  });
+
+  test('every console route but its assets and sign-in needs a session: a page redirects to sign-in, an action is 401', async () => {
+    const consoleRouter = (api.app as any).router.stack.find(isConsoleRouter);
+    assert.ok(consoleRouter, 'the console is mounted');
+    const routes = servedRoutes(consoleRouter.handle.stack, { withConsole: true });
+    const open = ['get /assets/htmx.min.js', 'get /assets/console.css', 'get /sign-in', 'post /sign-in'];
+    assert.deepEqual(open.filter((route) => !routes.includes(route)), [], 'the open routes are the console\'s');
+    const guarded = routes.filter((route) => !open.includes(route));
+    assert.ok(guarded.length >= 10, `the console's routes were read: ${guarded.join(', ')}`);
+    for (const route of guarded) {
+      const [method, path] = route.split(' ');
+      const url = `http://127.0.0.1:${api.port}/console${path.replace(/:([A-Za-z0-9_]+)/g, '987654321')}`;
+      const res = await fetch(url, {
+        method: method.toUpperCase(), redirect: 'manual',
+        headers: { authorization: `Bearer ${api.keys.eraseAdmin}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: method === 'get' ? undefined : 'confirm=1',
+      });
+      await res.arrayBuffer();
+      if (method === 'get') {
+        assert.equal(res.status, 303, `${route} without a session (an API key is no session)`);
+        assert.equal(res.headers.get('location'), '/console/sign-in', route);
+      } else {
+        assert.equal(res.status, 401, `${route} without a session (an API key is no session)`);
       }
     }
   });
