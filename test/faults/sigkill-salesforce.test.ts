@@ -12,7 +12,7 @@ import { crashLoop, faultSuiteEnv, rngFor, sleep, type JobRun } from './crash-he
 
 const suite = faultSuiteEnv();
 const KILLS = Number(process.env.FAULT_TRIALS ?? '4');
-const RESULTS = 1200;
+const RESULTS = 3000; // 15 chunks: enough for the kills to land mid-run (1,200 let a run end between two)
 let sf: SalesforceStandin;
 let accountId: string;
 
@@ -73,11 +73,11 @@ async function startSalesforceRun(externalIdField: string | undefined): Promise<
 describe(`SIGKILL of the worker at ${KILLS} random points of a Salesforce export`, () => {
   test('with an external id field: every result\'s object created exactly once', async () => {
     const run = await startSalesforceRun('Result_Key__c');
-    await crashLoop(suite.env, run, rngFor('salesforce-upsert'), { trials: KILLS, maxExtraMs: 600, waitForProgress: true });
+    await crashLoop(suite.env, run, rngFor('salesforce-upsert'), { trials: KILLS, maxExtraMs: 300, waitForProgress: true });
   });
 
   test('without one (create mode): never created twice; a lost answer is reported as unknown, never resent', async () => {
     const run = await startSalesforceRun(undefined);
-    await crashLoop(suite.env, run, rngFor('salesforce-create'), { trials: KILLS, maxExtraMs: 600, waitForProgress: true });
+    await crashLoop(suite.env, run, rngFor('salesforce-create'), { trials: KILLS, maxExtraMs: 300, waitForProgress: true });
   });
 });
