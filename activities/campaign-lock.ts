@@ -10,8 +10,8 @@ import {
 import {
   acquireLockSignal, CAMPAIGN_LOCK_KIND, CAMPAIGN_LOCK_WORKFLOW_TYPE, campaignLockWorkflowId, releaseLockSignal,
   type LockGrant, type LockRequest,
-} from '../workflows/campaign-lock-shared.js';
-import { CAMPAIGN_ID, JOB_KIND } from '../workflows/shared/search-attributes.js';
+} from '../contracts/campaign-lock.js';
+import { CAMPAIGN_ID, JOB_KIND } from '../contracts/search-attributes.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Open = running, asked through this worker's client. */

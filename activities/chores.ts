@@ -7,13 +7,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { sweepCampaignLocks } from '../lib/campaign-lock/index.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 import { keepHeartbeating } from '../lib/heartbeat.js';
 import { createLogger } from '../lib/logger.js';
 import { reconcileOpenRuns } from '../lib/runs/reconcile.js';
 import { syncJobSchedules } from '../lib/runs/schedule-sync.js';
 import { expireUploads, uploadLimits } from '../lib/uploads.js';
-import { choreScheduleId, isChore, type ChoreName, type ChorePass, type ChoreSummary } from '../workflows/chores-shared.js';
+import { choreScheduleId, isChore, type ChoreName, type ChorePass, type ChoreSummary } from '../contracts/chores.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Ledger rows are kept this long (the passes remove older ones). */

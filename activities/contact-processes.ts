@@ -14,11 +14,11 @@ import { isPermanentFailure } from '../lib/failures.js';
 import { keepHeartbeating } from '../lib/heartbeat.js';
 import { markRunRunning, recordRunProgress, recordRunStart } from '../lib/runs/record.js';
 import { TransferError } from '../lib/transfer/index.js';
-import { CAMPAIGN_LOCK_FAILURES } from '../workflows/campaign-lock-shared.js';
+import { CAMPAIGN_LOCK_FAILURES } from '../contracts/campaign-lock.js';
 import {
   CONTACT_PROCESS_FAILURES, type ContactProcessInput, type ContactProcessResult, type ContactProcessType,
-} from '../workflows/contact-process-shared.js';
-import { JOB_KINDS } from '../workflows/shared/search-attributes.js';
+} from '../contracts/contact-process.js';
+import { JOB_KINDS } from '../contracts/search-attributes.js';
 import type { ActivityDeps } from './deps.js';
 import { currentExecutionId } from './runs.js';
 

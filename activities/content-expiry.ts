@@ -2,7 +2,7 @@
 // one batch (remove, read back, clear; lib/lifecycle/expiry.ts), and count what a run expired.
 import { Context } from '@temporalio/activity';
 import { countExpired, countExpiring, expireBatch, expiryCutoff } from '../lib/lifecycle/expiry.js';
-import type { ContentExpiryResult, ExpireBatchInput, ExpireBatchResult, ExpiryPlan } from '../workflows/content-expiry-shared.js';
+import type { ContentExpiryResult, ExpireBatchInput, ExpireBatchResult, ExpiryPlan } from '../contracts/content-expiry.js';
 import type { ActivityDeps } from './deps.js';
 
 function heartbeat(): void {

@@ -15,7 +15,7 @@ import { TransferError } from '../lib/transfer/index.js';
 import {
   ERASURE_AUDIT_ACTIONS, ERASURE_FAILURES, ERASE_ATTEMPTS, VERIFY_ATTEMPTS, type EraseBatchInput, type EraseBatchResult, type ErasureCounts,
   type ErasureOutcome, type ErasureScope,
-} from '../workflows/erasure-shared.js';
+} from '../contracts/erasure.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Exported copies removed or read back at once (over one connection per destination). */

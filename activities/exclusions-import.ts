@@ -12,8 +12,8 @@ import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
 import { pickNewestFile, rdatetimePattern } from '../lib/import/source.js';
 import { recordRunProgress, recordRunStart } from '../lib/runs/record.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
-import type { ExclusionsImportInput, ExclusionsImportResult } from '../workflows/exclusions-import-shared.js';
-import { JOB_KINDS } from '../workflows/shared/search-attributes.js';
+import type { ExclusionsImportInput, ExclusionsImportResult } from '../contracts/exclusions-import.js';
+import { JOB_KINDS } from '../contracts/search-attributes.js';
 import type { ActivityDeps } from './deps.js';
 import { currentExecutionId } from './runs.js';
 

@@ -20,9 +20,9 @@ import { loadExportJob, runDestinationId } from '../lib/export/queries.js';
 import { savedReportOfRun } from '../lib/reports/definitions.js';
 import { EmailConfigError } from '../lib/reports/email.js';
 import { TransferError } from '../lib/transfer/index.js';
-import { JOB_FAILURES, type ArrivedFile, type JobFile, type JobSnapshot, type JobStep, type JobStepRecord } from '../workflows/job-shared.js';
-import type { ContactProcessInput } from '../workflows/contact-process-shared.js';
-import type { ListImportInput } from '../workflows/list-import-shared.js';
+import { JOB_FAILURES, type ArrivedFile, type JobFile, type JobSnapshot, type JobStep, type JobStepRecord } from '../contracts/job.js';
+import type { ContactProcessInput } from '../contracts/contact-process.js';
+import type { ListImportInput } from '../contracts/list-import.js';
 import type { ActivityDeps } from './deps.js';
 
 type ListImportStep = Extract<JobStep, { kind: 'list-import' }>;

@@ -24,7 +24,7 @@ import { TransferError, type Transfer } from '../lib/transfer/index.js';
 import {
   EXPORT_FAILURES, type BatchInput, type BatchResult, type ExportJobSummary, type ManifestInput, type ManifestResult,
   type WindowCheck,
-} from '../workflows/recording-export-shared.js';
+} from '../contracts/recording-export.js';
 import type { ActivityDeps } from './deps.js';
 
 /** A handled recording; `record` is null for an erased one (nothing to record, its file removed if sent). */

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Readable } from 'node:stream';
 import type { Sql } from '../db/sql.js';
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 import { classifyFailure, isPermanentFailure } from '../lib/failures.js';
 import { heartbeating } from '../lib/heartbeat.js';
 import { REPORT_TITLES, SAVED_REPORT_DAYS, type ReportDefinition } from '../lib/reports/definition.js';
@@ -16,7 +16,7 @@ import { generateReportFile, type GeneratedReport } from '../lib/reports/generat
 import { RunClosedError } from '../lib/reports/run-guard.js';
 import { lockRunObject, notePendingObject, ownPendingObject, removeAbandonedObjects, reportObjectKey } from '../lib/reports/run-objects.js';
 import { TransferError } from '../lib/transfer/index.js';
-import type { DeliveredFile } from '../workflows/report-shared.js';
+import type { DeliveredFile } from '../contracts/report.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Business failure types of report runs (ApplicationFailure.type). */

@@ -10,7 +10,7 @@ import { loadResultsExportJob, type ResultsExportJob } from '../lib/results/expo
 import { generateExportFile, sendExportFiles, type SentFile } from '../lib/results/exports.js';
 import { removeExpiredResultsFiles } from '../lib/results/files.js';
 import { TransferError } from '../lib/transfer/index.js';
-import { RESULTS_FAILURES, type ResultsFileResult } from '../workflows/results-shared.js';
+import { RESULTS_FAILURES, type ResultsFileResult } from '../contracts/results.js';
 import type { ActivityDeps } from './deps.js';
 import { fileResult, progressRecorder } from './results-progress.js';
 

@@ -1,7 +1,7 @@
 // Small helpers of the results activities: a file's run result, and its progress written to the run record.
 import { type FileProgress, type ResultsFile } from '../lib/results/files.js';
 import { recordRunProgress } from '../lib/runs/record.js';
-import type { ResultsFileResult } from '../workflows/results-shared.js';
+import type { ResultsFileResult } from '../contracts/results.js';
 import type { ActivityDeps } from './deps.js';
 
 export const fileResult = (f: ResultsFile): ResultsFileResult => ({

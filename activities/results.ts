@@ -7,7 +7,7 @@ import { heartbeating } from '../lib/heartbeat.js';
 import { RunClosedError } from '../lib/reports/run-guard.js';
 import { generateDownload } from '../lib/results/downloads.js';
 import { removeExpiredResultsFiles } from '../lib/results/files.js';
-import { RESULTS_FAILURES, type DownloadRequest, type ResultsFileResult } from '../workflows/results-shared.js';
+import { RESULTS_FAILURES, type DownloadRequest, type ResultsFileResult } from '../contracts/results.js';
 import { fileResult, progressRecorder } from './results-progress.js';
 import type { ActivityDeps } from './deps.js';
 import { createResultsExportActivities } from './results-export.js';

@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import type { Sql } from '../db/sql.js';
 import { recordRunEnd, recordRunProgress, recordRunStart } from '../lib/runs/record.js';
 import { describeExecution, unrecordedRunOf } from '../lib/runs/reconcile.js';
-import type { RunEnd, RunStart, RunUpdate } from '../workflows/shared/runs.js';
+import type { RunEnd, RunStart, RunUpdate } from '../contracts/runs.js';
 
 /** The Temporal run id of the workflow execution this activity belongs to (undefined outside one). */
 export function currentExecutionId(): string | undefined {

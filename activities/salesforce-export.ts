@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Sql } from '../db/sql.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 import { classifyFailure, isNetworkFailure } from '../lib/failures.js';
 import { requireAccount, SalesforceAccountNotFoundError } from '../lib/salesforce/accounts.js';
 import { dropConnection, sharedConnection } from '../lib/salesforce/connection-cache.js';
@@ -19,7 +19,7 @@ import { waitForAttemptsCollectedBy } from '../lib/reports/watermarks.js';
 import { externalKey, MAX_COLLECTION_RECORDS, sendChunk } from '../lib/salesforce/send.js';
 import {
   MAX_REPORTED_ERRORS, SALESFORCE_FAILURES, type RecordError, type SalesforceJobSummary, type SliceInput, type SliceResult,
-} from '../workflows/salesforce-export-shared.js';
+} from '../contracts/salesforce-export.js';
 import type { ActivityDeps } from './deps.js';
 
 export function createSalesforceExportActivities(deps: ActivityDeps) {

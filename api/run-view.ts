@@ -7,9 +7,9 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import {
   closedState, describeExecution as describeIn, recordClosedRun, recordUnrecordedExecution,
 } from '../lib/runs/reconcile.js';
-import type { RunState } from '../workflows/shared/runs.js';
+import type { RunState } from '../contracts/runs.js';
 import { runStatusQuery, type RunStatus } from '../workflows/shared/run-status.js';
-import { JOB_KIND } from '../workflows/shared/search-attributes.js';
+import { JOB_KIND } from '../contracts/search-attributes.js';
 import type { AppDeps } from './app.js';
 import { iso } from './schemas.js';
 

@@ -11,7 +11,7 @@ import { makeWav } from '../lib/generator/index.js';
 import { createTestEnv, type TestEnv } from '../test/harness/env.js';
 import type { S3Server, SshdServer } from '../test/harness/servers/index.js';
 import { createDestination, createJob, insertRecordings, newCampaign, startExport } from '../test/recording-export-helpers.js';
-import type { RecordingExportResult } from '../workflows/recording-export-shared.js';
+import type { RecordingExportResult } from '../contracts/recording-export.js';
 import { count, fmt, MB, peakRss, plainFigure, scaled, throughputFigure, timed, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 import { runProfile } from './profile.js';
 import { sftpBatch } from './sftp.js';

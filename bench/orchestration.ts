@@ -14,8 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi } from '../test/erasure-fixtures.js';
 import { createTestEnv } from '../test/harness/env.js';
 import { createReportDefinition, newCampaign } from '../test/report-helpers.js';
-import { REPORT_WORKFLOW } from '../workflows/report-shared.js';
-import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
+import { REPORT_WORKFLOW } from '../contracts/report.js';
+import { runSearchAttributes } from '../contracts/search-attributes.js';
 import { count, fmt, plainFigure, scaled, workerReady, type BenchContext, type Figure, distinctCampaignIds } from './lib.js';
 
 const FULL_RUNS = 1000;

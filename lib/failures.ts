@@ -6,7 +6,7 @@
 //
 // Anything unrecognised is transient: activities retry with bounded attempts, so an unknown fault costs a
 // few retries, while a blip wrongly called permanent fails a whole run.
-import { errorMessage } from './error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 
 export type FailureSource = 'sftp' | 'ftp' | 's3' | 'file' | 'smtp' | 'postgres' | 'salesforce';
 export type FailureVerdict = 'transient' | 'permanent';

@@ -3,7 +3,7 @@
 // count every run however it ends; sum them over instances. Labels are job kinds and results only — never ids or names,
 // which would both explode the series count and leak business data.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { errorMessage } from './error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });

@@ -1,7 +1,7 @@
 // Uploaded files (calling lists for imports), the owner of the `uploads` table. Uploads are personal data
 // kept only as long as they are useful: together they may take at most UPLOAD_QUOTA_MB, and each expires
 // UPLOAD_RETENTION_DAYS after it arrived (the cluster-wide chore `upload-retention` sweeps them, row and content
-// object, every 10 minutes: workflows/chores-shared.ts), unless an import
+// object, every 10 minutes: contracts/chores.ts), unless an import
 // that reads it is still scheduled or running.
 import type { Sql } from '../db/sql.js';
 import type { ContentStore, StoredObject } from './content-store/index.js';

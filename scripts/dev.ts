@@ -10,7 +10,7 @@ import { startTemporalDevServer, stopChild, type DevServer } from '../lib/tempor
 import { freePort, waitForPort } from '../lib/net.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
 import { runDemo } from './demo.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 
 const say = (line: string) => console.log(`[dev] ${line}`);
 

@@ -10,7 +10,7 @@ import { createLocalContentStore } from '../lib/content-store/local.js';
 import { loadKeyring } from '../lib/crypto/keys.js';
 import { connect } from '../db/sql.js';
 import { generate, type GenerateOptions } from '../lib/generator/index.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 
 const USAGE = 'usage: npm run generate -- [--seed N] [--campaigns N] [--contacts N] [--attempts N] [--interactions N] [--from DATE] [--to DATE] [--no-content]';
 

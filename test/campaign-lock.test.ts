@@ -14,8 +14,8 @@ import {
 import type { Sql } from '../db/sql.js';
 import {
   acquireLockSignal, CAMPAIGN_LOCK_FAILURES, CAMPAIGN_LOCK_WORKFLOW_TYPE, campaignLockWorkflowId, LOCK_TYPES, lockStateQuery, type CampaignLockInput,
-} from '../workflows/campaign-lock-shared.js';
-import type { ListImportInput } from '../workflows/list-import-shared.js';
+} from '../contracts/campaign-lock.js';
+import type { ListImportInput } from '../contracts/list-import.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 

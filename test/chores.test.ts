@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { choreIntervals, ensureChoreSchedules } from '../worker/chores.js';
-import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../workflows/chores-shared.js';
+import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../contracts/chores.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 

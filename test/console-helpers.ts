@@ -5,7 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createListImportActivities } from '../activities/list-import.js';
 import { createReportActivities } from '../activities/report.js';
-import type { ListImportInput } from '../workflows/list-import-shared.js';
+import type { ListImportInput } from '../contracts/list-import.js';
 import { startApi, type Api } from './erasure-fixtures.js';
 import { launchBrowser } from './harness/browser.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { after, before, test } from 'node:test';
-import { contactProcessWorkflowId, type ContactProcessInput, type ContactProcessResult } from '../workflows/contact-process-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../workflows/shared/search-attributes.js';
+import { contactProcessWorkflowId, type ContactProcessInput, type ContactProcessResult } from '../contracts/contact-process.js';
+import { JOB_KINDS, runSearchAttributes } from '../contracts/search-attributes.js';
 import { distinctCampaignIds } from './faults/crash-helpers.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 

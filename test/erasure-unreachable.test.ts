@@ -16,7 +16,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities/index.js';
 import { openDestination } from '../lib/destinations.js';
 import { verifyErased } from '../lib/erasure/verification.js';
-import type { EraseBatchInput } from '../workflows/erasure-shared.js';
+import type { EraseBatchInput } from '../contracts/erasure.js';
 import { addInteraction, auditOf, contentOf, newCampaign, startApi, type Api } from './erasure-fixtures.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startS3, type S3Server } from './harness/servers/index.js';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
-import type { EraseBatchInput } from '../workflows/erasure-shared.js';
+import type { EraseBatchInput } from '../contracts/erasure.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { addInteraction, auditOf, contentOf, countByKind, newCampaign, startApi, type Api } from './erasure-fixtures.js';
 

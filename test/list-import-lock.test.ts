@@ -11,9 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import { campaignLockWorkflowId, lockStateQuery } from '../workflows/campaign-lock-shared.js';
-import { listImportWorkflowId, type ListImportInput } from '../workflows/list-import-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../workflows/shared/search-attributes.js';
+import { campaignLockWorkflowId, lockStateQuery } from '../contracts/campaign-lock.js';
+import { listImportWorkflowId, type ListImportInput } from '../contracts/list-import.js';
+import { JOB_KINDS, runSearchAttributes } from '../contracts/search-attributes.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { holdContact, lockWatch, seededCampaign as seededCampaignIn, waitFor } from './list-import-helpers.js';
 

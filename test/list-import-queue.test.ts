@@ -16,8 +16,8 @@ import { createCampaignLockActivities } from '../activities/campaign-lock.js';
 import { createListImportActivities } from '../activities/list-import.js';
 import { createApp } from '../api/app.js';
 import { connect } from '../db/sql.js';
-import { campaignLockWorkflowId, lockStateQuery, type LockRequest } from '../workflows/campaign-lock-shared.js';
-import type { ListImportInput } from '../workflows/list-import-shared.js';
+import { campaignLockWorkflowId, lockStateQuery, type LockRequest } from '../contracts/campaign-lock.js';
+import type { ListImportInput } from '../contracts/list-import.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { holdContact, lockWatch, seededCampaign as seededCampaignIn, waitFor } from './list-import-helpers.js';
 

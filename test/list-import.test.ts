@@ -14,7 +14,7 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { createListImportActivities } from '../activities/list-import.js';
 import { createApp } from '../api/app.js';
-import type { ListImportInput } from '../workflows/list-import-shared.js';
+import type { ListImportInput } from '../contracts/list-import.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 import { startSshd, type SshdServer } from './harness/servers/index.js';

@@ -17,15 +17,15 @@ import { bootstrapAdminKey } from '../api/admin-key.js';
 import { createApp } from '../api/app.js';
 import { isRaw, type RegisteredRoute } from '../api/openapi.js';
 import { PROJECT_ROOT } from '../lib/tools.js';
-import { LOCK_TYPES } from '../workflows/campaign-lock-shared.js';
-import { contactProcessWorkflowId } from '../workflows/contact-process-shared.js';
-import { erasureWorkflowId } from '../workflows/erasure-shared.js';
-import { exclusionsImportWorkflowId } from '../workflows/exclusions-import-shared.js';
-import { listImportWorkflowId } from '../workflows/list-import-shared.js';
-import { reportManualWorkflowId } from '../workflows/report-shared.js';
-import { resultsDownloadWorkflowId, resultsExportManualWorkflowId } from '../workflows/results-shared.js';
-import { jobManualWorkflowId } from '../workflows/job-shared.js';
-import { salesforceExportManualWorkflowId } from '../workflows/salesforce-export-shared.js';
+import { LOCK_TYPES } from '../contracts/campaign-lock.js';
+import { contactProcessWorkflowId } from '../contracts/contact-process.js';
+import { erasureWorkflowId } from '../contracts/erasure.js';
+import { exclusionsImportWorkflowId } from '../contracts/exclusions-import.js';
+import { listImportWorkflowId } from '../contracts/list-import.js';
+import { reportManualWorkflowId } from '../contracts/report.js';
+import { resultsDownloadWorkflowId, resultsExportManualWorkflowId } from '../contracts/results.js';
+import { jobManualWorkflowId } from '../contracts/job.js';
+import { salesforceExportManualWorkflowId } from '../contracts/salesforce-export.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 let env: TestEnv;
@@ -237,7 +237,7 @@ test('steps and lock types in examples are values the code writes', async () => 
 /** The string literals of the production code (workflows, activities, lib, api): a step is written as one of them. */
 async function productionStringLiterals(): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const dir of ['workflows', 'activities', 'lib', 'api']) {
+  for (const dir of ['contracts', 'shared', 'workflows', 'activities', 'lib', 'api']) {
     for (const file of await readdir(path.join(PROJECT_ROOT, dir), { recursive: true })) {
       if (!file.endsWith('.ts')) continue;
       const text = await readFile(path.join(PROJECT_ROOT, dir, file), 'utf8');

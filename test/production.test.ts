@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, waitForPort } from '../lib/net.js';
 import { PROJECT_ROOT, PINNED_NODE, pinnedNode } from '../lib/tools.js';
-import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../workflows/chores-shared.js';
+import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../contracts/chores.js';
 import { apiClient, type Api } from './erasure-fixtures.js';
 import {
   distinctCampaignIds, kill, runEnded, startErasureRun, startExportRun, startImportRun, startReportRun, until, type JobRun,

@@ -13,8 +13,8 @@ import { insertExportJob } from '../lib/export/jobs.js';
 import { createCampaign, insertInteractions, type InsertedInteraction } from '../lib/generator/index.js';
 import type { ContentStore, StoredObject } from '../lib/content-store/types.js';
 import type { DestinationSecrets, DestinationSettings, Transfer } from '../lib/transfer/index.js';
-import { RECORDING_EXPORT_WORKFLOW, type RecordingExportInput, type RecordingExportResult } from '../workflows/recording-export-shared.js';
-import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
+import { RECORDING_EXPORT_WORKFLOW, type RecordingExportInput, type RecordingExportResult } from '../contracts/recording-export.js';
+import { runSearchAttributes } from '../contracts/search-attributes.js';
 import type { TestEnv } from './harness/env.js';
 
 export const TZ = 'America/New_York';

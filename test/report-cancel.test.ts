@@ -7,7 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { ReservedSql } from 'postgres';
 import { closedState, recordClosedRun } from '../lib/runs/reconcile.js';
-import type { ReportRunResult } from '../workflows/report-shared.js';
+import type { ReportRunResult } from '../contracts/report.js';
 import { createTestEnv, type RunningWorker, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 import { clients, createReportDefinition, insertAttempts, newCampaign, runReport, savedCsv, startReport } from './report-helpers.js';

@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import * as openpgp from 'openpgp';
 import { createApp } from '../api/app.js';
 import { deleteJobSchedule } from '../lib/temporal/schedules.js';
-import type { ReportRunResult } from '../workflows/report-shared.js';
+import type { ReportRunResult } from '../contracts/report.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startFtp, type FtpServer } from './harness/servers/index.js';
 import { insertAttempts, newCampaign } from './report-helpers.js';

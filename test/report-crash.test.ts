@@ -12,7 +12,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { parse } from 'csv-parse/sync';
 import { reportObjectKey } from '../lib/reports/run-objects.js';
 import { deleteJobSchedule } from '../lib/temporal/schedules.js';
-import { REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, type ReportRunResult } from '../workflows/report-shared.js';
+import { REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, type ReportRunResult } from '../contracts/report.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { until } from './harness/wait.js';
 import { freePort } from './harness/servers/index.js';

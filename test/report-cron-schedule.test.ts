@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { seedCronToTemporal } from '../lib/schedules/cron.js';
 import { upsertReportSchedule } from '../lib/reports/schedules.js';
 import { deleteJobSchedule, nextRunTime } from '../lib/temporal/schedules.js';
-import { reportScheduleId } from '../workflows/report-shared.js';
+import { reportScheduleId } from '../contracts/report.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 
 let env: TestEnv;

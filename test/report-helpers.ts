@@ -8,8 +8,8 @@ import { createCampaign } from '../lib/generator/index.js';
 import type { ReportConfig, ReportOutput, ReportType } from '../lib/reports/definition.js';
 import { getSavedReport } from '../lib/reports/definitions.js';
 import type { Timeframe } from '../lib/reports/timeframes.js';
-import { REPORT_WORKFLOW, type ReportRunInput, type ReportRunResult } from '../workflows/report-shared.js';
-import { runSearchAttributes } from '../workflows/shared/search-attributes.js';
+import { REPORT_WORKFLOW, type ReportRunInput, type ReportRunResult } from '../contracts/report.js';
+import { runSearchAttributes } from '../contracts/search-attributes.js';
 import type { TestEnv } from './harness/env.js';
 
 export async function newCampaign(sql: Sql, createdAt = new Date('2024-01-01T00:00:00Z')): Promise<{ id: string; name: string }> {

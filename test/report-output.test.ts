@@ -14,7 +14,7 @@ import * as openpgp from 'openpgp';
 import { createApp } from '../api/app.js';
 import { openDestination } from '../lib/destinations.js';
 import { deleteJobSchedule } from '../lib/temporal/schedules.js';
-import { REPORT_RETENTION_WORKFLOW, SCHEDULED_START_TIME, type ReportRunResult } from '../workflows/report-shared.js';
+import { REPORT_RETENTION_WORKFLOW, SCHEDULED_START_TIME, type ReportRunResult } from '../contracts/report.js';
 import { createTestEnv, type TestEnv } from './harness/env.js';
 import { startS3, startSmtp, startSshd, type S3Server, type SmtpSink, type SshdServer } from './harness/servers/index.js';
 import { insertAttempts, newCampaign, readStream } from './report-helpers.js';

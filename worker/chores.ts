@@ -1,11 +1,11 @@
-// The cluster-wide chores' Temporal Schedules (workflows/chores-shared.ts), ensured at every worker start:
+// The cluster-wide chores' Temporal Schedules (contracts/chores.ts), ensured at every worker start:
 // created when missing, their interval and action put back when they differ from this worker's settings,
 // otherwise left alone — a pause an engineer made in Temporal UI is kept. Safe when several workers start at
 // once: one creates each schedule, the others find it. Overlap SKIP: a pass still running when the next is
 // due makes Temporal skip that one, so passes never run side by side, whatever the number of workers.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
-import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../workflows/chores-shared.js';
+import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../contracts/chores.js';
 
 /** How often the upload retention sweep runs (retention is counted in days: every few minutes is exact enough). */
 export const UPLOAD_SWEEP_SECONDS = 600;

@@ -6,7 +6,7 @@ import { ApplicationFailure, condition, patched, proxyActivities, setHandler } f
 import type { createCampaignLockActivities } from '../activities/campaign-lock.js';
 import {
   CAMPAIGN_LOCK_FAILURES, lockGrantedSignal, lockRefusedSignal, type LockRefusal, type LockRequest,
-} from './campaign-lock-shared.js';
+} from '../contracts/campaign-lock.js';
 
 // The same options the list import has always used for these activities.
 const lockActivities = proxyActivities<ReturnType<typeof createCampaignLockActivities>>({

@@ -12,7 +12,7 @@ import type { createCampaignLockActivities } from '../activities/campaign-lock.j
 import {
   acquireLockSignal, lockGrantedSignal, lockRefusedSignal, lockStateQuery, releaseLockSignal,
   type CampaignLockInput, type LockRefusal, type LockRequest,
-} from './campaign-lock-shared.js';
+} from '../contracts/campaign-lock.js';
 
 const lockActivities = proxyActivities<ReturnType<typeof createCampaignLockActivities>>({
   startToCloseTimeout: '1 minute',

@@ -3,7 +3,7 @@
 import { CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/jobs.js';
 import type { createRunActivities } from '../activities/runs.js';
-import { CAMPAIGN_TRIGGER_KIND, type CampaignTriggerInput } from './campaign-trigger-shared.js';
+import { CAMPAIGN_TRIGGER_KIND, type CampaignTriggerInput } from '../contracts/campaign-trigger.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });

@@ -1,10 +1,10 @@
-// One pass of a cluster-wide chore (workflows/chores-shared.ts), started by the chore's Temporal Schedule.
+// One pass of a cluster-wide chore (contracts/chores.ts), started by the chore's Temporal Schedule.
 // The pass is one activity: a worker killed mid-pass stops heartbeating, and another worker takes the pass
 // over after the heartbeat timeout. A pass that still fails is retried by the next scheduled one.
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ChoreInput, ChoreSummary } from './chores-shared.js';
-import { SCHEDULED_START_TIME } from './report-shared.js';
+import type { ChoreInput, ChoreSummary } from '../contracts/chores.js';
+import { SCHEDULED_START_TIME } from '../contracts/report.js';
 
 const chores = proxyActivities<Activities>({
   startToCloseTimeout: '30m',

@@ -7,7 +7,7 @@ import { ActivityCancellationType, CancellationScope, isCancellation, proxyActiv
 import type { createContactProcessActivities } from '../activities/contact-processes.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { campaignLockRequester } from './campaign-lock-requester.js';
-import type { ContactProcessInput, ContactProcessResult } from './contact-process-shared.js';
+import type { ContactProcessInput, ContactProcessResult } from '../contracts/contact-process.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 type Activities = ReturnType<typeof createContactProcessActivities> & ReturnType<typeof createRunActivities>;

@@ -5,10 +5,10 @@
 // the end are read from the rows (exact). Cancelling stops between batches. No audit entry: expiry is not erasure.
 import { CancellationScope, CancelledFailure, ContinueAsNew, continueAsNew, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { errorMessage } from '../lib/error-message.js';
-import type { ContentExpiryInput, ContentExpiryResult, ExpiryCursorInput } from './content-expiry-shared.js';
+import { errorMessage } from '../shared/error-message.js';
+import type { ContentExpiryInput, ContentExpiryResult, ExpiryCursorInput } from '../contracts/content-expiry.js';
 import { trackRunStatus } from './shared/run-status.js';
-import { JOB_KINDS } from './shared/search-attributes.js';
+import { JOB_KINDS } from '../contracts/search-attributes.js';
 
 const work = proxyActivities<Activities>({
   startToCloseTimeout: '30m',

@@ -10,9 +10,9 @@ import {
 import type { Activities } from '../activities/index.js';
 import {
   ERASE_ATTEMPTS, ERASURE_FAILURES, VERIFY_ATTEMPTS, type ErasureCounts, type ErasureInput, type ErasureOutcome, type ErasureResult,
-} from './erasure-shared.js';
+} from '../contracts/erasure.js';
 import { trackRunStatus } from './shared/run-status.js';
-import { JOB_KINDS } from './shared/search-attributes.js';
+import { JOB_KINDS } from '../contracts/search-attributes.js';
 
 const NON_RETRYABLE = Object.values(ERASURE_FAILURES);
 

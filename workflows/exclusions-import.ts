@@ -4,7 +4,7 @@
 import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { createExclusionsImportActivities } from '../activities/exclusions-import.js';
 import type { createRunActivities } from '../activities/runs.js';
-import type { ExclusionsImportInput, ExclusionsImportResult } from './exclusions-import-shared.js';
+import type { ExclusionsImportInput, ExclusionsImportResult } from '../contracts/exclusions-import.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 type Activities = ReturnType<typeof createExclusionsImportActivities> & ReturnType<typeof createRunActivities>;

@@ -8,18 +8,18 @@ import {
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/jobs.js';
 import type { createRunActivities } from '../activities/runs.js';
-import { failureOf, successOf } from '../lib/jobs/graph.js';
+import { failureOf, successOf } from '../contracts/job-graph.js';
 import {
   END, FAIL, JOB_FAILURES, jobStepWorkflowId, type JobFile, type JobFilePollInput, type JobRunInput, type JobRunResult, type JobSnapshot, type JobStep,
-} from './job-shared.js';
-import { CONTACT_PROCESS_WORKFLOW_TYPE, type ContactProcessResult } from './contact-process-shared.js';
-import type { ListImportResult } from './list-import-shared.js';
-import { RECORDING_EXPORT_WORKFLOW, type RecordingExportResult } from './recording-export-shared.js';
-import { REPORT_WORKFLOW, type ReportRunResult } from './report-shared.js';
-import { RESULTS_EXPORT_WORKFLOW, type ResultsExportResult } from './results-shared.js';
-import { SALESFORCE_EXPORT_WORKFLOW, type SalesforceExportResult } from './salesforce-export-shared.js';
+} from '../contracts/job.js';
+import { CONTACT_PROCESS_WORKFLOW_TYPE, type ContactProcessResult } from '../contracts/contact-process.js';
+import type { ListImportResult } from '../contracts/list-import.js';
+import { RECORDING_EXPORT_WORKFLOW, type RecordingExportResult } from '../contracts/recording-export.js';
+import { REPORT_WORKFLOW, type ReportRunResult } from '../contracts/report.js';
+import { RESULTS_EXPORT_WORKFLOW, type ResultsExportResult } from '../contracts/results.js';
+import { SALESFORCE_EXPORT_WORKFLOW, type SalesforceExportResult } from '../contracts/salesforce-export.js';
 import { trackRunStatus } from './shared/run-status.js';
-import { JOB_KINDS, runSearchAttributes, type JobKind } from './shared/search-attributes.js';
+import { JOB_KINDS, runSearchAttributes, type JobKind } from '../contracts/search-attributes.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
 const quick = proxyActivities<JobActivities>({

@@ -9,7 +9,7 @@ import {
 import type { createListImportActivities, StageSummary } from '../activities/list-import.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { campaignLockRequester } from './campaign-lock-requester.js';
-import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from './list-import-shared.js';
+import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from '../contracts/list-import.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 type Activities = ReturnType<typeof createListImportActivities> & ReturnType<typeof createRunActivities>;

@@ -7,13 +7,13 @@ import {
   sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { errorMessage } from '../lib/error-message.js';
-import { stripUndefined } from '../lib/strip-undefined.js';
+import { errorMessage } from '../shared/error-message.js';
+import { stripUndefined } from '../shared/strip-undefined.js';
 import {
   EXPORT_FAILURES, type CarriedTotals, type ManifestResult, type RecordingExportInput, type RecordingExportResult,
-} from './recording-export-shared.js';
+} from '../contracts/recording-export.js';
 import { trackRunStatus } from './shared/run-status.js';
-import { JOB_KINDS } from './shared/search-attributes.js';
+import { JOB_KINDS } from '../contracts/search-attributes.js';
 
 const quick = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

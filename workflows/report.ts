@@ -8,8 +8,8 @@ import {
 import type { ReportActivities } from '../activities/report.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { trackRunStatus } from './shared/run-status.js';
-import { JOB_KINDS } from './shared/search-attributes.js';
-import { SCHEDULED_START_TIME, type DeliveredFile, type ReportRunInput, type ReportRunResult } from './report-shared.js';
+import { JOB_KINDS } from '../contracts/search-attributes.js';
+import { SCHEDULED_START_TIME, type DeliveredFile, type ReportRunInput, type ReportRunResult } from '../contracts/report.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({
   startToCloseTimeout: '30s',

@@ -8,7 +8,7 @@ import {
 import type { ResultsActivities } from '../activities/results.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { trackRunStatus } from './shared/run-status.js';
-import { RESULTS_DOWNLOAD_KIND, type ResultsDownloadInput, type ResultsFileResult } from './results-shared.js';
+import { RESULTS_DOWNLOAD_KIND, type ResultsDownloadInput, type ResultsFileResult } from '../contracts/results.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
 const generating = proxyActivities<ResultsActivities>({

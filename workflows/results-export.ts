@@ -7,8 +7,8 @@ import {
 } from '@temporalio/workflow';
 import type { ResultsActivities } from '../activities/results.js';
 import type { createRunActivities } from '../activities/runs.js';
-import { SCHEDULED_START_TIME } from './report-shared.js';
-import { RESULTS_EXPORT_KIND, type ResultsExportInput, type ResultsExportResult } from './results-shared.js';
+import { SCHEDULED_START_TIME } from '../contracts/report.js';
+import { RESULTS_EXPORT_KIND, type ResultsExportInput, type ResultsExportResult } from '../contracts/results.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });

@@ -3,11 +3,11 @@
 // with the counts and every per-record error by its record's key. Long runs continue as new, carrying totals.
 import { ApplicationFailure, CancellationScope, ContinueAsNew, continueAsNew, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { errorMessage } from '../lib/error-message.js';
+import { errorMessage } from '../shared/error-message.js';
 import {
   MAX_REPORTED_ERRORS, SALESFORCE_EXPORT_KIND, SALESFORCE_FAILURES, type SalesforceExportInput, type SalesforceExportResult,
   type SalesforceExportTotals, type SliceResult,
-} from './salesforce-export-shared.js';
+} from '../contracts/salesforce-export.js';
 import { trackRunStatus } from './shared/run-status.js';
 
 const quick = proxyActivities<Activities>({

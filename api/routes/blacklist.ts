@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { addBlacklistEntry, removeBlacklistEntry, searchBlacklist, type BlacklistEntry } from '../../lib/blacklist/entries.js';
 import { BLACKLIST_URI_RULE, parseBlacklistUri } from '../../lib/blacklist/uri.js';
-import { EXCLUSIONS_IMPORT_WORKFLOW, exclusionsImportWorkflowId, type ExclusionsImportInput } from '../../workflows/exclusions-import-shared.js';
-import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
+import { EXCLUSIONS_IMPORT_WORKFLOW, exclusionsImportWorkflowId, type ExclusionsImportInput } from '../../contracts/exclusions-import.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';

@@ -3,7 +3,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { reapCampaignLock } from '../../lib/campaign-lock/index.js';
-import { LOCK_TYPES, type LockType } from '../../workflows/campaign-lock-shared.js';
+import { LOCK_TYPES, type LockType } from '../../contracts/campaign-lock.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';

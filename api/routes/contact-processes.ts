@@ -11,8 +11,8 @@ import { exportOptionsShape, folderNeedsDestination } from '../../lib/contact-pr
 import { contactFilterSchema, countMatching } from '../../lib/contacts/filter.js';
 import {
   CONTACT_PROCESS_WORKFLOW_TYPE, contactProcessWorkflowId, STANDARD_EXPORT_FIELDS, type ContactProcessInput,
-} from '../../workflows/contact-process-shared.js';
-import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/contact-process.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
 import { rethrowAsLockConflict } from '../campaign-lock-problems.js';

@@ -7,8 +7,8 @@ import { admitLockRequest, runOpenOrUnknownIn } from '../../lib/campaign-lock/in
 import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../../lib/import/rules.js';
 import { SEPARATORS, type Separator } from '../../lib/import/rows.js';
 import { RDATETIME } from '../../lib/import/source.js';
-import { listImportWorkflowId, type ListImportInput } from '../../workflows/list-import-shared.js';
-import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
+import { listImportWorkflowId, type ListImportInput } from '../../contracts/list-import.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';
 import { rethrowAsLockConflict } from '../campaign-lock-problems.js';

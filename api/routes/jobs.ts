@@ -10,8 +10,8 @@ import {
 import { jobHistory } from '../../lib/jobs/history.js';
 import { definitionErrors } from '../../lib/jobs/references.js';
 import { jobSchedule } from '../../lib/jobs/schedules.js';
-import { JOB_WORKFLOW, jobManualWorkflowId, type JobRunInput } from '../../workflows/job-shared.js';
-import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
+import { JOB_WORKFLOW, jobManualWorkflowId, type JobRunInput } from '../../contracts/job.js';
+import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf, type Caller } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';

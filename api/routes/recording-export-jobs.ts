@@ -11,7 +11,7 @@ import {
 import { initialWatermark, insertExportJob, shownWatermark } from '../../lib/export/jobs.js';
 import { loadExportJob, RECORDING_EXPORT_KIND, type ExportJob } from '../../lib/export/queries.js';
 import { upsertExportSchedule } from '../../lib/export/schedules.js';
-import { stripUndefined } from '../../lib/strip-undefined.js';
+import { stripUndefined } from '../../shared/strip-undefined.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
 import { scheduleSchema } from '../../lib/schedules/schedule.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';

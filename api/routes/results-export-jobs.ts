@@ -10,13 +10,13 @@ import {
 } from '../../lib/results/export-jobs.js';
 import { upsertResultsExportSchedule } from '../../lib/results/schedules.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
-import { stripUndefined } from '../../lib/strip-undefined.js';
+import { stripUndefined } from '../../shared/strip-undefined.js';
 import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
 import { TransferError } from '../../lib/transfer/index.js';
 import {
   RESULTS_EXPORT_KIND, RESULTS_EXPORT_TASK_TYPE, RESULTS_EXPORT_WORKFLOW, resultsExportManualWorkflowId,
-} from '../../workflows/results-shared.js';
-import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/results.js';
+import { runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';

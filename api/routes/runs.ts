@@ -8,8 +8,8 @@ import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound } from '../problem.js';
 import { closedState, describeExecution, describeRun } from '../run-view.js';
 import { runAccepted } from '../schemas.js';
-import { isJobKind, JOB_KIND } from '../../workflows/shared/search-attributes.js';
-import { CAMPAIGN_LOCK_KIND, CAMPAIGN_LOCK_WORKFLOW_TYPE, isCampaignLockWorkflowId } from '../../workflows/campaign-lock-shared.js';
+import { isJobKind, JOB_KIND } from '../../contracts/search-attributes.js';
+import { CAMPAIGN_LOCK_KIND, CAMPAIGN_LOCK_WORKFLOW_TYPE, isCampaignLockWorkflowId } from '../../contracts/campaign-lock.js';
 
 
 /** Why this execution is not a run the API may cancel, or undefined when it is one. */

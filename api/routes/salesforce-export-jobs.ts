@@ -13,12 +13,12 @@ import { createOne, describeObject, SalesforceProbeError, withSalesforce } from 
 import { upsertSalesforceSchedule } from '../../lib/salesforce/schedules.js';
 import { externalKey } from '../../lib/salesforce/send.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
-import { stripUndefined } from '../../lib/strip-undefined.js';
+import { stripUndefined } from '../../shared/strip-undefined.js';
 import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
 import {
   SALESFORCE_EXPORT_KIND, SALESFORCE_EXPORT_WORKFLOW, salesforceExportManualWorkflowId, type SalesforceExportInput,
-} from '../../workflows/salesforce-export-shared.js';
-import { runSearchAttributes, triggeredByKey } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/salesforce-export.js';
+import { runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';

@@ -9,14 +9,14 @@ import { readFindings } from '../../lib/schedules/findings.js';
 import { scheduleStatus, type ScheduleStatus } from '../../lib/schedules/status.js';
 import { triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
-import { isJobKind, JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { isJobKind, JOB_KIND, JOB_KINDS } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { conflict, notFound, unprocessable } from '../problem.js';
 import { describeRun, temporalUiUrl } from '../run-view.js';
 import { id, iso } from '../schemas.js';
-import { errorMessage } from '../../lib/error-message.js';
+import { errorMessage } from '../../shared/error-message.js';
 import { visibilityString } from '../../lib/temporal/visibility.js';
 
 const IN_PROGRESS_LIMIT = 500;

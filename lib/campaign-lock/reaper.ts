@@ -1,7 +1,7 @@
 // The last line of defence of the campaign lock: a lock row whose holder run is closed in Temporal is
 // deleted. The lock workflow normally does this itself, but when both the holder and the lock workflow were
 // terminated (from Temporal UI, say) no workflow code is left to run, so a cluster-wide chore sweeps every
-// CAMPAIGN_LOCK_REAP_SECONDS (once per installation, however many workers: workflows/chores-shared.ts), and the API checks the one campaign it is asked about (GET /campaigns/{id};
+// CAMPAIGN_LOCK_REAP_SECONDS (once per installation, however many workers: contracts/chores.ts), and the API checks the one campaign it is asked about (GET /campaigns/{id};
 // a contact edit frees such a lock through assertCampaignUnlocked).
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -19,7 +19,7 @@ export async function reapCampaignLock(sql: Sql, client: Client, campaignId: str
   }
 }
 
-/** One sweep over every campaign lock (the cluster-wide chore `campaign-lock-reaper`, workflows/chores-shared.ts);
+/** One sweep over every campaign lock (the cluster-wide chore `campaign-lock-reaper`, contracts/chores.ts);
  *  returns the campaigns whose lock was freed. */
 export async function sweepCampaignLocks(deps: { sql: Sql; client: Client; log?: Logger }): Promise<string[]> {
   const freed = await reapCampaignLocks(deps.sql, runOpenIn(deps.client));

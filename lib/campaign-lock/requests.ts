@@ -5,7 +5,7 @@
 // decide on them lock the campaign row first (FOR NO KEY UPDATE: the API's start, the grant), so a check and
 // a new request never race. A row whose run has closed in Temporal is stale and deleted by whoever finds it.
 import type { Sql } from '../../db/sql.js';
-import type { LockType } from '../../workflows/campaign-lock-shared.js';
+import type { LockType } from '../../contracts/campaign-lock.js';
 import type { IsRunOpen } from './run-open.js';
 
 export interface LockRequestRecord { runId: string; type: LockType; wait: boolean }

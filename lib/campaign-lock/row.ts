@@ -6,7 +6,7 @@
 // — terminated from Temporal UI, say — is stale: the reaper deletes it, and so does anyone trying to take it
 // or refusing work because of it.
 import type { Sql } from '../../db/sql.js';
-import type { LockType } from '../../workflows/campaign-lock-shared.js';
+import type { LockType } from '../../contracts/campaign-lock.js';
 import { firstPendingRequest, forgetLockRequest } from './requests.js';
 import type { IsRunOpen } from './run-open.js';
 

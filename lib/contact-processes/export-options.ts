@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { contactFilterSchema, customFieldName } from '../contacts/filter.js';
 import { SEPARATORS, type Separator } from '../import/rows.js';
 import { DEFAULT_EXPORT_FIELDS } from './export.js';
-import { EXPORT_ENCODINGS, STANDARD_EXPORT_FIELDS } from '../../workflows/contact-process-shared.js';
+import { EXPORT_ENCODINGS, STANDARD_EXPORT_FIELDS } from '../../contracts/contact-process.js';
 
 const exportField = z.union([z.enum(STANDARD_EXPORT_FIELDS), customFieldName]);
 const folder = z.string().max(1000).refine((f) => !f.replaceAll('\\', '/').split('/').some((s) => s.trim() === '..'), 'must not contain a ".." segment')

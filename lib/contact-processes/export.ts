@@ -16,7 +16,7 @@ import { NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
 import { SEPARATORS } from '../import/rows.js';
 import { cancellableOnAbort } from '../reports/run-guard.js';
 import type { Transfer } from '../transfer/index.js';
-import { STANDARD_EXPORT_FIELDS, type ExportOptions } from '../../workflows/contact-process-shared.js';
+import { STANDARD_EXPORT_FIELDS, type ExportOptions } from '../../contracts/contact-process.js';
 import { processFileKey, processResult, type StoredResult } from './results.js';
 
 /** The default fields: the standard ones in the seed's order (custom fields are asked for by name). */

@@ -3,7 +3,7 @@
 // must not be applied again, and how a cancel that came too late learns the process completed.
 import { createHash } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
-import type { ContactProcessCounts, ContactProcessType } from '../../workflows/contact-process-shared.js';
+import type { ContactProcessCounts, ContactProcessType } from '../../contracts/contact-process.js';
 
 export interface StoredResult { counts: ContactProcessCounts; fileKey: string | null; fileName: string | null }
 

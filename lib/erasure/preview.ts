@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TransactionSql } from 'postgres';
 import type { Sql } from '../../db/sql.js';
-import type { ErasableItem } from '../../workflows/erasure-shared.js';
+import type { ErasableItem } from '../../contracts/erasure.js';
 
 export interface PreviewScope {
   campaignId: string;

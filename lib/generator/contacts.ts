@@ -2,7 +2,7 @@
 // Each contact is drawn from its own PRNG stream (seed, campaign, contact index), so every pass can
 // regenerate exactly the same contact without keeping any of them in memory.
 import type { Sql } from '../../db/sql.js';
-import { copyIn, copyLine } from './copy.js';
+import { copyIn, copyLine } from '../postgres/copy.js';
 import { createRng, weightedTable, type Rng } from './prng.js';
 import {
   AGENT_HANDLED, AREA_CODES, ATTEMPT_STATUSES, CONTACT_STATUSES, DISPOSITIONS, EMAIL_DOMAINS, FIRST_NAMES,

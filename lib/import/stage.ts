@@ -4,7 +4,7 @@
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Sql } from '../../db/sql.js';
-import { copyField } from '../generator/copy.js';
+import { copyField } from '../postgres/copy.js';
 import { createTextDecoder, detectEncoding, NotUtf8Error, SAMPLE_BYTES, type DetectedEncoding } from './encoding.js';
 import { createRowParser, type ParseOptions, type ParsedRecord, type RowBuilder } from './parse.js';
 import type { StagedRow } from './rows.js';

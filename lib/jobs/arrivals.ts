@@ -12,8 +12,8 @@ import type { Sql } from '../../db/sql.js';
 import type { Keyring } from '../crypto/keys.js';
 import { openDestination } from '../destinations.js';
 import type { ListedFile, Transfer } from '../transfer/index.js';
-import { JOB_WORKFLOW, jobFileArrivalWorkflowId, type ArrivedFile, type JobRunInput, type JobTrigger } from '../../workflows/job-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { JOB_WORKFLOW, jobFileArrivalWorkflowId, type ArrivedFile, type JobRunInput, type JobTrigger } from '../../contracts/job.js';
+import { JOB_KINDS, runSearchAttributes } from '../../contracts/search-attributes.js';
 import { JOB_KIND } from './definition.js';
 
 type FileArrival = Extract<JobTrigger, { kind: 'file-arrival' }>;

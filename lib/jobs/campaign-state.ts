@@ -4,8 +4,8 @@
 // workflow id is the same for every attempt (a duplicate start is refused by Temporal, even after it closed).
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Sql } from '../../db/sql.js';
-import { JOB_WORKFLOW, jobCampaignEndWorkflowId, type JobRunInput } from '../../workflows/job-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { JOB_WORKFLOW, jobCampaignEndWorkflowId, type JobRunInput } from '../../contracts/job.js';
+import { JOB_KINDS, runSearchAttributes } from '../../contracts/search-attributes.js';
 import { campaignEndJobs } from './definitions.js';
 
 export const CAMPAIGN_STATES = ['running', 'stopped', 'completed'] as const;

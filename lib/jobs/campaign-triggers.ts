@@ -7,8 +7,8 @@ import { seedCronToTemporal, temporalCronExpressions } from '../schedules/cron.j
 import { deleteJobSchedule, nextRunTime, putJobSchedule } from '../temporal/schedules.js';
 import {
   CAMPAIGN_TRIGGER_KIND, CAMPAIGN_TRIGGER_WORKFLOW, campaignTriggerScheduledWorkflowIdPrefix, type CampaignTriggerAction, type CampaignTriggerInput,
-} from '../../workflows/campaign-trigger-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/campaign-trigger.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 
 export interface CampaignTriggerConfig { action: CampaignTriggerAction; cron: string }
 

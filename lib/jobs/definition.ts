@@ -9,7 +9,7 @@ import { RDATETIME } from '../import/source.js';
 import { seedCronToTemporal, temporalCronExpressions } from '../schedules/cron.js';
 import { cronString } from '../schedules/schedule.js';
 import type { WrittenSpec } from '../schedules/spec.js';
-import { SCHEDULE_PRESETS, type JobNotify, type JobStep, type JobTrigger, type SchedulePreset } from '../../workflows/job-shared.js';
+import { SCHEDULE_PRESETS, type JobNotify, type JobStep, type JobTrigger, type SchedulePreset } from '../../contracts/job.js';
 
 export const JOB_KIND = 'job';
 

@@ -9,7 +9,7 @@ import { processResult } from '../contact-processes/results.js';
 import { openDestination } from '../destinations.js';
 import { getSavedReport } from '../reports/definitions.js';
 import type { Transfer } from '../transfer/index.js';
-import type { JobFile } from '../../workflows/job-shared.js';
+import type { JobFile } from '../../contracts/job.js';
 
 export interface FileDeps { sql: Sql; store: ContentStore; keyring: Keyring }
 

@@ -1,7 +1,7 @@
 // Per-step history of job runs (job_run_steps): the one writer, called by the job workflow's activities, and
 // the reader behind GET /jobs/{id}/history. The run itself (status, times) is the run record's (lib/runs/record.ts).
 import type { Sql } from '../../db/sql.js';
-import type { JobStepRecord } from '../../workflows/job-shared.js';
+import type { JobStepRecord } from '../../contracts/job.js';
 
 /** Writes the step's row; a retried activity writes the same values again. */
 export async function recordJobStep(sql: Sql, step: JobStepRecord): Promise<void> {

@@ -2,8 +2,8 @@
 // destinations), and a step that needs a file must have one coming: each problem names the field.
 import type { Sql } from '../../db/sql.js';
 import { unknownExportFields } from '../contact-processes/export.js';
-import type { JobStep, JobTrigger } from '../../workflows/job-shared.js';
-import { graphErrors, type GraphError } from './graph.js';
+import type { JobStep, JobTrigger } from '../../contracts/job.js';
+import { graphErrors, type GraphError } from '../../contracts/job-graph.js';
 
 async function existing(sql: Sql, table: 'campaigns' | 'destinations', ids: string[]): Promise<Set<string>> {
   if (!ids.length) return new Set();

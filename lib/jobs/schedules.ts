@@ -6,8 +6,8 @@ import { CATCH_UP } from '../schedules/policy.js';
 import { deleteJobSchedule, nextRunTime, putJobSchedule } from '../temporal/schedules.js';
 import {
   JOB_FILE_POLL_WORKFLOW, JOB_WORKFLOW, jobFilePollWorkflowIdPrefix, jobScheduledWorkflowIdPrefix, jobScheduleId, type JobFilePollInput, type JobRunInput,
-} from '../../workflows/job-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/job.js';
+import { JOB_KINDS, runSearchAttributes } from '../../contracts/search-attributes.js';
 import { jobScheduleSpec, type JobConfig, type JobDefinition } from './definition.js';
 import { setJobScheduleId } from './definitions.js';
 

@@ -5,8 +5,8 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { CATCH_UP } from '../schedules/policy.js';
 import { specDrift } from '../schedules/spec.js';
-import { CONTENT_EXPIRY_SCHEDULE_ID, CONTENT_EXPIRY_WORKFLOW } from '../../workflows/content-expiry-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { CONTENT_EXPIRY_SCHEDULE_ID, CONTENT_EXPIRY_WORKFLOW } from '../../contracts/content-expiry.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 
 export const CONTENT_EXPIRY_CRON = '41 * * * *';
 const CATCHUP_MS = 30 * 86_400_000;

@@ -7,8 +7,8 @@ import { putJobSchedule } from '../temporal/schedules.js';
 import { temporalCronExpressions } from '../schedules/cron.js';
 import {
   REPORT_RETENTION_SCHEDULE_ID, REPORT_RETENTION_WORKFLOW, REPORT_WORKFLOW, reportScheduleId, reportScheduledWorkflowIdPrefix,
-} from '../../workflows/report-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/report.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 
 export async function upsertReportSchedule(client: Client, input: {
   definitionId: string; campaignId: string; temporalCron: string; enabled: boolean; taskQueue: string; name: string;

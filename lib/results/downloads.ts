@@ -13,7 +13,7 @@ import { assertRunStillOpen, cancellableOnAbort } from '../reports/run-guard.js'
 import { waitForAttemptsCollectedBy } from '../reports/watermarks.js';
 import { fileOfRun, insertResultsFile, lockRunFile, writeResultsFile, type FileProgress, type ResultsFile } from './files.js';
 import type { ResultsFormat, ResultsQueryParams, ResultsRange } from './query.js';
-import type { DownloadRequest } from '../../workflows/results-shared.js';
+import type { DownloadRequest } from '../../contracts/results.js';
 
 /** Where the first download without `between` of a campaign starts: everything. */
 export const BEGINNING = new Date('1970-01-01T00:00:00Z');

@@ -5,7 +5,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { RESULTS_EXPORT_KIND } from '../../workflows/results-shared.js';
+import { RESULTS_EXPORT_KIND } from '../../contracts/results.js';
 import { everyString } from '../schedules/schedule.js';
 import type { WrittenSpec } from '../schedules/spec.js';
 import { RESULT_FORMATS } from './query.js';

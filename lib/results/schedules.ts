@@ -7,8 +7,8 @@ import { CATCH_UP } from '../schedules/policy.js';
 import { putJobSchedule } from '../temporal/schedules.js';
 import {
   RESULTS_EXPORT_KIND, RESULTS_EXPORT_WORKFLOW, resultsExportScheduleId, resultsExportWorkflowIdPrefix,
-} from '../../workflows/results-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+} from '../../contracts/results.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 import { resultsExportSpec, type ResultsExportConfig } from './export-jobs.js';
 
 export async function upsertResultsExportSchedule(client: Client, input: {

@@ -1,8 +1,8 @@
 // Temporal Schedules the platform runs for itself, tied to no job definition (housekeeping). They are
 // listed in GET /tasks as type 'maintenance' next to the job definitions' schedules; the schedule sync
 // (schedule-sync.ts) leaves them alone. A new one gets a line here.
-import { REPORT_RETENTION_SCHEDULE_ID } from '../../workflows/report-shared.js';
-import { CONTENT_EXPIRY_SCHEDULE_ID } from '../../workflows/content-expiry-shared.js';
+import { REPORT_RETENTION_SCHEDULE_ID } from '../../contracts/report.js';
+import { CONTENT_EXPIRY_SCHEDULE_ID } from '../../contracts/content-expiry.js';
 
 export const MAINTENANCE_TYPE = 'maintenance';
 

@@ -2,15 +2,15 @@
 // terminated from Temporal UI, timed out, killed with its worker, or failed before its first bookkeeping
 // step never gets to: Temporal is the truth about whether an execution is closed, and these helpers copy
 // that truth into the run record (written by lib/runs/record.ts). Used on read by the API (GET /runs/{id},
-// GET /tasks) and every RECONCILE_INTERVAL_SECONDS by the cluster-wide chore `reconcile-runs` (workflows/chores-shared.ts), so the task log is complete either way.
+// GET /tasks) and every RECONCILE_INTERVAL_SECONDS by the cluster-wide chore `reconcile-runs` (contracts/chores.ts), so the task log is complete either way.
 import {
   WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
-import type { RunState } from '../../workflows/shared/runs.js';
-import { CAMPAIGN_ID, isJobKind, JOB_DEFINITION_ID, JOB_KIND, JOB_KINDS, TRIGGERED_BY } from '../../workflows/shared/search-attributes.js';
+import type { RunState } from '../../contracts/runs.js';
+import { CAMPAIGN_ID, isJobKind, JOB_DEFINITION_ID, JOB_KIND, JOB_KINDS, TRIGGERED_BY } from '../../contracts/search-attributes.js';
 import { recordRunClosedElsewhere, recordUnrecordedClosedRun, type UnrecordedRun } from './record.js';
 import { visibilityString } from '../temporal/visibility.js';
 

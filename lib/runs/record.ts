@@ -5,7 +5,7 @@
 // (absent or closed → scheduled/running), an end when an open row closes. A retried activity or a second
 // writer of the same transition finds the row already there and counts nothing.
 import type { Sql } from '../../db/sql.js';
-import type { RunEnd, RunStart, RunState, RunUpdate } from '../../workflows/shared/runs.js';
+import type { RunEnd, RunStart, RunState, RunUpdate } from '../../contracts/runs.js';
 import { recordRunEnded, recordRunStarted, recordRunTransferred } from '../metrics.js';
 
 export const OPEN_STATES = ['scheduled', 'running'] as const;

@@ -22,7 +22,7 @@
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Sql } from '../../db/sql.js';
-import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { JOB_KINDS } from '../../contracts/search-attributes.js';
 import type { ExportJobConfig } from '../export/definition.js';
 import { upsertExportSchedule } from '../export/schedules.js';
 import { upsertCampaignTriggerSchedule, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';

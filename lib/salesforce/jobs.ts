@@ -1,7 +1,7 @@
 // Salesforce export job definitions in job_definitions (kind 'salesforce-export'): the settings in `config`, the
 // watermark in `state`. Setting `exportCreatedAfter` (create, or an edit) resets the watermark to that time.
 import type { Sql } from '../../db/sql.js';
-import { SALESFORCE_EXPORT_KIND } from '../../workflows/salesforce-export-shared.js';
+import { SALESFORCE_EXPORT_KIND } from '../../contracts/salesforce-export.js';
 import type { SalesforceJobConfig, SalesforceWatermark } from './definition.js';
 
 export interface SalesforceJob {

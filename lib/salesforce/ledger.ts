@@ -6,7 +6,7 @@
 // on the same key cannot create a second object); without one it is settled `unknown`, reported, and never sent
 // again — Salesforce may have created it, and creating it twice is what this ledger exists to prevent.
 import type { Sql } from '../../db/sql.js';
-import type { RecordError } from '../../workflows/salesforce-export-shared.js';
+import type { RecordError } from '../../contracts/salesforce-export.js';
 import type { KeyedRow } from './rows.js';
 
 export interface Outcome { key: string; salesforceId?: string; created?: boolean; error?: string }

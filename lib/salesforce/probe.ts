@@ -1,6 +1,6 @@
 // The quick checks the API makes against Salesforce itself (like a destination's connection test, a probe and
 // not a job): an account's login, an object's describe for validating a mapping, and "test by creating object".
-import { errorMessage } from '../error-message.js';
+import { errorMessage } from '../../shared/error-message.js';
 import { classifyFailure } from '../failures.js';
 import type { SalesforceAccount } from './accounts.js';
 import { openSalesforce, type SalesforceConnection } from './connection.js';

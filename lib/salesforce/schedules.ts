@@ -5,8 +5,8 @@
 import type { Client } from '@temporalio/client';
 import { CATCH_UP } from '../schedules/policy.js';
 import { putJobSchedule } from '../temporal/schedules.js';
-import { SALESFORCE_EXPORT_KIND, SALESFORCE_EXPORT_WORKFLOW } from '../../workflows/salesforce-export-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { SALESFORCE_EXPORT_KIND, SALESFORCE_EXPORT_WORKFLOW } from '../../contracts/salesforce-export.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 import { salesforceScheduleId } from './jobs.js';
 
 export async function upsertSalesforceSchedule(client: Client, input: {

@@ -1,6 +1,6 @@
 // The Temporal spec a job definition's schedule should have, read from the definition as stored
 // (job_definitions.config): what the sync restores and what the task views compare Temporal's spec with.
-import { JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { JOB_KINDS } from '../../contracts/search-attributes.js';
 import { campaignTriggerSpec, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';
 import { jobScheduleSpec, type JobConfig } from '../jobs/definition.js';
 import { resultsExportSpec, type ResultsExportConfig } from '../results/export-jobs.js';

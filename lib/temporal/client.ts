@@ -5,7 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { config } from '../config.js';
 import type { Keyring } from '../crypto/keys.js';
 import { createDataConverterOptions } from '../crypto/payload-codec.js';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes.js';
 import proto from '@temporalio/proto';
 import { temporalConnectionOptions, type TemporalConnectionSettings } from './connection-options.js';
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/shared/search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../../contracts/search-attributes.js';
 import { freePort, waitForPort } from '../net.js';
 import { resolveTemporalCli } from '../tools.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { errorMessage } from '../error-message.js';
+import { errorMessage } from '../../shared/error-message.js';
 import { classifyFailure } from '../failures.js';
 import { isTemporaryName, normalizeRelativePath, oneWriterPer, sourceFailure, temporaryNameFor, writeProbe } from './paths.js';
 import { assertInsideRoot } from './file-root.js';

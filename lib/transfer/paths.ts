@@ -1,7 +1,7 @@
 // Relative-path rules shared by every protocol: a job's path can never climb out of the destination's base.
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { errorMessage } from '../error-message.js';
+import { errorMessage } from '../../shared/error-message.js';
 import { isNetworkFailure } from '../failures.js';
 import { TransferError, type Transfer } from './types.js';
 

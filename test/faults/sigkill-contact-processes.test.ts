@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { campaignLockOf } from '../../lib/campaign-lock/index.js';
-import { contactProcessWorkflowId, type ContactProcessInput, type ContactProcessResult } from '../../workflows/contact-process-shared.js';
-import { JOB_KINDS, runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { contactProcessWorkflowId, type ContactProcessInput, type ContactProcessResult } from '../../contracts/contact-process.js';
+import { JOB_KINDS, runSearchAttributes } from '../../contracts/search-attributes.js';
 import type { TestEnv } from '../harness/env.js';
 import { newCampaign } from '../recording-export-helpers.js';
 import { crashLoop, faultSuiteEnv, rngFor, TRIALS, type JobRun } from './crash-helpers.js';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { exclusionsImportWorkflowId, type ExclusionsImportInput, type ExclusionsImportResult } from '../../workflows/exclusions-import-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { exclusionsImportWorkflowId, type ExclusionsImportInput, type ExclusionsImportResult } from '../../contracts/exclusions-import.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 import { newCampaign } from '../erasure-fixtures.js';
 import { crashLoop, faultSuiteEnv, rngFor, TRIALS } from './crash-helpers.js';
 

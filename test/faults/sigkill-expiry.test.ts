@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CONTENT_EXPIRY_SCHEDULE_ID, CONTENT_EXPIRY_WORKFLOW, type ContentExpiryResult } from '../../workflows/content-expiry-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { CONTENT_EXPIRY_SCHEDULE_ID, CONTENT_EXPIRY_WORKFLOW, type ContentExpiryResult } from '../../contracts/content-expiry.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 import { createCampaign, insertInteraction } from '../../lib/generator/index.js';
 import { createTestEnv, type TestEnv } from '../harness/env.js';
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { campaignLockWorkflowId, lockStateQuery } from '../../workflows/campaign-lock-shared.js';
-import { listImportWorkflowId, type ListImportInput, type ListImportResult } from '../../workflows/list-import-shared.js';
-import { runSearchAttributes } from '../../workflows/shared/search-attributes.js';
+import { campaignLockWorkflowId, lockStateQuery } from '../../contracts/campaign-lock.js';
+import { listImportWorkflowId, type ListImportInput, type ListImportResult } from '../../contracts/list-import.js';
+import { runSearchAttributes } from '../../contracts/search-attributes.js';
 import { campaignLockOf } from '../../lib/campaign-lock/index.js';
 import { crashLoop, faultSuiteEnv, kill, rngFor, startImportRun, TRIALS, until, type JobRun } from './crash-helpers.js';
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { RESULTS_EXPORT_WORKFLOW, type ResultsExportResult } from '../../workflows/results-shared.js';
+import { RESULTS_EXPORT_WORKFLOW, type ResultsExportResult } from '../../contracts/results.js';
 import { createDestination, filesUnder } from '../recording-export-helpers.js';
 import { crashLoop, faultSuiteEnv, rngFor, TRIALS, type JobRun } from './crash-helpers.js';
 

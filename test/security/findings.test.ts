@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CONTENT_AUDIT_ACTIONS } from '../../api/routes/interaction-content.js';
-import { JOB_KIND, JOB_KINDS } from '../../workflows/shared/search-attributes.js';
+import { JOB_KIND, JOB_KINDS } from '../../contracts/search-attributes.js';
 import { createTestEnv, type TestEnv } from '../harness/env.js';
 import { until } from '../harness/wait.js';
 import { addInteraction, newCampaign } from '../erasure-fixtures.js';

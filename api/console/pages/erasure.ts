@@ -2,7 +2,7 @@
 // warning → Confirm erasure, which starts the run; the run's page links to its audit entries.
 import { randomUUID } from 'node:crypto';
 import type { Router } from 'express';
-import { ERASABLE_ITEMS } from '../../../workflows/erasure-shared.js';
+import { ERASABLE_ITEMS } from '../../../contracts/erasure.js';
 import type { AppDeps } from '../../app.js';
 import { campaignOptions, campaignSelect } from '../campaigns.js';
 import { handle } from '../index.js';

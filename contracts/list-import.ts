@@ -1,5 +1,5 @@
 // What the list-import workflow, its activities and the API share: inputs, results, signals and ids. No I/O
-// here (workflow code imports it). The campaign lock's contract is campaign-lock-shared.ts.
+// here (workflow code imports it). The campaign lock's contract is contracts/campaign-lock.ts.
 import { defineSignal } from '@temporalio/workflow';
 import type { ImportRules } from '../lib/import/rules.js';
 import type { Separator } from '../lib/import/rows.js';

@@ -1,7 +1,7 @@
 // The step graph of a job (seed 002: each step has a "Next Success Step" and a "Next Failure Step"). Pure: the
 // API validates a definition with it on save and the job workflow follows it, so both read the links alike.
 // By default success goes to the next step in the list (the end after the last one) and failure fails the run.
-import { END, FAIL, type JobStep } from '../../workflows/job-shared.js';
+import { END, FAIL, type JobStep } from './job.js';
 
 export function successOf(steps: readonly JobStep[], index: number): string {
   return steps[index].onSuccess ?? (index + 1 < steps.length ? steps[index + 1].name : END);

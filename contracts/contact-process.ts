@@ -1,6 +1,6 @@
 // What the contact-process workflow (list export, bulk delete, bulk status change), its activities and the API
 // share: inputs, results, ids, failure types. No I/O here (workflow code imports it). The campaign lock's
-// contract is campaign-lock-shared.ts; the filter's schema and SQL are lib/contacts/filter.ts.
+// contract is contracts/campaign-lock.ts; the filter's schema and SQL are lib/contacts/filter.ts.
 import type { ContactFilter } from '../lib/contacts/filter.js';
 import type { Separator } from '../lib/import/rows.js';
 
