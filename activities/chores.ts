@@ -13,7 +13,7 @@ import { createLogger } from '../lib/logger.js';
 import { reconcileOpenRuns } from '../lib/runs/reconcile.js';
 import { syncJobSchedules } from '../lib/runs/schedule-sync.js';
 import { expireUploads, uploadLimits } from '../lib/uploads.js';
-import { choreScheduleId, isChore, type ChoreName, type ChorePass, type ChoreSummary } from '../contracts/chores.js';
+import { CHORE_FAILURES, choreScheduleId, isChore, type ChoreName, type ChorePass, type ChoreSummary } from '../contracts/chores.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Ledger rows are kept this long (the passes remove older ones). */
@@ -51,7 +51,7 @@ export function createChoreActivities(deps: ActivityDeps) {
 
   return {
     async runClusterChore(input: ChorePass): Promise<ChoreSummary> {
-      if (!isChore(input.chore)) throw ApplicationFailure.nonRetryable(`Unknown chore ${JSON.stringify(input.chore)}.`, 'UnknownChore');
+      if (!isChore(input.chore)) throw ApplicationFailure.nonRetryable(`Unknown chore ${JSON.stringify(input.chore)}.`, CHORE_FAILURES.unknownChore);
       const ctx = Context.current();
       const workflowId = ctx.info.workflowExecution?.workflowId ?? `${input.chore}-${ctx.info.activityId}`;
       const scheduleId = choreScheduleId(input.chore, deps.config.TEMPORAL_TASK_QUEUE);

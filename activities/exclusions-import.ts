@@ -8,7 +8,7 @@ import { exclusionsOutcome, readExclusions, writeExclusionsBatch, type Exclusion
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
 import { isPermanentFailure } from '../lib/failures.js';
 import { keepHeartbeating } from '../lib/heartbeat.js';
-import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
+import { ImportFileError } from '../lib/import/errors.js';
 import { pickNewestFile, rdatetimePattern } from '../lib/import/source.js';
 import { recordRunProgress, recordRunStart } from '../lib/runs/record.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
@@ -16,6 +16,7 @@ import type { ExclusionsImportInput, ExclusionsImportResult } from '../contracts
 import { JOB_KINDS } from '../contracts/search-attributes.js';
 import type { ActivityDeps } from './deps.js';
 import { currentExecutionId } from './runs.js';
+import { IMPORT_FAILURES } from '../contracts/list-import.js';
 
 export function createExclusionsImportActivities(deps: ActivityDeps) {
   const { sql, store, keyring } = deps;

@@ -10,15 +10,15 @@ import { assertLockHeldBy, CampaignLockLostError, forgetLockRequest } from '../l
 import { DestinationNotFoundError, openDestination } from '../lib/destinations.js';
 import { isPermanentFailure } from '../lib/failures.js';
 import { keepHeartbeating } from '../lib/heartbeat.js';
-import { ImportFileError, IMPORT_FAILURES } from '../lib/import/errors.js';
+import { ImportFileError } from '../lib/import/errors.js';
 import { applyImportRules, type RuleCounts } from '../lib/import/rules.js';
-import { pickNewestFile, rdatetimePattern, type ImportSource } from '../lib/import/source.js';
-import { stageImportFile, type StageProgress } from '../lib/import/stage.js';
+import { pickNewestFile, rdatetimePattern } from '../lib/import/source.js';
+import { dropStagedRows, stageImportFile, type StageProgress } from '../lib/import/stage.js';
 import { statsLog } from '../lib/import/stats-log.js';
 import { markRunRunning, recordRunProgress, recordRunStart } from '../lib/runs/record.js';
 import { TransferError, type Transfer } from '../lib/transfer/index.js';
 import { CAMPAIGN_LOCK_FAILURES } from '../contracts/campaign-lock.js';
-import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from '../contracts/list-import.js';
+import { type ImportCounts, type ListImportInput, type ListImportResult, IMPORT_FAILURES, type ImportSource } from '../contracts/list-import.js';
 import { createCampaignLockActivities } from './campaign-lock.js';
 import type { ActivityDeps } from './deps.js';
 import { currentExecutionId } from './runs.js';
@@ -68,8 +68,9 @@ export function createListImportActivities(deps: ActivityDeps) {
 
   async function reportProgress(runId: string, progress: ImportProgressDetails): Promise<void> {
     Context.current().heartbeat(progress);
+    // The row and the heartbeat carry the progress; the workflow is not signalled (issue 12: one history event a
+    // second grew a long import's history toward the 50k-event limit for no reader).
     await recordRunProgress(sql, { runId, done: progress.bytesRead, total: progress.totalBytes, sizeBytes: progress.bytesRead }).catch(() => undefined);
-    await Context.current().client.workflow.getHandle(runId).signal(importProgressSignal, progress).catch(() => undefined);
   }
 
   return {
@@ -208,7 +209,7 @@ export function createListImportActivities(deps: ActivityDeps) {
     },
 
     async cleanupImport(runId: string): Promise<void> {
-      await sql`delete from list_import_rows where run_id = ${runId}`;
+      await dropStagedRows(sql, runId);
       await forgetLockRequest(sql, runId);   // recorded by the API at the start, even if the run never asked
     },
   };

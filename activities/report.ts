@@ -16,20 +16,8 @@ import { generateReportFile, type GeneratedReport } from '../lib/reports/generat
 import { RunClosedError } from '../lib/reports/run-guard.js';
 import { lockRunObject, notePendingObject, ownPendingObject, removeAbandonedObjects, reportObjectKey } from '../lib/reports/run-objects.js';
 import { TransferError } from '../lib/transfer/index.js';
-import type { DeliveredFile } from '../contracts/report.js';
+import { REPORT_FAILURES, type DeliveredFile } from '../contracts/report.js';
 import type { ActivityDeps } from './deps.js';
-
-/** Business failure types of report runs (ApplicationFailure.type). */
-export const REPORT_FAILURES = {
-  definitionNotFound: 'ReportDefinitionNotFound',
-  pgpKeyMissing: 'ReportPgpKeyMissing',
-  destinationNotFound: 'ReportDestinationNotFound',
-  emailNotConfigured: 'ReportEmailNotConfigured',
-  deliveryRefused: 'ReportDeliveryRefused',
-  fileMissing: 'ReportFileMissing',
-  /** The run was recorded cancelled/terminated while generating: nothing was committed. */
-  runClosed: 'ReportRunClosed',
-} as const;
 
 export interface ReportPlan {
   name: string;

@@ -8,7 +8,7 @@ import {
   closedState, describeExecution as describeIn, recordClosedRun, recordUnrecordedExecution,
 } from '../lib/runs/reconcile.js';
 import type { RunState } from '../contracts/runs.js';
-import { runStatusQuery, type RunStatus } from '../workflows/shared/run-status.js';
+import { runStatusQuery, type RunStatus } from '../contracts/run-status.js';
 import { JOB_KIND } from '../contracts/search-attributes.js';
 import type { AppDeps } from './app.js';
 import { iso } from './schemas.js';
@@ -54,9 +54,12 @@ export async function describeRun(deps: AppDeps, runId: string): Promise<RunView
   }
   const live = execution && !closed ? await liveStatus(deps, runId) : undefined;
   const status: RunState = closed ?? (row?.status === 'scheduled' ? 'scheduled' : execution ? 'running' : row!.status);
-  const done = live?.progress.done ?? Number(row?.progress_done ?? 0);
-  const total = live ? live.progress.total : row?.progress_total != null ? Number(row.progress_total) : null;
-  const sizeBytes = live?.sizeBytes ?? Number(row?.size_bytes ?? 0);
+  // The workflow's live progress when it knows some; else the row's, which activities write as they work (a list
+  // import while reading, a contact process: their workflows are not told the progress).
+  const liveProgress = live && (live.progress.done > 0 || live.progress.total !== null) ? live.progress : undefined;
+  const done = liveProgress?.done ?? Number(row?.progress_done ?? 0);
+  const total = liveProgress ? liveProgress.total : row?.progress_total != null ? Number(row.progress_total) : null;
+  const sizeBytes = live?.sizeBytes || Number(row?.size_bytes ?? 0);
   return {
     runId,
     type: row?.type ?? execution?.typedSearchAttributes.get(JOB_KIND) ?? execution!.type,

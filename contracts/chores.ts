@@ -15,6 +15,9 @@ export const choreScheduleId = (chore: ChoreName, taskQueue: string) => `chores/
 
 export interface ChoreInput { chore: ChoreName }
 
+/** Failure types of a chore pass (ApplicationFailure.type). */
+export const CHORE_FAILURES = { unknownChore: 'UnknownChore' } as const;
+
 /** The activity's input: the chore, and the schedule's action time (null for a run started by hand). */
 export interface ChorePass extends ChoreInput { scheduledAt: string | null }
 

@@ -1,8 +1,8 @@
 // What the contact-process workflow (list export, bulk delete, bulk status change), its activities and the API
 // share: inputs, results, ids, failure types. No I/O here (workflow code imports it). The campaign lock's
 // contract is contracts/campaign-lock.ts; the filter's schema and SQL are lib/contacts/filter.ts.
-import type { ContactFilter } from '../lib/contacts/filter.js';
-import type { Separator } from '../lib/import/rows.js';
+import type { ContactFilter } from './contact-filter.js';
+import type { Separator } from './list-import.js';
 
 /** The three processes, as `GET /processes` types them (also their campaign-lock type). */
 export type ContactProcessType = 'export' | 'delete' | 'status-change';

@@ -1,6 +1,6 @@
 // What the exclusions-import workflow (seed 000 task type "Import exclusions by account"), its activities and
 // the API share. No I/O here (workflow code imports it).
-import type { ImportSource } from '../lib/import/source.js';
+import type { ImportSource } from './list-import.js';
 
 export const EXCLUSIONS_IMPORT_WORKFLOW = 'exclusionsImport';
 

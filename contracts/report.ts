@@ -8,6 +8,18 @@ export const REPORT_RETENTION_SCHEDULE_ID = 'report/retention';
 /** Set by Temporal on runs a schedule starts: the time the run was scheduled for. */
 export const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
+/** Business failure types of report runs (ApplicationFailure.type). */
+export const REPORT_FAILURES = {
+  definitionNotFound: 'ReportDefinitionNotFound',
+  pgpKeyMissing: 'ReportPgpKeyMissing',
+  destinationNotFound: 'ReportDestinationNotFound',
+  emailNotConfigured: 'ReportEmailNotConfigured',
+  deliveryRefused: 'ReportDeliveryRefused',
+  fileMissing: 'ReportFileMissing',
+  /** The run was recorded cancelled/terminated while generating: nothing was committed. */
+  runClosed: 'ReportRunClosed',
+} as const;
+
 export interface ReportRunInput {
   definitionId: string;
   triggeredBy?: string | null;

@@ -1,6 +1,9 @@
 // Shared by the campaign results workflows (one-time download, periodic results export), their activities and
 // their callers (API, schedules, tests). Depends on nothing with I/O.
-import type { ResultsFormat } from '../lib/results/query.js';
+
+/** The result file formats (API.md "Campaign results"). */
+export const RESULT_FORMATS = ['simple', 'detailed', 'detailed-in-timeframe'] as const;
+export type ResultsFormat = typeof RESULT_FORMATS[number];
 
 export const RESULTS_DOWNLOAD_WORKFLOW = 'resultsDownload';
 export const RESULTS_EXPORT_WORKFLOW = 'resultsExport';

@@ -2,8 +2,9 @@
 // names and leaves the rest alone; criteria combine with AND; bad filters are refused by the schema.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { contactFilterSchema, contactFilterSql, contactFilterSqlText, countMatching, type ContactFilter } from '../lib/contacts/filter.js';
+import { contactFilterSql, contactFilterSqlText, countMatching } from '../lib/contacts/filter.js';
 import { createTestDatabase, type TestDatabase } from './harness/db.js';
+import { contactFilterSchema, type ContactFilter } from '../contracts/contact-filter.js';
 
 let db: TestDatabase;
 let campaignId: string;

@@ -11,12 +11,12 @@ import { connect } from '../db/sql.js';
 import { parse } from 'csv-parse';
 import { ImportFileError } from '../lib/import/errors.js';
 import { avoidRecordInfoCopies } from '../lib/import/parse.js';
-import type { Separator } from '../lib/import/rows.js';
 import { pickNewestFile } from '../lib/import/source.js';
 import { stageImportFile } from '../lib/import/stage.js';
 import { openTransfer } from '../lib/transfer/index.js';
 import { createTestDatabase, type TestDatabase } from './harness/db.js';
 import { testScratchDir } from './harness/scratch.js';
+import type { Separator } from '../contracts/list-import.js';
 
 let db: TestDatabase;
 before(async () => { db = await createTestDatabase(); });

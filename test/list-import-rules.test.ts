@@ -3,8 +3,9 @@
 // including the states each rule must leave alone.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { applyImportRules, type ImportRules, type MergeRule, type UpdateRule } from '../lib/import/rules.js';
+import { applyImportRules } from '../lib/import/rules.js';
 import { createTestDatabase, type TestDatabase } from './harness/db.js';
+import type { ImportRules, MergeRule, UpdateRule } from '../contracts/list-import.js';
 
 const STATUSES = ['Remaining', 'Processing', 'Callback', 'Closed', 'Inactive', 'Postponed'] as const;
 const PHONE_STATES = ['Active', 'Inactive', 'Blocked', 'Excluded'] as const;

@@ -348,6 +348,9 @@ describe('a worker killed mid-import', () => {
     assert.equal(run.result.rowsRead, rows);
     assert.equal((await env.sql`select count(*)::int as n from contacts where campaign_id = ${campaignId}`)[0].n, rows);
     assert.equal((await env.sql`select count(*)::int as n from contact_phones p join contacts c on c.id = p.contact_id where c.campaign_id = ${campaignId}`)[0].n, rows);
+    // Progress went to the runs row and the heartbeats only: the history holds no progress signal (issue 12).
+    const events = (await env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    assert.equal(events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'importProgress').length, 0);
     await lockFreed(campaignId);
   });
 });

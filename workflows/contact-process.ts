@@ -3,27 +3,18 @@
 // transaction (export: the snapshot streamed to the content store, then sent to the destination with its log),
 // record the end. The lock is released in a non-cancellable finally on success, failure and cancel; if the run
 // is terminated (no code runs), the campaign's lock workflow sees the holder closed and frees it.
-import { ActivityCancellationType, CancellationScope, isCancellation, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createContactProcessActivities } from '../activities/contact-processes.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { campaignLockRequester } from './campaign-lock-requester.js';
 import type { ContactProcessInput, ContactProcessResult } from '../contracts/contact-process.js';
 import { trackRunStatus } from './shared/run-status.js';
+import { failureMessage } from '../shared/error-message.js';
+import { listProcessActivities } from './shared/activity-options.js';
 
 type Activities = ReturnType<typeof createContactProcessActivities> & ReturnType<typeof createRunActivities>;
 
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-});
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '20s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
-
-const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+const { quick, long } = listProcessActivities<Activities>();
 
 const WORKING: Record<ContactProcessInput['type'], string> = { export: 'exporting', delete: 'deleting', 'status-change': 'changing' };
 
@@ -63,8 +54,8 @@ export async function contactProcess(input: ContactProcessInput): Promise<Contac
         await quick.recordRunEnd({ runId, status: 'completed', step: 'finished', result: applied, done: applied.matched, total: applied.matched });
         return applied;
       }
-      status.addError(message(err));
-      await quick.recordRunEnd({ runId, status: isCancellation(err) ? 'cancelled' : 'failed', step: status.step, error: message(err) });
+      status.addError(failureMessage(err));
+      await quick.recordRunEnd({ runId, status: isCancellation(err) ? 'cancelled' : 'failed', step: status.step, error: failureMessage(err) });
       throw err;
     });
   } finally {

@@ -4,39 +4,39 @@
 // non-cancellable finally on success, failure and cancel; if the run is terminated (no code runs), the
 // campaign's lock workflow sees the holder closed and frees it.
 import {
-  ActivityCancellationType, CancellationScope, isCancellation, patched, proxyActivities, setHandler, sleep, workflowInfo,
+  CancellationScope, isCancellation, patched, setHandler, sleep, workflowInfo,
 } from '@temporalio/workflow';
 import type { createListImportActivities, StageSummary } from '../activities/list-import.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { campaignLockRequester } from './campaign-lock-requester.js';
 import { importProgressSignal, type ImportCounts, type ListImportInput, type ListImportResult } from '../contracts/list-import.js';
 import { trackRunStatus } from './shared/run-status.js';
+import { failureMessage } from '../shared/error-message.js';
+import { listProcessActivities } from './shared/activity-options.js';
 
 type Activities = ReturnType<typeof createListImportActivities> & ReturnType<typeof createRunActivities>;
 
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1s', maximumInterval: '30s' },
-});
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '4 hours',
-  heartbeatTimeout: '20s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const { quick, long } = listProcessActivities<Activities>();
 
-const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
+// Since this patch (issue 12) a list import is not signalled with its progress: a long import's history no
+// longer grows by one event a second toward Temporal's 50k-event limit.
+const NO_PROGRESS_SIGNALS = 'list-import-no-progress-signals';
 
 export async function listImport(input: ListImportInput): Promise<ListImportResult> {
   const runId = workflowInfo().workflowId;
   const status = trackRunStatus({ step: input.scheduledAt ? 'scheduled' : 'waiting for campaign lock', counts: { rowsRead: 0, rejected: 0 } });
   const lock = campaignLockRequester(input.campaignId, { runId, type: 'import', actingUser: input.actingUser, wait: input.wait });
-  setHandler(importProgressSignal, (progress) => {
-    if (status.step !== 'reading') return;
-    status.progress = { done: progress.bytesRead, total: progress.totalBytes };
-    status.sizeBytes = progress.bytesRead;
-    Object.assign(status.counts, { rowsRead: progress.rowsRead, rejected: progress.rejected });
-  });
+  // Runs started before NO_PROGRESS_SIGNALS were sent an importProgress signal up to once a second while
+  // reading (their histories hold them); they keep the handler so they replay as they ran. The stage
+  // activity sends none any more: progress is in the runs row and the activity's heartbeats.
+  if (!patched(NO_PROGRESS_SIGNALS)) {
+    setHandler(importProgressSignal, (progress) => {
+      if (status.step !== 'reading') return;
+      status.progress = { done: progress.bytesRead, total: progress.totalBytes };
+      status.sizeBytes = progress.bytesRead;
+      Object.assign(status.counts, { rowsRead: progress.rowsRead, rejected: progress.rejected });
+    });
+  }
 
   const step = async (name: string) => {
     status.setStep(name);
@@ -77,8 +77,8 @@ export async function listImport(input: ListImportInput): Promise<ListImportResu
         await quick.recordRunEnd({ runId, status: 'completed', step: 'finished', result });
         return result;
       }
-      status.addError(message(err));
-      await quick.recordRunEnd({ runId, status: isCancellation(err) ? 'cancelled' : 'failed', step: status.step, error: message(err) });
+      status.addError(failureMessage(err));
+      await quick.recordRunEnd({ runId, status: isCancellation(err) ? 'cancelled' : 'failed', step: status.step, error: failureMessage(err) });
       throw err;
     });
   } finally {

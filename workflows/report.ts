@@ -8,6 +8,7 @@ import {
 import type { ReportActivities } from '../activities/report.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { trackRunStatus } from './shared/run-status.js';
+import { failureMessage } from '../shared/error-message.js';
 import { JOB_KINDS } from '../contracts/search-attributes.js';
 import { SCHEDULED_START_TIME, type DeliveredFile, type ReportRunInput, type ReportRunResult } from '../contracts/report.js';
 
@@ -57,8 +58,6 @@ function runTimeOf(input: ReportRunInput): string {
   return (scheduled ?? info.startTime).toISOString();
 }
 
-const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
-
 export async function reportRun(input: ReportRunInput): Promise<ReportRunResult> {
   const runId = workflowInfo().workflowId;
   const status = trackRunStatus({ step: 'planning' });
@@ -91,7 +90,7 @@ export async function reportRun(input: ReportRunInput): Promise<ReportRunResult>
       await CancellationScope.nonCancellable(() => record.recordRunEnd({ runId, status: 'cancelled', step: status.step, error: 'cancelled' }));
       throw err;
     }
-    await record.recordRunEnd({ runId, status: 'failed', step: status.step, error: message(err) });
+    await record.recordRunEnd({ runId, status: 'failed', step: status.step, error: failureMessage(err) });
     throw err;
   }
 }
@@ -116,7 +115,7 @@ async function deliver(definitionId: string, runId: string, csvFileId: string, p
     status.progress.done++;
     return delivered;
   }));
-  const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [`${targets[i].name}: ${message(o.reason)}`] : []));
+  const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [`${targets[i].name}: ${failureMessage(o.reason)}`] : []));
   failed.forEach((f) => status.addError(f));
   const cancelled = outcomes.find((o) => o.status === 'rejected' && isCancellation(o.reason));
   if (cancelled) throw (cancelled as PromiseRejectedResult).reason;
@@ -135,7 +134,7 @@ export async function reportRetention(): Promise<{ removed: number }> {
     await runs.recordRunEnd({ runId, status: 'completed', step: 'done', result, done: result.removed, total: result.removed });
     return result;
   } catch (err) {
-    if (!isCancellation(err)) await runs.recordRunEnd({ runId, status: 'failed', error: message(err) });
+    if (!isCancellation(err)) await runs.recordRunEnd({ runId, status: 'failed', error: failureMessage(err) });
     else await CancellationScope.nonCancellable(() => runs.recordRunEnd({ runId, status: 'cancelled', error: 'cancelled' }));
     throw err;
   }

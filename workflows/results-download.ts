@@ -8,6 +8,7 @@ import {
 import type { ResultsActivities } from '../activities/results.js';
 import type { createRunActivities } from '../activities/runs.js';
 import { trackRunStatus } from './shared/run-status.js';
+import { failureMessage } from '../shared/error-message.js';
 import { RESULTS_DOWNLOAD_KIND, type ResultsDownloadInput, type ResultsFileResult } from '../contracts/results.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
@@ -17,8 +18,6 @@ const generating = proxyActivities<ResultsActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 8 },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
-
-const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 export async function resultsDownload(input: ResultsDownloadInput): Promise<ResultsFileResult> {
   const info = workflowInfo();
@@ -42,7 +41,7 @@ export async function resultsDownload(input: ResultsDownloadInput): Promise<Resu
       await CancellationScope.nonCancellable(() => runs.recordRunEnd({ runId, status: 'cancelled', step: status.step, error: 'cancelled' }));
       throw err;
     }
-    await runs.recordRunEnd({ runId, status: 'failed', step: status.step, error: message(err) });
+    await runs.recordRunEnd({ runId, status: 'failed', step: status.step, error: failureMessage(err) });
     throw err;
   }
 }

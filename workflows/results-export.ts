@@ -10,6 +10,7 @@ import type { createRunActivities } from '../activities/runs.js';
 import { SCHEDULED_START_TIME } from '../contracts/report.js';
 import { RESULTS_EXPORT_KIND, type ResultsExportInput, type ResultsExportResult } from '../contracts/results.js';
 import { trackRunStatus } from './shared/run-status.js';
+import { failureMessage } from '../shared/error-message.js';
 
 const runs = proxyActivities<ReturnType<typeof createRunActivities>>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
 const quick = proxyActivities<ResultsActivities>({ startToCloseTimeout: '1m', retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 } });
@@ -21,8 +22,6 @@ const LONG = {
 } as const;
 const generating = proxyActivities<ResultsActivities>({ ...LONG, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 const sending = proxyActivities<ResultsActivities>(LONG);
-
-const message = (err: unknown) => (err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err));
 
 function runTimeOf(input: ResultsExportInput): string {
   if (input.runTime) return input.runTime;
@@ -58,7 +57,7 @@ export async function resultsExport(input: ResultsExportInput): Promise<ResultsE
       await CancellationScope.nonCancellable(() => runs.recordRunEnd({ runId, status: 'cancelled', step: status.step, error: 'cancelled' }));
       throw err;
     }
-    await runs.recordRunEnd({ runId, status: 'failed', step: status.step, error: message(err) });
+    await runs.recordRunEnd({ runId, status: 'failed', step: status.step, error: failureMessage(err) });
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import type { Sql } from '../../db/sql.js';
 import { admitLockRequest, runOpenOrUnknownIn } from '../../lib/campaign-lock/index.js';
 import { unknownExportFields } from '../../lib/contact-processes/export.js';
 import { exportOptionsShape, folderNeedsDestination } from '../../lib/contact-processes/export-options.js';
-import { contactFilterSchema, countMatching } from '../../lib/contacts/filter.js';
+import { countMatching } from '../../lib/contacts/filter.js';
 import {
   CONTACT_PROCESS_WORKFLOW_TYPE, contactProcessWorkflowId, STANDARD_EXPORT_FIELDS, type ContactProcessInput,
 } from '../../contracts/contact-process.js';
@@ -19,6 +19,7 @@ import { rethrowAsLockConflict } from '../campaign-lock-problems.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, notFound, unprocessable } from '../problem.js';
 import { idParams, isoDateTime, runAccepted } from '../schemas.js';
+import { contactFilterSchema } from '../../contracts/contact-filter.js';
 
 const KINDS = { export: JOB_KINDS.listExport, delete: JOB_KINDS.listDelete, 'status-change': JOB_KINDS.listStatusChange } as const;
 

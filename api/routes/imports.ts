@@ -4,10 +4,8 @@
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
 import { admitLockRequest, runOpenOrUnknownIn } from '../../lib/campaign-lock/index.js';
-import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../../lib/import/rules.js';
-import { SEPARATORS, type Separator } from '../../lib/import/rows.js';
 import { RDATETIME } from '../../lib/import/source.js';
-import { listImportWorkflowId, type ListImportInput } from '../../contracts/list-import.js';
+import { listImportWorkflowId, type ListImportInput, IMPORT_RULES, MERGE_RULES, UPDATE_RULES, SEPARATORS, type Separator } from '../../contracts/list-import.js';
 import { JOB_KINDS, runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import { callerOf } from '../auth.js';
 import type { AppDeps } from '../app.js';

@@ -1,10 +1,10 @@
 // Request fields shared by the results routes (downloads and export jobs), and the list-id check.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { RESULT_FORMATS } from '../../lib/results/query.js';
 import { isValidZone } from '../../lib/reports/timeframes.js';
 import { badRequest, type FieldError } from '../problem.js';
 import { id } from '../schemas.js';
+import { RESULT_FORMATS } from '../../contracts/results.js';
 
 export const resultsFormat = z.enum(RESULT_FORMATS)
   .describe('simple: the last result of each record completed in the range; detailed: every attempt of those records; detailed-in-timeframe: only the attempts made in the range');

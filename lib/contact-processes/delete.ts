@@ -9,10 +9,11 @@ import { stringify } from 'csv-stringify/sync';
 import type { Sql } from '../../db/sql.js';
 import { assertLockHeldBy } from '../campaign-lock/index.js';
 import type { ContentStore } from '../content-store/index.js';
-import { contactFilterSql, type ContactFilter } from '../contacts/filter.js';
+import { contactFilterSql } from '../contacts/filter.js';
 import { castSafeString } from '../csv/formula.js';
 import { cancellableOnAbort } from '../reports/run-guard.js';
 import { processFileKey, processResult, recordProcessResult, type StoredResult } from './results.js';
+import type { ContactFilter } from '../../contracts/contact-filter.js';
 
 export const DELETED_COLUMNS = ['client_id', 'name', 'phone', 'phone2', 'phone3', 'email', 'status', 'priority',
   'major_reason', 'minor_reason', 'closed_at', 'list'] as const;

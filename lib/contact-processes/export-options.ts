@@ -1,10 +1,10 @@
 // The options of a list export (fields, filter, separator, header, encoding, destination and folder): one
 // schema for POST /campaigns/{id}/exports and for a job's `list-export` step (lib/jobs/definition.ts).
 import { z } from 'zod';
-import { contactFilterSchema, customFieldName } from '../contacts/filter.js';
-import { SEPARATORS, type Separator } from '../import/rows.js';
 import { DEFAULT_EXPORT_FIELDS } from './export.js';
 import { EXPORT_ENCODINGS, STANDARD_EXPORT_FIELDS } from '../../contracts/contact-process.js';
+import { contactFilterSchema, customFieldName } from '../../contracts/contact-filter.js';
+import { SEPARATORS, type Separator } from '../../contracts/list-import.js';
 
 const exportField = z.union([z.enum(STANDARD_EXPORT_FIELDS), customFieldName]);
 const folder = z.string().max(1000).refine((f) => !f.replaceAll('\\', '/').split('/').some((s) => s.trim() === '..'), 'must not contain a ".." segment')

@@ -11,13 +11,14 @@ import iconv from 'iconv-lite';
 import postgres from 'postgres';
 import type { Sql } from '../../db/sql.js';
 import type { ContentStore } from '../content-store/index.js';
-import { contactFilterSql, contactFilterSqlText, sqlLiteral, type ContactFilter } from '../contacts/filter.js';
+import { contactFilterSql, contactFilterSqlText, sqlLiteral } from '../contacts/filter.js';
 import { NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
-import { SEPARATORS } from '../import/rows.js';
 import { cancellableOnAbort } from '../reports/run-guard.js';
 import type { Transfer } from '../transfer/index.js';
 import { STANDARD_EXPORT_FIELDS, type ExportOptions } from '../../contracts/contact-process.js';
 import { processFileKey, processResult, type StoredResult } from './results.js';
+import type { ContactFilter } from '../../contracts/contact-filter.js';
+import { SEPARATORS } from '../../contracts/list-import.js';
 
 /** The default fields: the standard ones in the seed's order (custom fields are asked for by name). */
 export const DEFAULT_EXPORT_FIELDS: string[] = [...STANDARD_EXPORT_FIELDS];

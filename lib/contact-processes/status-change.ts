@@ -6,10 +6,11 @@
 // (lib/contacts/history.ts) in the same transaction.
 import type { Sql } from '../../db/sql.js';
 import { assertLockHeldBy } from '../campaign-lock/index.js';
-import { contactFilterSql, type ContactFilter } from '../contacts/filter.js';
+import { contactFilterSql } from '../contacts/filter.js';
 import { recordContactEvents } from '../contacts/history.js';
 import { cancellableOnAbort } from '../reports/run-guard.js';
 import { processResult, recordProcessResult, type StoredResult } from './results.js';
+import type { ContactFilter } from '../../contracts/contact-filter.js';
 
 export interface StatusChangeRequest {
   runId: string;

@@ -5,7 +5,8 @@
 import { isUtf8 as isValidUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
 import iconv from 'iconv-lite';
-import { IMPORT_FAILURES, ImportFileError } from './errors.js';
+import { ImportFileError } from './errors.js';
+import { IMPORT_FAILURES } from '../../contracts/list-import.js';
 
 export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 export interface DetectedEncoding { encoding: TextEncoding; bom: boolean }

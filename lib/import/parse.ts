@@ -3,7 +3,8 @@
 // stops the file. Line numbers count every physical line, empty ones included, from 1 (the header).
 import type { Transform } from 'node:stream';
 import { parse, type CsvError, type Info, type InfoRecord, type Options } from 'csv-parse';
-import { columnMap, SEPARATORS, toStagedRow, type ColumnMap, type Separator, type StagedRow } from './rows.js';
+import { columnMap, toStagedRow, type ColumnMap, type StagedRow } from './rows.js';
+import { SEPARATORS, type Separator } from '../../contracts/list-import.js';
 
 /** A record longer than this is broken quoting swallowing the file, not a contact. */
 const MAX_RECORD_CHARS = 256 * 1024;

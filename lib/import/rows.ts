@@ -1,10 +1,8 @@
 // A calling list's columns and the checks every row passes before it is staged. With a header, columns are
 // matched by name (case-insensitive) and unknown ones become custom fields; without one the order is
 // client_id, name, phone, email (API.md "Job 3"). A bad row is kept as a rejection with its reason.
-import { IMPORT_FAILURES, ImportFileError } from './errors.js';
-
-export const SEPARATORS = { ',': ',', ';': ';', ':': ':', tab: '\t', space: ' ' } as const;
-export type Separator = keyof typeof SEPARATORS;
+import { ImportFileError } from './errors.js';
+import { IMPORT_FAILURES } from '../../contracts/list-import.js';
 
 const STANDARD = ['client_id', 'name', 'phone', 'phone2', 'phone3', 'email'] as const;
 type Standard = (typeof STANDARD)[number];

@@ -24,15 +24,9 @@ import type { Sql } from '../../db/sql.js';
 import { lockBlacklistForPhoneWrites, reconcileBlacklistedPhones } from '../blacklist/apply.js';
 import { recordContactEvents } from '../contacts/history.js';
 import { DEFAULT_LIST, listIdFor } from '../contacts/lists.js';
+import { rejectDuplicateClientIds } from './stage.js';
+import type { ImportRule, UpdateRule, MergeRule, ImportRules } from '../../contracts/list-import.js';
 
-export const IMPORT_RULES = ['nothing', 'append'] as const;
-export const UPDATE_RULES = ['nothing', 'activate-contact', 'activate-contact-phone', 'inactivate', 'delete'] as const;
-export const MERGE_RULES = ['nothing', 'activate-contact', 'activate-contact-phone', 'inactivate', 'delete', 'append', 'replace'] as const;
-export type ImportRule = (typeof IMPORT_RULES)[number];
-export type UpdateRule = (typeof UPDATE_RULES)[number];
-export type MergeRule = (typeof MERGE_RULES)[number];
-
-export interface ImportRules { importRule: ImportRule; updateRule: UpdateRule; mergeRule: MergeRule; deleteAllBeforeImport: boolean }
 export interface RuleCounts { imported: number; updated: number; deleted: number; replaced: number; rejected: number }
 /** Where the import's new contacts go and who the history names (both optional: runs started before lists). */
 export interface ImportTarget { listName?: string | null; actor?: string | null }
@@ -41,15 +35,6 @@ type Tx = Sql;
 type ContactScope = ReturnType<Sql>;
 
 const count = async (query: Promise<{ n: number }[]>) => (await query)[0].n;
-
-/** Marks later rows with an already-seen client_id as rejected (one aggregate over the whole run). */
-async function rejectDuplicateClientIds(tx: Tx, runId: string): Promise<void> {
-  await tx`
-    update list_import_rows r set reject_reason = 'duplicate client_id ' || r.client_id || ' (first at line ' || f.first_line || ')'
-    from (select client_id, min(line) as first_line from list_import_rows
-          where run_id = ${runId} and reject_reason is null group by client_id having count(*) > 1) f
-    where r.run_id = ${runId} and r.reject_reason is null and r.client_id = f.client_id and r.line > f.first_line`;
-}
 
 async function createImportFile(tx: Tx, campaignId: string, runId: string): Promise<void> {
   await tx`

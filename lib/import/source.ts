@@ -2,11 +2,10 @@
 // `yyyymmddhhMMss` file) or an upload in the content store.
 import { posix } from 'node:path';
 import type { ListedFile } from '../transfer/types.js';
-import { IMPORT_FAILURES, ImportFileError } from './errors.js';
+import { ImportFileError } from './errors.js';
+import { IMPORT_FAILURES, type ImportSource } from '../../contracts/list-import.js';
 
 export const RDATETIME = '$rdatetime$';
-
-export type ImportSource = { destinationId: string; path: string } | { uploadId: string };
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -1,6 +1,7 @@
 // Source bytes → detected encoding → text → rows → COPY into list_import_rows, streaming end to end on a
 // dedicated connection (COPY holds its connection for the whole load). Good and rejected rows go to the
-// same table; nothing is applied to contacts here, so a failed or cancelled load changes no contact.
+// same table; nothing is applied to contacts here, so a failed or cancelled load changes no contact. The one
+// writer of list_import_rows: the load, the duplicate client_id rejections (run by the apply step) and the cleanup.
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Sql } from '../../db/sql.js';
@@ -145,4 +146,18 @@ export async function stageImportFile(databaseUrl: string, options: StageOptions
     if (!(err instanceof NotUtf8Error)) throw err;
     return attempt({ encoding: 'windows-1252', bom: false });
   }
+}
+
+/** Marks later rows with an already-seen client_id as rejected (one aggregate over the whole run). */
+export async function rejectDuplicateClientIds(tx: Sql, runId: string): Promise<void> {
+  await tx`
+    update list_import_rows r set reject_reason = 'duplicate client_id ' || r.client_id || ' (first at line ' || f.first_line || ')'
+    from (select client_id, min(line) as first_line from list_import_rows
+          where run_id = ${runId} and reject_reason is null group by client_id having count(*) > 1) f
+    where r.run_id = ${runId} and r.reject_reason is null and r.client_id = f.client_id and r.line > f.first_line`;
+}
+
+/** Drops a run's staged rows (the import's cleanup, however it ended). */
+export async function dropStagedRows(sql: Sql, runId: string): Promise<void> {
+  await sql`delete from list_import_rows where run_id = ${runId}`;
 }

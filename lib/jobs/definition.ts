@@ -3,13 +3,12 @@
 // ./graph.ts; the stored config is the parsed body.
 import { z } from 'zod';
 import { exportOptionsShape, folderNeedsDestination } from '../contact-processes/export-options.js';
-import { SEPARATORS, type Separator } from '../import/rows.js';
-import { IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../import/rules.js';
 import { RDATETIME } from '../import/source.js';
 import { seedCronToTemporal, temporalCronExpressions } from '../schedules/cron.js';
 import { cronString } from '../schedules/schedule.js';
 import type { WrittenSpec } from '../schedules/spec.js';
 import { SCHEDULE_PRESETS, type JobNotify, type JobStep, type JobTrigger, type SchedulePreset } from '../../contracts/job.js';
+import { SEPARATORS, type Separator, IMPORT_RULES, MERGE_RULES, UPDATE_RULES } from '../../contracts/list-import.js';
 
 export const JOB_KIND = 'job';
 

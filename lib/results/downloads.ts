@@ -12,8 +12,8 @@ import type { ContentStore } from '../content-store/types.js';
 import { assertRunStillOpen, cancellableOnAbort } from '../reports/run-guard.js';
 import { waitForAttemptsCollectedBy } from '../reports/watermarks.js';
 import { fileOfRun, insertResultsFile, lockRunFile, writeResultsFile, type FileProgress, type ResultsFile } from './files.js';
-import type { ResultsFormat, ResultsQueryParams, ResultsRange } from './query.js';
-import type { DownloadRequest } from '../../contracts/results.js';
+import type { ResultsQueryParams, ResultsRange } from './query.js';
+import type { DownloadRequest, ResultsFormat } from '../../contracts/results.js';
 
 /** Where the first download without `between` of a campaign starts: everything. */
 export const BEGINNING = new Date('1970-01-01T00:00:00Z');

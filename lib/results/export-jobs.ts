@@ -5,10 +5,9 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { RESULTS_EXPORT_KIND } from '../../contracts/results.js';
+import { RESULTS_EXPORT_KIND, RESULT_FORMATS } from '../../contracts/results.js';
 import { everyString } from '../schedules/schedule.js';
 import type { WrittenSpec } from '../schedules/spec.js';
-import { RESULT_FORMATS } from './query.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 export const everySeconds = (every: string) => Number(every.slice(0, -1)) * UNIT_SECONDS[every.slice(-1)];

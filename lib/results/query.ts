@@ -26,11 +26,10 @@
 import type { Readable } from 'node:stream';
 import postgres from 'postgres';
 import { neutralizeFormula, NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
+import type { ResultsFormat } from '../../contracts/results.js';
 
 type Tx = postgres.TransactionSql<Record<string, never>>;
 
-export const RESULT_FORMATS = ['simple', 'detailed', 'detailed-in-timeframe'] as const;
-export type ResultsFormat = typeof RESULT_FORMATS[number];
 
 /** The fixed result columns (API.md), then the custom fields by name. */
 export const RESULT_COLUMNS = [

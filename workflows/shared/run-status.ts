@@ -1,18 +1,6 @@
-// What every run exposes while it works: a `runStatus` query (read by GET /runs/{runId} and the task
-// views) and the shape of the run record the workflow keeps in the database through activities.
-import { defineQuery, setHandler } from '@temporalio/workflow';
-
-export interface RunProgress { done: number; total: number | null }
-
-export interface RunStatus {
-  step: string;
-  progress: RunProgress;
-  counts: Record<string, number>;
-  sizeBytes: number;
-  errors: string[];
-}
-
-export const runStatusQuery = defineQuery<RunStatus>('runStatus');
+// The live status every workflow keeps for the `runStatus` query (its contract: contracts/run-status.ts).
+import { setHandler } from '@temporalio/workflow';
+import { runStatusQuery, type RunStatus } from '../../contracts/run-status.js';
 
 /** Registers the runStatus query and returns the live status object the workflow mutates. Keeps at most
  *  the last 20 error messages so the query result stays small. */

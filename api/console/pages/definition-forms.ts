@@ -4,13 +4,13 @@
 // above the form with the values as sent, nothing saved. No rule of the API is repeated here.
 import type { Router } from 'express';
 import { EXPORT_CONTENT_TYPES } from '../../../lib/export/file-names.js';
-import { RESULT_FORMATS } from '../../../lib/results/query.js';
 import type { AppDeps } from '../../app.js';
 import { ApiError } from '../api-client.js';
 import { campaignOptions, campaignSelect, type CampaignOption } from '../campaigns.js';
 import { handle, problemView, type ConsoleContext } from '../index.js';
 import { can, csrfField, html, page, selectField, send, type VNode } from '../html.js';
 import type { Session } from '../sessions.js';
+import { RESULT_FORMATS } from '../../../contracts/results.js';
 
 type Form = Record<string, string | undefined>;
 interface Option { id: string; name: string }
