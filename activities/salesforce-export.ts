@@ -11,7 +11,7 @@ import { classifyFailure, isNetworkFailure } from '../lib/failures.js';
 import { requireAccount, SalesforceAccountNotFoundError } from '../lib/salesforce/accounts.js';
 import { dropConnection, sharedConnection } from '../lib/salesforce/connection-cache.js';
 import type { SalesforceConnection } from '../lib/salesforce/connection.js';
-import { claim, inDoubt, release, runSummary, settle, settleUnknown, type Outcome, type RunTotals } from '../lib/salesforce/ledger.js';
+import { claim, inDoubt, release, runSummary, salesforceErrorsPath, settle, settleUnknown, type Outcome, type RunTotals } from '../lib/salesforce/ledger.js';
 import { fieldTypes, recordOf, type DescribedObject } from '../lib/salesforce/mapping.js';
 import { finishWindow, loadSalesforceJob, windowStart, type SalesforceJob } from '../lib/salesforce/jobs.js';
 import { keyedResults, notInLedger, windowParams, type KeyedRow } from '../lib/salesforce/rows.js';
@@ -48,7 +48,9 @@ export function createSalesforceExportActivities(deps: ActivityDeps) {
 
     /** The run's counts and record errors, from the ledger. */
     async summarizeSalesforceRun(input: { definitionId: string; runId: string }): Promise<RunTotals> {
-      return runSummary(deps.sql, input.definitionId, input.runId, MAX_REPORTED_ERRORS);
+      const summary = await runSummary(deps.sql, input.definitionId, input.runId, MAX_REPORTED_ERRORS);
+      // Every record error stays reachable, however many: the API pages through the ledger (docs/salesforce.md).
+      return { ...summary, errorsPath: salesforceErrorsPath(input.definitionId, input.runId) };
     },
 
     async exportSalesforceSlice(input: SliceInput): Promise<SliceResult> {

@@ -4,7 +4,7 @@
 //
 //   BENCH_SIZES=small|full|small,full   (default full,small)
 //   BENCH_SCALE=0.1                     multiplies every size (default 1)
-//   BENCH_ONLY=import,export,report,erasure,orchestration
+//   BENCH_ONLY=import,export,report,erasure,orchestration,results,salesforce,lists
 //   BENCH_OUT=bench/RESULTS.md
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,11 +16,14 @@ import { erasureBenchmark } from './erasure.js';
 import { exportBenchmark } from './export.js';
 import { importBenchmark } from './import.js';
 import type { BenchContext, Figure } from './lib.js';
+import { listsBenchmark } from './lists.js';
 import { orchestrationBenchmark } from './orchestration.js';
 import { reportBenchmark } from './report.js';
+import { resultsExportBenchmark } from './results-export.js';
+import { salesforceBenchmark } from './salesforce.js';
 import { machineInfo, writeResults } from './results.js';
 
-const ALL = ['import', 'export', 'report', 'erasure', 'orchestration'] as const;
+const ALL = ['import', 'export', 'report', 'erasure', 'orchestration', 'results', 'salesforce', 'lists'] as const;
 type Name = (typeof ALL)[number];
 
 function options() {
@@ -66,7 +69,10 @@ async function main(): Promise<void> {
             : name === 'export' ? await exportBenchmark(ctx, sshd, s3!)
               : name === 'report' ? await reportBenchmark(ctx)
                 : name === 'erasure' ? await erasureBenchmark(ctx)
-                  : await orchestrationBenchmark(ctx);
+                  : name === 'results' ? await resultsExportBenchmark(ctx)
+                    : name === 'salesforce' ? await salesforceBenchmark(ctx)
+                      : name === 'lists' ? await listsBenchmark(ctx, sshd)
+                      : await orchestrationBenchmark(ctx);
           figures.push(...got);
           for (const f of got) log(`  ${f.benchmark} [${f.size}]: ours ${f.ours.toFixed(2)} ${f.unit}, baseline ${f.baseline?.toFixed(2) ?? '-'}, ratio ${f.ratio?.toFixed(2) ?? '-'}, goal ${f.goal} ${f.met === null ? '' : f.met ? 'met' : 'MISSED'}`);
         } catch (err) {

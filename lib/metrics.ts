@@ -52,21 +52,26 @@ const httpDuration = new Histogram({
 });
 
 /** The route template a request matched, in the OpenAPI `{name}` syntax; 'unmatched' for a path no route
- *  declares (a 404), so scanners probing random paths cannot grow the series count. */
-export function routeTemplate(route: { path?: unknown } | undefined): string {
-  return typeof route?.path === 'string' ? route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : 'unmatched';
+ *  declares (a 404), so scanners probing random paths cannot grow the series count. A console request
+ *  (`/console…`, api/console/) is labelled with its console route, `/console/jobs/{id}`, or `/console/{unmatched}`
+ *  (its sign-in redirects and 404s): its router's paths alone look like the API's, and the API calls the console
+ *  makes over loopback are counted once each, under their own route. */
+export function routeTemplate(route: { path?: unknown } | undefined, url = ''): string {
+  const template = typeof route?.path === 'string' ? route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : undefined;
+  if (/^\/console(?:[/?]|$)/.test(url)) return template === undefined ? '/console/{unmatched}' : `/console${template === '/' ? '' : template}`;
+  return template ?? 'unmatched';
 }
 
 /** Express middleware timing every request until its response is finished (or the client went away). */
 export function httpMetricsMiddleware() {
-  return (req: { method: string; route?: { path?: unknown } }, res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown }, next: () => void): void => {
+  return (req: { method: string; originalUrl?: string; route?: { path?: unknown } }, res: { statusCode: number; once(event: 'finish' | 'close', fn: () => void): unknown }, next: () => void): void => {
     const start = process.hrtime.bigint();
     let done = false;
     const observe = () => {
       if (done) return;
       done = true;
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      httpDuration.observe({ method: req.method, route: routeTemplate(req.route), status: String(res.statusCode) }, seconds);
+      httpDuration.observe({ method: req.method, route: routeTemplate(req.route, req.originalUrl), status: String(res.statusCode) }, seconds);
     };
     res.once('finish', observe);
     res.once('close', observe);

@@ -2,7 +2,7 @@
 // POST /blacklist/imports reads an upload or a destination file — one entry per line, or a CSV with a `uri`
 // column — into the blacklist as an exclusions-import run: bad lines reported with their line numbers and
 // skipped, entries already there counted as duplicates, matching contact phones Excluded; the run is in
-// GET /runs/{runId} and the task log with its counts.
+// GET /runs/{runId}, the task log and GET /processes with its counts.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -92,6 +92,40 @@ describe('exclusions import', () => {
     assert.equal(failed.status, 'failed');
     const [{ n }] = await env.sql<{ n: number }[]>`select count(*)::int as n from blacklist_entries where run_id = ${missing.json.runId}`;
     assert.equal(n, 0);
+  });
+
+  test('exclusions imports are in GET /processes (no campaign), filtered by type, paged with the list processes by one id', async () => {
+    const campaignId = await newCampaign(env);
+    const listProcess = async (runId: string) => env.sql`
+      insert into list_imports (run_id, campaign_id, type, source, options) values (${runId}, ${campaignId}, 'import', ${env.sql.json({ uploadId: 'u1' })}, '{}')`;
+    await listProcess(`list-import/${campaignId}/a`);
+    const res = await api.call('POST', '/blacklist/imports', { body: { source: { uploadId: await upload('+15558820001\n') } } });
+    assert.equal(res.status, 202, JSON.stringify(res.json));
+    assert.equal((await ended(res.json.runId)).status, 'completed');
+    await listProcess(`list-import/${campaignId}/b`);
+
+    const ours = await api.call('GET', '/processes?type=exclusions-import&limit=500');
+    assert.equal(ours.status, 200, JSON.stringify(ours.json));
+    assert.ok(ours.json.items.length >= 2 && ours.json.items.every((p: any) => p.type === 'exclusions-import' && p.campaignId === null && p.campaign === null));
+    const mine = ours.json.items[0];
+    assert.deepEqual([mine.runId, mine.status, mine.file, mine.details.linesRead, mine.details.added, mine.details.imported, mine.progress],
+      [res.json.runId, 'finished', `upload:${mine.file.slice(7)}`, 1, 1, 1, 100]);
+    assert.equal((await api.call('GET', '/processes?type=exclusions-import&status=failed')).json.items.every((p: any) => p.status === 'failed'), true);
+    const ofCampaign = (await api.call('GET', `/processes?campaignId=${campaignId}`)).json.items.map((p: any) => p.runId);
+    assert.deepEqual(ofCampaign, [`list-import/${campaignId}/b`, `list-import/${campaignId}/a`], 'a campaign\'s view has no exclusions imports');
+
+    const all = (await api.call('GET', '/processes?limit=500')).json.items.map((p: any) => p.runId);
+    assert.deepEqual(all.slice(0, 3), [`list-import/${campaignId}/b`, res.json.runId, `list-import/${campaignId}/a`], 'newest first across both kinds');
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = (await api.call('GET', `/processes?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json;
+      paged.push(...page.items.map((p: any) => p.runId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    assert.deepEqual(paged, all, 'pages of 2 give the same list, each process once');
+    const ids = (await api.call('GET', '/processes?limit=500')).json.items.map((p: any) => Number(p.processId));
+    assert.equal(new Set(ids).size, ids.length, 'process ids are unique across both kinds');
   });
 
   test('bad input: 400 naming the field, 422 for an upload that does not exist; nothing started', async () => {

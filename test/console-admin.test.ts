@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
+import { screenshot, signIn, startConsoleRig, type ConsoleRig } from './console-helpers.js';
 import { startSalesforceStandin } from './harness/salesforce-standin.js';
 import { testScratchDir } from './harness/scratch.js';
 
@@ -23,9 +23,12 @@ describe('jobs made of steps', () => {
     assert.equal(report.status, 201, JSON.stringify(report.json));
     const { context, page } = await signIn(rig, rig.api.adminKey);
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
     const name = `job-${randomBytes(3).toString('hex')}`;
     await page.getByLabel('Name', { exact: true }).fill(name);
-    await page.getByLabel('Steps').fill(JSON.stringify([{ name: 'make the report', kind: 'report', reportId: report.json.id }]));
+    const step = page.getByRole('group', { name: /^Step 1/ });
+    await step.getByLabel('Step name').fill('make the report');
+    await step.getByLabel('Settings').fill(JSON.stringify({ reportId: report.json.id }));
     await page.getByRole('button', { name: 'Create job' }).click();
     await page.waitForURL(/\/console\/jobs\/\d+\?notice=/);
     assert.match(await page.getByRole('row').filter({ hasText: 'make the report' }).innerText(), /report\s+end\s+fail/);
@@ -40,13 +43,77 @@ describe('jobs made of steps', () => {
 
   test('steps that are not JSON, or that the API refuses, are 400 naming the field; nothing is saved', async () => {
     const { context, page } = await signIn(rig, rig.api.adminKey);
-    await page.goto('/console/jobs');
+    await page.goto('/console/jobs/new');
     await page.getByLabel('Name', { exact: true }).fill('broken job');
-    await page.getByLabel('Steps').fill('[{ "name": "a", "kind": "report", "reportId": "1", "onSuccess": "nowhere" }]');
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Create job' }).click()]);
+    await page.getByText('Advanced: steps as JSON').click();
+    await page.getByLabel('Steps as JSON').fill('[{ "name": "a", "kind": "report", "reportId": "1", "onSuccess": "nowhere" }]');
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Create job from JSON' }).click()]);
     assert.equal(response.status(), 400);
     await page.getByRole('alert').filter({ hasText: 'steps' }).waitFor();
     assert.equal((await rig.env.sql`select count(*)::int as n from job_definitions where name = 'broken job'`)[0].n, 0);
+    await context.close();
+  });
+});
+
+describe('the step editor', () => {
+  test('a job of three steps with a failure link is built card by card, saved and shown; a cycle is refused with the API\'s message', async () => {
+    const campaign = await rig.api.call('POST', '/campaigns', { body: { name: `steps-${randomBytes(3).toString('hex')}`, timezone: 'UTC' } });
+    const report = await rig.api.call('POST', '/reports', { body: {
+      name: `for-steps-${randomBytes(3).toString('hex')}`, type: 'summary', campaignId: campaign.json.id, timeframe: { kind: 'entire-campaign' },
+    } });
+    assert.equal(report.status, 201, JSON.stringify(report.json));
+    const { context, page } = await signIn(rig, rig.api.adminKey);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    const name = `three steps ${randomBytes(3).toString('hex')}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    const card = (n: number) => page.getByRole('group', { name: new RegExp(`^Step ${n}`) });
+    const fill = async (n: number, stepName: string, kind: string, settings: unknown) => {
+      await card(n).getByLabel('Step name').fill(stepName);
+      await card(n).getByLabel('Type').selectOption(kind);
+      await card(n).getByLabel('Settings').fill(JSON.stringify(settings));
+    };
+    await fill(1, 'make the report', 'report', { reportId: report.json.id });
+    // Add, remove and reorder re-render the form in place (htmx), keeping what was typed.
+    await page.getByRole('button', { name: 'Add step' }).click();
+    await card(2).waitFor();
+    assert.equal(await card(1).getByLabel('Step name').inputValue(), 'make the report');
+    await fill(2, 'tell ops', 'email', { to: ['ops@example.com'], subject: 'The report failed' });
+    await page.getByRole('button', { name: 'Add step' }).click();
+    await card(3).waitFor();
+    await fill(3, 'mail it', 'email', { to: ['ops@example.com'], attach: 'previous' });
+    await page.getByRole('button', { name: 'Add step' }).click();
+    await card(4).waitFor();
+    await page.getByRole('button', { name: 'Remove (Step 4)' }).click();
+    await card(4).waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Move up (Step 3)' }).click();
+    await page.getByRole('group', { name: 'Step 2: mail it' }).waitFor();
+    // The links, by the seed's names: the report fails over to "tell ops"; "mail it" ends the job; "tell ops" fails it.
+    await card(1).getByLabel('Next Failure Step').selectOption({ label: 'step 3: tell ops' });
+    await card(2).getByLabel('Next Success Step').selectOption('end');
+    await card(3).getByLabel('Next Success Step').selectOption('fail');
+    await page.getByRole('button', { name: 'Create job' }).click();
+    await page.waitForURL(/\/console\/jobs\/\d+\?notice=Job\+created/);
+    const steps = page.getByRole('table', { name: 'Steps of the job' });
+    assert.match(await steps.getByRole('row').filter({ hasText: 'make the report' }).innerText(), /make the report\s+report\s+mail it\s+tell ops/);
+    assert.match(await steps.getByRole('row').filter({ hasText: /^mail it/ }).innerText(), /mail it\s+email\s+end\s+fail/);
+    assert.match(await steps.getByRole('row').filter({ hasText: /^tell ops/ }).innerText(), /tell ops\s+email\s+fail\s+fail/);
+    const jobId = /\/console\/jobs\/(\d+)/.exec(page.url())![1];
+    const saved = (await rig.api.call('GET', `/jobs/${jobId}`)).json;
+    assert.deepEqual(saved.steps, [
+      { name: 'make the report', kind: 'report', reportId: report.json.id, onFailure: 'tell ops' },
+      { name: 'mail it', kind: 'email', to: ['ops@example.com'], attach: 'previous', onSuccess: 'end' },
+      { name: 'tell ops', kind: 'email', to: ['ops@example.com'], subject: 'The report failed', onSuccess: 'fail' },
+    ]);
+    await screenshot(page, 'job-steps');
+
+    // A cycle: "mail it" leads back to the report. The API's 400 names the step; nothing changes.
+    await card(2).getByLabel('Next Success Step').selectOption({ label: 'step 1: make the report' });
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Save job' }).click()]);
+    assert.equal(refused.status(), 400);
+    await page.getByRole('alert').filter({ hasText: /is part of a cycle/ }).waitFor();
+    assert.equal(await card(2).getByLabel('Next Success Step').inputValue(), '#0', 'the form keeps what was sent');
+    assert.deepEqual((await rig.api.call('GET', `/jobs/${jobId}`)).json.steps, saved.steps);
     await context.close();
   });
 });

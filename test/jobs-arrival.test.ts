@@ -39,10 +39,10 @@ after(async () => {
 });
 
 /** A file-arrival job importing each arrived list into the campaign; its schedule is paused so the test polls itself. */
-async function arrivalJob(campaignId: string, folder: string): Promise<string> {
+async function arrivalJob(campaignId: string, folder: string, pattern = '*.csv'): Promise<string> {
   const jobId = await createJob(api, {
     name: `Lists into ${campaignId} ${randomBytes(2).toString('hex')}`, notify: { onFailure: ['ops@example.com'] },
-    trigger: { kind: 'file-arrival', destinationId, folder, pattern: '*.csv' },
+    trigger: { kind: 'file-arrival', destinationId, folder, pattern },
     steps: [{ name: 'import list', kind: 'list-import', campaignId, source: 'trigger-file', importRule: 'append' }],
   });
   const view = (await api.call('GET', `/jobs/${jobId}`)).json;
@@ -124,4 +124,21 @@ it('the job\'s schedule polls the folder through the worker (jobFilePoll)', asyn
   assert.deepEqual(result, { started: [], waiting: 1 }, 'first sighting: the file waits for the next poll');
   const [row] = await env.sql<{ state: { arrivals: Record<string, unknown> } }[]>`select state from job_definitions where id = ${jobId}`;
   assert.deepEqual(Object.keys(row.state.arrivals), ['polled/new.csv']);
+});
+
+it('the statistics log an import writes beside its file is not taken as an arrival (pattern "*")', async () => {
+  const campaignId = await seededCampaign(env.sql, 'arrivals-logs');
+  const folder = path.join(sshd.rootDir, 'ftpin', 'all');
+  await mkdir(folder, { recursive: true });
+  const jobId = await arrivalJob(campaignId, 'all', '*');
+  await writeFile(path.join(folder, 'feed.csv'), list(['L1']));
+  await writeFile(path.join(folder, 'other.log'), list(['L2'])); // a .log the job did not write is a file like any other
+  assert.deepEqual((await poll(jobId, 20)).started, []);
+  const runs = (await poll(jobId, 21)).started;
+  assert.equal(runs.length, 2);
+  for (const runId of runs) assert.equal((await closedRun(env, runId)).status, 'completed');
+  assert.ok((await readdir(folder)).includes('feed.csv.log'), 'the import wrote its statistics log beside the list');
+  assert.deepEqual([await poll(jobId, 22), await poll(jobId, 23)].map((p) => p.started), [[], []], 'the log is not an arrival');
+  const arrivals = await env.sql<{ path: string }[]>`select path from job_file_arrivals where definition_id = ${jobId} order by path`;
+  assert.deepEqual(arrivals.map((a) => a.path), ['all/feed.csv', 'all/other.log']);
 });

@@ -6,7 +6,7 @@
 // the COPY runs — held still by a table lock the test takes — is not in the file); bad input → 400 naming the
 // field, nothing started.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
@@ -17,6 +17,7 @@ import { createTestEnv, type TestEnv, type RunningWorker } from './harness/env.j
 import { startFtp, startSshd, type FtpServer, type SshdServer } from './harness/servers/index.js';
 import { createDestination } from './recording-export-helpers.js';
 import { blockedInStep, lockOf, processFile, seedProcessCampaign } from './contact-process-helpers.js';
+import { closedRun, stepsOf } from './jobs-helpers.js';
 
 let env: TestEnv;
 let api: Api;
@@ -173,4 +174,35 @@ test('bad input is 400 naming the field, and nothing is started', async () => {
   assert.match(res.json.detail, /shoe_size/);
   const [{ n }] = await env.sql`select count(*)::int as n from list_imports where campaign_id = ${campaignId}`;
   assert.equal(n, 0, 'nothing was started');
+});
+
+test('a scheduled contact list export (seed 001): a job with a schedule trigger and one list-export step; without a folder the file and its .log land in the destination\'s own folder', async () => {
+  const { campaignId } = await seedProcessCampaign(env.sql, 'sched');
+  const root = path.join(sshd.rootDir, `scheduled-${campaignId}`);
+  await mkdir(root, { recursive: true });
+  const destinationId = await createDestination(env.sql, env.deps.keyring,
+    { protocol: 'sftp', host: sshd.host, port: sshd.port, username: sshd.username, path: root }, { privateKey: sshd.privateKey });
+  const job = await api.call('POST', '/jobs', { body: {
+    name: `Scheduled Contact List Export ${campaignId}`, trigger: { kind: 'schedule', cron: '0 2 * * *' },
+    steps: [{ name: 'export', kind: 'list-export', campaignId, destinationId }],
+  } });
+  assert.equal(job.status, 201, JSON.stringify(job.json));
+  try {
+    assert.ok((await api.call('GET', `/jobs/${job.json.id}`)).json.nextRunAt, 'the job is scheduled');
+    const now = await api.call('POST', `/tasks/${job.json.id}/run`, {});   // what the schedule starts, started now
+    assert.equal(now.status, 202, JSON.stringify(now.json));
+    const run = await closedRun(env, now.json.runId);
+    assert.equal(run.status, 'completed', run.error ?? '');
+    const [step] = await stepsOf(env, now.json.runId);
+    assert.equal(step.output.exported, 6, 'every contact of the campaign');
+    const files = (await readdir(root)).sort();
+    assert.equal(files.length, 2, files.join(', '));
+    assert.match(files[0], new RegExp(`^${campaignId}\\.export\\.\\d{14}$`));
+    assert.equal(files[1], `${files[0]}.log`);
+    const csv = await readFile(path.join(root, files[0]), 'utf8');
+    assert.equal(csv.split('\n')[0], 'client_id,name,phone,phone2,phone3,email,status', 'the default fields, UTF-8, ","');
+    assert.match(await readFile(path.join(root, files[1]), 'utf8'), new RegExp(`File: ${files[0]} \\(.*\\n(.*\\n)*Contacts exported: 6\\n`));
+  } finally {
+    await api.call('DELETE', `/jobs/${job.json.id}`);
+  }
 });

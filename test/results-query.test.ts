@@ -6,10 +6,9 @@ import { text } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { createTestDatabase, type TestDatabase } from './harness/db.js';
-import {
-  countResults, cursorResults, prepareResults, RESULT_COLUMNS, resultsCsvHeader, streamResultsCsvRows,
-  type ResultsQueryParams,
-} from '../lib/results/query.js';
+import { countResults, cursorResults, prepareResults, prepareResultsWithCounts, RESULT_COLUMNS, resultsCsvHeader, streamResultsCsvRows, type ResultsQueryParams } from '../lib/results/query.js';
+import { csvRowCounter } from '../lib/results/files.js';
+import { RESULT_FORMATS } from '../contracts/results.js';
 
 let db: TestDatabase;
 let campaignId: string;
@@ -165,4 +164,30 @@ test('the cursor yields the same rows, raw, with ids and custom fields', async (
   assert.equal(rows[0].customFields.region, 'North');
   assert.equal(rows[2].customFields.tier, 'Gold');
   assert.equal(new Set(rows.map((r) => r.attemptId)).size, 4);
+});
+
+test('the one pass over the records counts what a full pass over the rows counts, every format, range kind and filter', async () => {
+  for (const format of RESULT_FORMATS) {
+    for (const by of ['closed', 'collected'] as const) {
+      for (const filters of [{}, { dispositions: ['Sale', 'NoSale'] }, { listIds: [listB] }, { dispositions: ['Busy'] }]) {
+        const p = params({ format, range: { from: new Date(at('10:30')), to: new Date(at('12:00')), by }, ...filters });
+        await db.sql.begin('isolation level repeatable read', async (tx) => {
+          const { counts, customFields } = await prepareResultsWithCounts(tx, p);
+          assert.deepEqual(counts, await countResults(tx, p), `${format} ${by} ${JSON.stringify(filters)}`);
+          const rows = parse(await text(await streamResultsCsvRows(tx, db.url, p, customFields)), { columns: false }) as string[][];
+          assert.equal(rows.length, counts.rows, `${format} ${by} ${JSON.stringify(filters)}: the file's rows`);
+        });
+      }
+    }
+  }
+});
+
+test('the file writer counts CSV rows as they stream, not lines: a quoted value may hold line breaks and quotes', () => {
+  const counter = csvRowCounter();
+  const body = Buffer.from('R1,"two\nlines",1\nR2,"say ""hi""\n",2\nR3,,3\n');
+  counter.count(body.subarray(0, 9));
+  counter.count(body.subarray(9, 23));
+  counter.count(body.subarray(23));
+  assert.equal(counter.rows, 3);
+  assert.equal((parse(body, { columns: false }) as string[][]).length, 3);
 });

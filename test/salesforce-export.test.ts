@@ -179,4 +179,50 @@ describe('Salesforce export jobs', () => {
       assert.equal(new Set(keys).size, 450, `${externalIdField ?? 'create'}: each once`);
     }
   });
+
+  it('more than 1000 record errors: the result lists 1000 and names errorsPath; the API pages through every one', async () => {
+    const campaign = await newCampaign(env.sql);
+    await seedResults(env.sql, campaign.id, 1010, new Date('2025-06-04T08:00:00Z'), (i) => i >= 3);
+    const job = await api.call('POST', '/salesforce-export-jobs', { body: jobBody(campaign.id, accountId) });
+    assert.equal(job.status, 201, JSON.stringify(job.json));
+    const { runId, result } = await runToEnd(job.json.id);
+    assert.deepEqual([result.sent, result.failed, result.errors.length, result.errorsTruncated], [3, 1007, 1000, 7]);
+    assert.equal(result.errorsPath, `/salesforce-export-jobs/${job.json.id}/record-errors?runId=${encodeURIComponent(runId)}`);
+    const keys: string[] = [];
+    let path: string | null = `${result.errorsPath}&limit=300`;
+    while (path) {
+      const page = await api.call('GET', path);
+      assert.equal(page.status, 200, JSON.stringify(page.json));
+      for (const e of page.json.items) {
+        assert.equal(e.state, 'failed');
+        assert.equal(e.runId, runId);
+        assert.match(e.error, /^REQUIRED_FIELD_MISSING/);
+        keys.push(e.key);
+      }
+      path = page.json.nextCursor ? `${result.errorsPath}&limit=300&cursor=${page.json.nextCursor}` : null;
+    }
+    assert.equal(keys.length, 1007);
+    assert.equal(new Set(keys).size, 1007, 'no page repeats a row');
+    const ledger = await env.sql<{ result_key: string }[]>`select result_key from salesforce_export_ledger where job_id = ${job.json.id} and state = 'failed'`;
+    assert.deepEqual([...keys].sort(), ledger.map((r) => r.result_key).sort(), 'every error of the ledger, none dropped');
+    const all = await api.call('GET', `/salesforce-export-jobs/${job.json.id}/record-errors?limit=5`);
+    assert.equal(all.json.items.length, 5);
+    assert.equal((await api.call('GET', '/salesforce-export-jobs/999999/record-errors')).status, 404);
+  });
+
+  it('schedule.startAt sets the phase of the interval: nextRunAt falls on startAt, then every `every` after it', async () => {
+    const campaign = await newCampaign(env.sql);
+    const future = await api.call('POST', '/salesforce-export-jobs', { body: jobBody(campaign.id, accountId, { enabled: true, schedule: { startAt: '2030-01-01T00:07:00Z', every: '15m' } }) });
+    assert.equal(future.status, 201, JSON.stringify(future.json));
+    assert.equal((await api.call('GET', `/salesforce-export-jobs/${future.json.id}`)).json.nextRunAt, '2030-01-01T00:07:00.000Z', 'the first run at startAt');
+    const past = await api.call('POST', '/salesforce-export-jobs', { body: jobBody(campaign.id, accountId, { enabled: true, schedule: { startAt: '2025-01-01T00:07:00Z', every: '1h' } }) });
+    assert.equal(past.status, 201, JSON.stringify(past.json));
+    const next = new Date((await api.call('GET', `/salesforce-export-jobs/${past.json.id}`)).json.nextRunAt);
+    assert.deepEqual([next.getUTCMinutes(), next.getUTCSeconds()], [7, 0], 'on the phase of startAt, not the epoch');
+    assert.ok(next.getTime() > Date.now() && next.getTime() <= Date.now() + 3_600_000);
+    const moved = await api.call('PATCH', `/salesforce-export-jobs/${past.json.id}`, { body: { schedule: { startAt: '2025-01-01T00:41:00Z', every: '1h' } } });
+    assert.equal(moved.status, 200, JSON.stringify(moved.json));
+    assert.equal(new Date(moved.json.nextRunAt).getUTCMinutes(), 41, 'an edit moves the phase');
+    for (const id of [future.json.id, past.json.id]) assert.equal((await api.call('DELETE', `/salesforce-export-jobs/${id}`)).status, 204);
+  });
 });

@@ -3,8 +3,9 @@
 // otherwise left alone — a pause an engineer made in Temporal UI is kept. Safe when several workers start at
 // once: one creates each schedule, the others find it. Overlap SKIP: a pass still running when the next is
 // due makes Temporal skip that one, so passes never run side by side, whatever the number of workers.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
+import { ensurePlatformSchedule } from '../lib/temporal/platform-schedules.js';
 import { CHORE_WORKFLOW, CHORES, choreScheduleId, type ChoreName } from '../contracts/chores.js';
 
 /** How often the upload retention sweep runs (retention is counted in days: every few minutes is exact enough). */
@@ -34,39 +35,13 @@ export async function ensureChoreSchedules(client: Client, taskQueue: string, in
   return ids;
 }
 
+/** A chore's schedule (lib/temporal/platform-schedules.ts); its one argument is the chore's name, which the
+ *  workflow reads. A pass missed while Temporal or every worker was down is made up once. */
 async function ensureChoreSchedule(client: Client, taskQueue: string, chore: ChoreName, seconds: number): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await putChoreSchedule(client, taskQueue, chore, seconds);
-    } catch (err) {
-      // Another worker created or changed it between our read and our write: read again.
-      if (attempt >= 5 || !(err instanceof ScheduleAlreadyRunning || /conflict/i.test(String(err)))) throw err;
-    }
-  }
-}
-
-async function putChoreSchedule(client: Client, taskQueue: string, chore: ChoreName, seconds: number): Promise<string> {
   const scheduleId = choreScheduleId(chore, taskQueue);
-  const handle = client.schedule.getHandle(scheduleId);
-  const action = { type: 'startWorkflow' as const, workflowType: CHORE_WORKFLOW, workflowId: scheduleId, args: [{ chore }], taskQueue };
-  const spec = { intervals: [{ every: seconds * 1000 }] };
-  // A pass missed while Temporal or every worker was down is made up once (one pass does the work of many).
-  const catchupMs = Math.max(60, seconds) * 1000;
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchupMs };
-  let current;
-  try {
-    current = await handle.describe();
-  } catch (err) {
-    if (!(err instanceof ScheduleNotFoundError)) throw err;
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: false, note: CHORE_NOTES[chore] } });
-    return scheduleId;
-  }
-  const interval = current.spec.intervals?.length === 1 ? current.spec.intervals[0] : undefined;
-  const upToDate = current.action.type === 'startWorkflow' && current.action.workflowType === CHORE_WORKFLOW
-    && current.action.taskQueue === taskQueue && current.action.workflowId === scheduleId
-    && (current.action.args as { chore?: string }[] | undefined)?.[0]?.chore === chore
-    && !!interval && interval.every === seconds * 1000 && !current.spec.calendars?.length
-    && current.policies.overlap === ScheduleOverlapPolicy.SKIP && current.policies.catchupWindow === catchupMs;
-  if (!upToDate) await handle.update((previous) => ({ ...previous, spec, action, policies }));
+  await ensurePlatformSchedule(client, {
+    scheduleId, workflowType: CHORE_WORKFLOW, args: [{ chore }], taskQueue,
+    spec: { every: `${seconds}s` }, catchupWindowMs: Math.max(60, seconds) * 1000, note: CHORE_NOTES[chore],
+  });
   return scheduleId;
 }

@@ -19,7 +19,8 @@ const htm = load('htm') as { bind(factory: typeof h): (strings: TemplateStringsA
 export const html = htm.bind(h);
 
 const NAV: [string, string][] = [
-  ['Tasks', '/console/tasks'], ['Task log', '/console/task-log'], ['Processes', '/console/processes'], ['Jobs', '/console/jobs'],
+  ['Tasks', '/console/tasks'], ['Task log', '/console/task-log'], ['Processes', '/console/processes'], ['Campaigns', '/console/campaigns'],
+  ['Blacklist', '/console/blacklist'], ['Jobs', '/console/jobs'],
   ['Reports', '/console/reports'], ['Erasure', '/console/erasure'], ['Audit log', '/console/audit-log'],
   ['Destinations', '/console/destinations'], ['API keys', '/console/api-keys'],
 ];

@@ -12,6 +12,7 @@ import { registerPages } from './pages/index.js';
 import {
   clearSessionCookie, createSession, csrfMatches, endSession, isHttps, loadSession, readCookie, sessionToken, setSessionCookie, SESSION_TTL_MS, type Session,
 } from './sessions.js';
+import { SignInLimiter, type SignInLimits } from './sign-in-limit.js';
 import { CONSOLE_CSS } from './styles.js';
 
 export interface ConsoleContext { req: Request; res: Response; session: Session; api: ConsoleApi; deps: AppDeps }
@@ -34,9 +35,10 @@ export function handle(deps: AppDeps, handler: ConsoleHandler) {
   };
 }
 
-export function createConsole(deps: AppDeps, options: { sessionTtlMs?: number } = {}): express.Router {
+export function createConsole(deps: AppDeps, options: { sessionTtlMs?: number; signInLimits?: SignInLimits } = {}): express.Router {
   const router = express.Router();
   const auth = createAuthenticator(deps.sql, deps.config.ADMIN_API_KEY);
+  const limiter = new SignInLimiter(options.signInLimits);
   router.use((_req, res, next) => {
     res.set({ 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
     next();
@@ -53,8 +55,22 @@ export function createConsole(deps: AppDeps, options: { sessionTtlMs?: number } 
       return signInPage(req, res, 403, 'The sign-in form expired or was not sent from this console; sign in again.');
     }
     const key = String(req.body?.apiKey ?? '').trim();
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const refusal = limiter.check(client, key);
+    if (refusal) {
+      deps.log?.warn({ client, limit: refusal.limit, retryAfterSeconds: refusal.retryAfterSeconds }, 'console sign-in refused: too many failed sign-ins');
+      res.set('retry-after', String(refusal.retryAfterSeconds));
+      return signInPage(req, res, 429, `Too many failed sign-ins (${refusal.limit === 'client' ? 'from this address' : 'with keys like this one'}); try again in ${refusal.retryAfterSeconds} seconds.`);
+    }
     const caller = key ? await auth.callerFor(key) : undefined;
-    if (!caller) return signInPage(req, res, 401, 'The API key is not valid or has been revoked.');
+    if (!caller) {
+      if (key) {
+        const failures = limiter.failed(client, key);
+        deps.log?.warn({ client, failures }, 'console sign-in failed: unknown or revoked API key');
+      }
+      return signInPage(req, res, 401, 'The API key is not valid or has been revoked.');
+    }
+    limiter.succeeded(client);
     const { token, expiresAt } = await createSession(deps.sql, deps.keyring, key, caller, options.sessionTtlMs ?? SESSION_TTL_MS);
     res.clearCookie(SIGN_IN_COOKIE, { path: '/console' });
     setSessionCookie(req, res, token, expiresAt);

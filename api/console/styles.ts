@@ -20,5 +20,8 @@ button { cursor: pointer; }
 .notice { background: #e6f4ea; padding: 0.5rem; }
 .problem { background: #fde8e8; padding: 0.5rem; }
 .warning { background: #fff4d6; border: 2px solid #c98a00; padding: 0.75rem; font-weight: 600; }
+ol.steps { padding-left: 1.25rem; margin: 0; }
+fieldset.step { margin: 0.25rem 0 0.75rem; }
+details { margin: 0.5rem 0; }
 .secret { font-family: monospace; background: #fff; padding: 0.5rem; border: 1px dashed #888; }
 `;

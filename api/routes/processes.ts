@@ -1,5 +1,7 @@
-// The Contact List Processes view of seed 001: import (and, later, export/delete) processes with their
-// scheduled time, campaign, user, status, progress, start/end, file and counts; newest first. Status
+// The Contact List Processes view of seed 001: import, export, delete and status-change processes of a campaign,
+// and the account's exclusions-import processes (seed 000 "Import exclusions by account"; no campaign), with their
+// scheduled time, campaign, user, status, progress, start/end, file and counts; newest first, paged by one id
+// (exclusion_imports.id comes from list_imports' sequence, migration 0031). Status
 // follows the seed's words: pending (scheduled or waiting for the campaign lock), running, finished,
 // cancelled, failed. Cancel with POST /runs/{runId}/cancel. The file column names the file read: an upload
 // is downloadable from GET /processes/{runId}/file; a remote file is shown as its destination and path.
@@ -11,24 +13,26 @@ import { notFound } from '../problem.js';
 import { decodeCursor, iso, pageOf, pageQuery, paged } from '../schemas.js';
 
 const STATUSES = ['pending', 'running', 'finished', 'cancelled', 'failed'] as const;
-/** import, and the contact processes of issue 14 (api/routes/contact-processes.ts). */
-const TYPES = ['import', 'export', 'delete', 'status-change'] as const;
+/** import, the contact processes of issue 14 (api/routes/contact-processes.ts) and the blacklist's imports. */
+const TYPES = ['import', 'export', 'delete', 'status-change', 'exclusions-import'] as const;
 type ProcessType = (typeof TYPES)[number];
 
 const processRow = z.object({
   processId: z.string(), runId: z.string(), scheduledAt: z.string().nullable(), type: z.enum(TYPES),
-  campaignId: z.string(), campaign: z.string(), user: z.string().nullable(), status: z.enum(STATUSES), step: z.string().nullable(),
+  campaignId: z.string().nullable().describe('null for an exclusions-import (the blacklist is the account\'s)'),
+  campaign: z.string().nullable(), user: z.string().nullable(), status: z.enum(STATUSES), step: z.string().nullable(),
   progress: z.number().nullable(), startedAt: z.string().nullable(), endedAt: z.string().nullable(),
   file: z.string().nullable().describe('the file read: "upload:<uploadId>", or "<destination name>:<path>" ($rdatetime$ resolved once read); '
     + 'an export: its file name, and where it was sent; a deletion: the CSV of the deleted contacts'),
   fileUrl: z.string().nullable().describe('where to download the file (GET /processes/{runId}/file): an uploaded source, an export, the deleted contacts; null otherwise'),
   details: z.object({ imported: z.number(), updated: z.number(), deleted: z.number(), rejected: z.number() }).catchall(z.number())
-    .describe('import: imported, updated, deleted, rejected; export: matched, exported; delete: matched, deleted; status-change: matched, changed, phonesChanged'),
+    .describe('import: imported, updated, deleted, rejected; export: matched, exported; delete: matched, deleted; status-change: matched, changed, phonesChanged; '
+      + 'exclusions-import: linesRead, added (also as imported), duplicates, rejected, phonesExcluded'),
   error: z.string().nullable(),
 }).meta({ id: 'Process' });
 
 interface Row {
-  id: string; run_id: string; scheduled_at: Date | null; type: ProcessType; campaign_id: string; campaign: string;
+  id: string; run_id: string; scheduled_at: Date | null; type: ProcessType; campaign_id: string | null; campaign: string | null;
   acting_user: string | null; status: string | null; step: string | null; progress_done: string | null; progress_total: string | null;
   started_at: Date | null; ended_at: Date | null; file: string | null; counts: Record<string, number>; error: string | null; log_key: string | null;
   source: { uploadId: string } | { destinationId: string; path: string }; destination_name: string | null; holds_lock: boolean;
@@ -38,6 +42,10 @@ interface Row {
 /** The file column: an upload by id, a remote file as "<destination>:<path>" (the path as requested until the
  *  run has resolved $rdatetime$). */
 function fileOf(row: Row): { file: string | null; fileUrl: string | null } {
+  if (row.type === 'exclusions-import') {
+    if ('uploadId' in row.source) return { file: `upload:${row.source.uploadId}`, fileUrl: null };
+    return { file: `${row.destination_name ?? `destination ${row.source.destinationId}`}:${row.file ?? row.source.path}`, fileUrl: null };
+  }
   if (row.type !== 'import') {
     const file = row.file_location ? `${row.file} (sent to ${row.file_location})` : row.file;
     return { file, fileUrl: row.file_key ? `/processes/${encodeURIComponent(row.run_id)}/file` : null };
@@ -82,7 +90,9 @@ function toProcess(row: Row): z.input<typeof processRow> {
     startedAt: status === 'pending' ? null : iso(row.started_at), endedAt: iso(row.ended_at), ...fileOf(row),
     details: row.type === 'import'
       ? { ...counts, imported: counts.imported ?? 0, updated: counts.updated ?? 0, deleted: counts.deleted ?? 0, rejected: counts.rejected ?? 0 }
-      : { imported: 0, updated: 0, deleted: 0, rejected: 0, matched: 0, ...counts },
+      : row.type === 'exclusions-import'
+        ? { linesRead: 0, added: 0, duplicates: 0, phonesExcluded: 0, ...counts, imported: counts.added ?? 0, updated: 0, deleted: 0, rejected: counts.rejected ?? 0 }
+        : { imported: 0, updated: 0, deleted: 0, rejected: 0, matched: 0, ...counts },
     error: row.error,
   };
 }
@@ -97,6 +107,18 @@ function selectProcesses(sql: Sql) {
       left join campaign_locks l on l.campaign_id = p.campaign_id and l.held_by = p.run_id`;
 }
 
+/** The exclusions-import processes in the same columns (no campaign, no lock: `l` joins nothing, so the status
+ *  filter reads the same columns in both). */
+function selectExclusionImports(sql: Sql) {
+  return sql`
+    select e.id, e.run_id, null::timestamptz as scheduled_at, 'exclusions-import' as type, null::bigint as campaign_id, null::text as campaign,
+           e.acting_user, r.status, r.step, r.progress_done, r.progress_total, r.started_at, r.ended_at, e.file, e.counts, r.error,
+           null::text as log_key, e.source, d.name as destination_name, false as holds_lock, null::text as file_key, null::text as file_location
+    from exclusion_imports e left join runs r on r.run_id = e.run_id
+      left join destinations d on d.id = (e.source->>'destinationId')::bigint
+      left join campaign_locks l on false`;
+}
+
 export function register(r: RouteRegistry, { sql, store }: AppDeps) {
   defineRoute(r, {
     method: 'get', path: '/processes', role: 'viewer',
@@ -106,7 +128,7 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
       status: z.enum(STATUSES).optional(),
     }),
     response: paged(processRow),
-    summary: 'Contact List Processes: import, export, delete and status-change processes, newest first',
+    summary: 'Contact List Processes: import, export, delete, status-change and exclusions-import processes, newest first',
     example: {
       response: {
         items: [{
@@ -120,14 +142,26 @@ export function register(r: RouteRegistry, { sql, store }: AppDeps) {
     },
   }, async ({ query }) => {
     const after = decodeCursor(query.cursor);
+    const n = query.limit + 1;
+    const status = query.status ? sql`and ${statusFilter(sql, query.status)}` : sql``;
+    const branches = [];
+    if (query.type !== 'exclusions-import') {
+      branches.push(sql`(${selectProcesses(sql)}
+        where true
+          ${after !== '0' ? sql`and p.id < ${after}` : sql``}
+          ${query.campaignId ? sql`and p.campaign_id = ${query.campaignId}` : sql``}
+          ${query.type ? sql`and p.type = ${query.type}` : sql``}
+          ${status}
+        order by p.id desc limit ${n})`);
+    }
+    if (!query.campaignId && (!query.type || query.type === 'exclusions-import')) {
+      branches.push(sql`(${selectExclusionImports(sql)}
+        where true ${after !== '0' ? sql`and e.id < ${after}` : sql``} ${status}
+        order by e.id desc limit ${n})`);
+    }
+    if (!branches.length) return { items: [], nextCursor: null };
     const rows = await sql<Row[]>`
-      ${selectProcesses(sql)}
-      where true
-        ${after !== '0' ? sql`and p.id < ${after}` : sql``}
-        ${query.campaignId ? sql`and p.campaign_id = ${query.campaignId}` : sql``}
-        ${query.type ? sql`and p.type = ${query.type}` : sql``}
-        ${query.status ? sql`and ${statusFilter(sql, query.status)}` : sql``}
-      order by p.id desc limit ${query.limit + 1}`;
+      select * from (${branches.reduce((all, branch) => sql`${all} union all ${branch}`)}) x order by x.id desc limit ${n}`;
     const page = pageOf(rows, query.limit);
     return { items: page.items.map(toProcess), nextCursor: page.nextCursor };
   });

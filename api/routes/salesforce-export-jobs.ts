@@ -97,7 +97,7 @@ export function registerSalesforceExportJobs(r: RouteRegistry, deps: AppDeps) {
     if (mapping.length) throw badRequest(`The field mapping does not fit ${c.object}; see errors.`, mapping);
   };
   const schedule = (jobId: string, c: SalesforceJobConfig, enabled: boolean, campaignId: string, saved?: { scheduleId: string; resume: boolean }) =>
-    upsertSalesforceSchedule(client, { definitionId: jobId, campaignId, every: c.schedule.every, enabled, taskQueue, ...saved }).catch((err: unknown) => {
+    upsertSalesforceSchedule(client, { definitionId: jobId, campaignId, every: c.schedule.every, startAt: c.startAt, enabled, taskQueue, ...saved }).catch((err: unknown) => {
       if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
       throw err;
     });

@@ -4,6 +4,7 @@
 // talk to Salesforce right here: quick probes, not jobs (lib/salesforce/probe.ts).
 import { z } from 'zod';
 import { loadAccount, sealAccountSecrets, type SalesforceAccount } from '../../lib/salesforce/accounts.js';
+import { ledgerErrors } from '../../lib/salesforce/ledger.js';
 import { withSalesforce } from '../../lib/salesforce/probe.js';
 import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
@@ -102,5 +103,40 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     return { ok: true as const };
   });
 
+  defineRoute(r, {
+    method: 'get', path: '/salesforce-export-jobs/{id}/record-errors', role: 'viewer', params: idParams, query: recordErrorsQuery,
+    response: paged(recordErrorView),
+    summary: 'Every result of the job Salesforce refused or whose outcome is unknown (of one run with runId), paged: none is dropped',
+    description: 'A run\'s result lists only its first 1000 record errors (`errorsTruncated` counts the rest) and names this path in '
+      + '`errorsPath`; here are all of them, from the job\'s ledger, by result key. An error stays until the job sends the result again '
+      + '(after `fieldMap`, `object` or `exportCreatedAfter` change) or the job is deleted.',
+    example: {
+      response: {
+        items: [{ key: 'r812-1740823200000', clientId: 'C0812', error: 'REQUIRED_FIELD_MISSING: Required fields are missing: [Name] [Name]', state: 'failed', runId: 'salesforce-export/9/2025-03-01T10:15:00.000Z', closedAt: '2025-03-01T10:00:00.000Z' }],
+        nextCursor: 'cjgxMi0xNzQwODIzMjAwMDAw',
+      },
+    },
+  }, async ({ params, query }) => {
+    const [job] = await sql`select 1 from job_definitions where id = ${params.id} and kind = 'salesforce-export'`;
+    if (!job) throw notFound(`Salesforce export job ${params.id} does not exist.`);
+    const after = query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString('utf8');
+    const rows = await ledgerErrors(sql, params.id, { runId: query.runId, after, limit: query.limit + 1 });
+    const items = rows.slice(0, query.limit);
+    return {
+      items: items.map((e) => ({ key: e.key, clientId: e.clientId, error: e.error, state: e.state, runId: e.runId, closedAt: iso(e.closedAt) })),
+      nextCursor: rows.length > query.limit ? Buffer.from(items[items.length - 1].key, 'utf8').toString('base64url') : null,
+    };
+  });
+
   registerSalesforceExportJobs(r, deps);
 }
+
+const recordErrorsQuery = pageQuery.extend({
+  runId: z.string().min(1).max(300).optional().describe('only the errors of this run (its runId); omitted: every error of the job'),
+});
+
+const recordErrorView = z.object({
+  key: z.string().describe('the result\'s key in the job\'s ledger (r<contactId>-<closing time> in simple, a<attemptId> in detailed)'),
+  clientId: z.string().nullable(), error: z.string().describe('Salesforce\'s error, or why the outcome is unknown'),
+  state: z.enum(['failed', 'unknown']), runId: z.string().describe('the run that last tried the result'), closedAt: z.string().nullable(),
+}).meta({ id: 'SalesforceRecordError' });

@@ -1,7 +1,7 @@
 // Bulk delete (seed 001 "Delete Contact Records"): every contact of the campaign the filter matches, deleted
-// in ONE transaction that first streams them, as CSV, into the content store: `delete … returning` read through
-// a cursor, so the file holds exactly the rows the statement deleted (its own snapshot) and neither side ever
-// holds the list in memory. The result row is written in the same transaction (exactly once); the file is
+// in ONE transaction that first streams them, as CSV, into the content store: `delete … returning` each row's
+// finished CSV line, read through a cursor, so the file holds exactly the rows the statement deleted (its own
+// snapshot) and neither side ever holds the list in memory. The result row is written in the same transaction (exactly once); the file is
 // complete in the store before the COMMIT, so a committed deletion always has its CSV. Cancelled (the
 // statement cancelled in PostgreSQL) or failed: rolled back, nothing deleted.
 import { Readable } from 'node:stream';
@@ -10,7 +10,7 @@ import type { Sql } from '../../db/sql.js';
 import { assertLockHeldBy } from '../campaign-lock/index.js';
 import type { ContentStore } from '../content-store/index.js';
 import { contactFilterSql } from '../contacts/filter.js';
-import { castSafeString } from '../csv/formula.js';
+import { castSafeString, NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
 import { cancellableOnAbort } from '../reports/run-guard.js';
 import { processFileKey, processResult, recordProcessResult, type StoredResult } from './results.js';
 import type { ContactFilter } from '../../contracts/contact-filter.js';
@@ -20,16 +20,16 @@ export const DELETED_COLUMNS = ['client_id', 'name', 'phone', 'phone2', 'phone3'
 
 const BATCH = 2_000;
 
-interface DeletedRow {
-  client_id: string; name: string | null; phone: string | null; phone2: string | null; phone3: string | null; email: string | null;
-  status: string; priority: number; major_reason: string | null; minor_reason: string | null; closed_at: Date | null; list: string | null;
-  custom_fields: Record<string, unknown>;
-}
+/**
+ * One CSV cell in SQL, of the text column `u.x`: formula-neutralized (lib/csv/formula.ts's rule), quoted when it
+ * holds a quote, separator or line break, empty for NULL.
+ */
+const CELL_SQL = (() => {
+  const n = NEUTRALIZE_FORMULA_SQL('u.x');
+  return `case when u.x is null then '' when u.x ~ '[",\r\n]' then '"' || replace(${n}, '"', '""') || '"' else ${n} end`;
+})();
 
 export interface DeleteRequest { runId: string; campaignId: string; filter: ContactFilter; signal?: AbortSignal; onRows?: (rows: number) => void }
-
-const cell = (value: unknown): string => (value === null || value === undefined ? '' : value instanceof Date ? value.toISOString()
-  : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
 export async function deleteContacts(deps: { sql: Sql; store: ContentStore }, request: DeleteRequest): Promise<StoredResult> {
   const { sql, store } = deps;
@@ -48,22 +48,28 @@ export async function deleteContacts(deps: { sql: Sql; store: ContentStore }, re
         const custom = (await tx<{ k: string }[]>`
           select distinct k from contacts c, jsonb_object_keys(c.custom_fields) k where ${where} order by k`).map((r) => r.k);
         let deleted = 0;
-        const rows = tx<DeletedRow[]>`
+        // Each deleted row comes back as its finished CSV line, built by PostgreSQL from the row the statement
+        // deleted (phones and list read before the cascade): the worker only joins lines, never parses a row
+        // or its custom fields (issue 14: bounded memory, within 1.5x of a psql \copy of the same statement).
+        const phone = (position: number) => tx`(select number from contact_phones p where p.contact_id = c.id and p.position = ${position})`;
+        const values = [
+          tx`c.client_id`, tx`c.name`, phone(1), phone(2), phone(3), tx`c.email`, tx`c.status`, tx`c.priority::text`,
+          tx`c.major_reason`, tx`c.minor_reason`, tx`to_char(c.closed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+          tx`(select l.name from calling_lists l where l.id = c.list_id)`,
+          ...custom.map((name) => tx`c.custom_fields ->> ${name}`),
+        ].reduce((all, value) => tx`${all}, ${value}`);
+        const rows = tx<{ line: string }[]>`
           delete from contacts c where ${where}
-          returning c.client_id, c.name, c.email, c.status, c.priority, c.major_reason, c.minor_reason, c.closed_at, c.custom_fields,
-            (select number from contact_phones p where p.contact_id = c.id and p.position = 1) as phone,
-            (select number from contact_phones p where p.contact_id = c.id and p.position = 2) as phone2,
-            (select number from contact_phones p where p.contact_id = c.id and p.position = 3) as phone3,
-            (select l.name from calling_lists l where l.id = c.list_id) as list`.cursor(BATCH);
+          returning (select string_agg(${tx.unsafe(CELL_SQL)}, ',' order by u.ord)
+                     from unnest(array[${values}]::text[]) with ordinality u(x, ord)) || chr(10) as line`.cursor(BATCH);
         async function* csv() {
           yield stringify([[...DELETED_COLUMNS, ...custom]], { cast: { string: castSafeString } });
           for await (const batch of rows) {
             deleted += batch.length;
             request.onRows?.(deleted);
-            yield stringify(batch.map((r) => [
-              ...DELETED_COLUMNS.map((column) => cell(r[column])),
-              ...custom.map((name) => cell(r.custom_fields[name])),
-            ]), { cast: { string: castSafeString } });
+            let chunk = '';
+            for (const row of batch) chunk += row.line;
+            yield chunk;
           }
         }
         const stored = await store.put(Readable.from(csv()), { key });

@@ -33,6 +33,18 @@ export async function recordContactEvents(tx: Sql, contacts: readonly string[] |
   return result.count;
 }
 
+/**
+ * The same insert as `recordContactEvents`, as a statement to place in a data-modifying CTE of a larger one:
+ * one event per row of `from` (the name of a CTE or table with an `id` column), e.g. the ids an
+ * `update … returning id` changed, so the change and its history are one statement.
+ */
+export function contactEventsInsert(tx: Sql, from: string, event: ContactEvent) {
+  return tx`
+    insert into contact_events (contact_id, kind, detail, actor, run_id)
+    select ids.id, ${event.kind}, ${event.detail}, ${event.actor ?? null}, ${event.runId ?? null}
+    from ${tx(from)} ids`;
+}
+
 export interface HistoryItem { at: Date; kind: string; detail: string; actor: string | null; runId: string | null }
 
 /** The contact's last `limit` activities, newest first: attempts and recorded events. */

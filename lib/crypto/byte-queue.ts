@@ -15,13 +15,23 @@ export class ByteQueue {
     return this.copyOut(n, false);
   }
 
-  /** Removes and returns the first n bytes (n must not exceed length). */
+  /** Removes and returns the first n bytes (n must not exceed length): a view of a chunk pushed when they lie
+   *  in one, else a copy. */
   take(n: number): Buffer {
     return this.copyOut(n, true);
   }
 
   private copyOut(n: number, consume: boolean): Buffer {
     if (n > this.length) throw new RangeError(`ByteQueue holds ${this.length} bytes; ${n} were asked for`);
+    // Within the first chunk: a view of it, no copy (chunks are never written to once pushed).
+    const first = this.chunks[0];
+    if (first && first.length >= n) {
+      if (!consume) return first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.length -= n;
+      return first.subarray(0, n);
+    }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     let index = 0;

@@ -71,18 +71,45 @@ export function createEncryptStream(keyring: Keyring): Transform {
   });
 }
 
-export function createDecryptStream(keyring: Keyring): Transform {
+/**
+ * The decrypting core without a stream around it, for readers that have the ciphertext in hand (the local
+ * content store reads a file in large blocks): `write` takes ciphertext in chunks of any size and returns the
+ * plaintext of every segment that is complete and authenticated; `end` returns the final segment, or throws
+ * if the content is truncated. Segments are decrypted straight out of the chunks given (no copy unless a
+ * segment spans two chunks). Throws StreamCipherError on anything that does not authenticate.
+ */
+export interface Decrypter {
+  write(chunk: Buffer): Buffer[];
+  end(): Buffer;
+}
+
+export function createDecrypter(keyring: Keyring): Decrypter {
   const pending = new ByteQueue();
   let state: StreamState | undefined;
+  return {
+    write(chunk) {
+      pending.push(chunk);
+      state ??= readHeader(pending, keyring);
+      const out: Buffer[] = [];
+      if (state) {
+        while (pending.length > SEALED_SEGMENT_BYTES) out.push(open(state, pending.take(SEALED_SEGMENT_BYTES), false));
+      }
+      return out;
+    },
+    end() {
+      if (!state) throw new StreamCipherError('Encrypted content ends inside its header: the object is truncated.');
+      if (pending.length < TAG_BYTES) throw new StreamCipherError('Encrypted content ends inside a segment: the object is truncated.');
+      return open(state, pending.take(pending.length), true);
+    },
+  };
+}
 
+export function createDecryptStream(keyring: Keyring): Transform {
+  const decrypter = createDecrypter(keyring);
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
-        pending.push(chunk);
-        state ??= readHeader(pending, keyring);
-        if (state) {
-          while (pending.length > SEALED_SEGMENT_BYTES) this.push(open(state, pending.take(SEALED_SEGMENT_BYTES), false));
-        }
+        for (const plain of decrypter.write(chunk)) this.push(plain);
         callback();
       } catch (err) {
         callback(err as Error);
@@ -90,9 +117,7 @@ export function createDecryptStream(keyring: Keyring): Transform {
     },
     flush(callback: TransformCallback) {
       try {
-        if (!state) throw new StreamCipherError('Encrypted content ends inside its header: the object is truncated.');
-        if (pending.length < TAG_BYTES) throw new StreamCipherError('Encrypted content ends inside a segment: the object is truncated.');
-        callback(null, open(state, pending.take(pending.length), true));
+        callback(null, decrypter.end());
       } catch (err) {
         callback(err as Error);
       }
@@ -126,7 +151,10 @@ function open(state: StreamState, sealed: Buffer, last: boolean): Buffer {
   decipher.setAAD(state.header);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+    const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    // GCM's final() only checks the tag (it returns no bytes): no copy to join them.
+    const rest = decipher.final();
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     throw new StreamCipherError(
       `Encrypted content failed authentication at segment ${segment}: it was truncated, reordered or altered.`,
@@ -147,7 +175,8 @@ function readHeader(pending: ByteQueue, keyring: Keyring): StreamState | undefin
   const idLength = start[MAGIC.length + 1];
   const total = fixed + idLength + SALT_BYTES + PREFIX_BYTES;
   if (pending.length < total) return undefined;
-  const header = pending.take(total);
+  // A copy: the stream keeps it (each segment's associated data), not the block it was read in.
+  const header = Buffer.from(pending.take(total));
   const id = header.subarray(fixed, fixed + idLength).toString('ascii');
   const master = keyring.byId(id);
   if (!master) {

@@ -74,12 +74,24 @@ export async function pollArrivals(deps: PollDeps, definitionId: string): Promis
   } finally {
     await transfer.close().catch(() => {});
   }
+  files = await withoutImportLogs(deps.sql, definitionId, files);
   const settled = await stableFiles(deps.sql, definitionId, files, deps.now, deps.settleMs ?? SETTLE_MS);
   const started: string[] = [];
   for (const file of settled) {
     if (await startArrivalRun(deps, definitionId, trigger, file)) started.push(jobFileArrivalWorkflowId(definitionId, fileKey(trigger.destinationId, file)));
   }
   return { started, waiting: files.length - settled.length };
+}
+
+/** The list import writes its statistics log beside the file it read (`<file>.log`, seed 001): in the watched
+ *  folder that log is the job's own output, not an arrival — taken, it would be imported as a list, fail, and
+ *  notify, once for every file (with a pattern such as `*`). */
+async function withoutImportLogs(sql: Sql, definitionId: string, files: ListedFile[]): Promise<ListedFile[]> {
+  const logOf = files.filter((f) => f.path.endsWith('.log')).map((f) => f.path.slice(0, -'.log'.length));
+  if (!logOf.length) return files;
+  const taken = new Set((await sql<{ path: string }[]>`
+    select path from job_file_arrivals where definition_id = ${definitionId} and path = any(${logOf})`).map((r) => r.path));
+  return files.filter((f) => !(f.path.endsWith('.log') && taken.has(f.path.slice(0, -'.log'.length))));
 }
 
 /** Starts the file's run unless it was started before (by this poller, an earlier one, or another one). */

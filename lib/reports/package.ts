@@ -3,7 +3,10 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ZipArchive } from 'archiver';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+
+/** openpgp (~5 MB resident) is imported by the first key read or encryption, not when a worker loads its activities. */
+const pgp = () => import('openpgp');
 
 export class PgpKeyError extends Error {}
 
@@ -11,7 +14,7 @@ export class PgpKeyError extends Error {}
 export async function readPublicKey(armored: string): Promise<{ fingerprint: string; userIds: string[]; armored: string }> {
   let key: openpgp.Key;
   try {
-    key = await openpgp.readKey({ armoredKey: armored });
+    key = await (await pgp()).readKey({ armoredKey: armored });
   } catch (err) {
     throw new PgpKeyError(`the PGP public key could not be read (${(err as Error).message}); paste the ASCII-armored public key block`);
   }
@@ -33,8 +36,9 @@ export function zipStream(body: Readable, entryName: string): Readable {
 }
 
 export async function pgpEncryptStream(body: Readable, armoredPublicKey: string, fileName: string): Promise<Readable> {
+  const openpgp = await pgp();
   const encryptionKeys = await openpgp.readKey({ armoredKey: armoredPublicKey });
-  const message = await openpgp.createMessage({ binary: Readable.toWeb(body) as unknown as openpgp.NodeWebStream<Uint8Array>, filename: fileName, format: 'binary' });
+  const message = await openpgp.createMessage({ binary: Readable.toWeb(body) as unknown as import('openpgp').NodeWebStream<Uint8Array>, filename: fileName, format: 'binary' });
   const encrypted = await openpgp.encrypt({ message, encryptionKeys, format: 'binary' });
   return Readable.fromWeb(encrypted as unknown as WebReadableStream<Uint8Array>);
 }

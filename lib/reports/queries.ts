@@ -33,10 +33,48 @@ export async function setReportParams(tx: Tx, p: ReportQueryParams): Promise<voi
                   set_config('TimeZone', ${p.timezone}, true)`;
 }
 
+/**
+ * The one definition of a time range over attempts (and records), shared by reports and campaign results: by
+ * collection time `(from, to]` on `collected` — consecutive windows partition what the platform collected, late
+ * arrivals included (lib/reports/watermarks.ts) — or by business time `[from, to)` on `business`. `from`/`to` and
+ * the columns are SQL expressions (constants of the callers: COPY takes no bind parameters).
+ */
+export function timeRangeSql(by: RangeColumn, columns: { collected: string; business: string }, from: string, to: string): string {
+  return by === 'collected'
+    ? `${columns.collected} > ${from} and ${columns.collected} <= ${to}`
+    : `${columns.business} >= ${from} and ${columns.business} < ${to}`;
+}
+
+/**
+ * A COPY … TO STDOUT read on a dedicated read-only connection that imports the calling transaction's snapshot, so
+ * what it streams is exactly what `tx` sees, while `tx`'s own connection never carries a COPY. postgres.js can
+ * leave a connection waiting forever after a readable COPY (porsager/postgres#499): this one is closed as soon as
+ * the stream ends or fails. `copy` sets the statement's settings on the connection and starts the COPY.
+ */
+export async function copyFromSnapshot(tx: Tx, databaseUrl: string, copy: (conn: Tx) => Promise<Readable>): Promise<Readable> {
+  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
+  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
+  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
+  try {
+    const conn = (await copySql.reserve()) as unknown as Tx;
+    await conn`begin isolation level repeatable read read only`;
+    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
+    const stream = await copy(conn);
+    stream.once('end', close);
+    stream.once('error', close);
+    stream.once('close', close);
+    return stream;
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+const SETTING_FROM = `current_setting('cc_report.from')::timestamptz`;
+const SETTING_TO = `current_setting('cc_report.to')::timestamptz`;
+
 function selection(tx: Tx, by: RangeColumn) {
-  const range = by === 'collected'
-    ? tx`a.collected_at > current_setting('cc_report.from')::timestamptz and a.collected_at <= current_setting('cc_report.to')::timestamptz`
-    : tx`a.completed_at >= current_setting('cc_report.from')::timestamptz and a.completed_at < current_setting('cc_report.to')::timestamptz`;
+  const range = tx.unsafe(timeRangeSql(by, { collected: 'a.collected_at', business: 'a.completed_at' }, SETTING_FROM, SETTING_TO));
   return tx`
     with a as (
       select a.id, a.client_id, a.phone, a.started_at, a.completed_at, a.collected_at, a.duration_s, a.status,
@@ -108,29 +146,14 @@ export function reportRows(type: ReportType, counts: ReportCounts): number {
 }
 
 /**
- * The report as a CSV byte stream (header first), read with COPY on a dedicated connection that imports the
- * calling transaction's snapshot: the file holds exactly the rows `countReport` sees, while the transaction's
- * own connection never carries a COPY. postgres.js can leave a connection waiting forever after a readable
- * COPY TO STDOUT (porsager/postgres#499); here that connection is read-only and is closed once the stream
- * ends or fails, so nothing waits on it. Parameters are those given to setReportParams.
+ * The report as a CSV byte stream (header first), read with COPY from the calling transaction's snapshot
+ * (copyFromSnapshot): the file holds exactly the rows `countReport` sees. Parameters are those given to
+ * setReportParams.
  */
 export async function streamReportCsv(tx: Tx, databaseUrl: string, type: ReportType, by: RangeColumn, params: ReportQueryParams): Promise<Readable> {
-  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
-  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
-  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
-  try {
-    const conn = await copySql.reserve();
-    await conn`begin isolation level repeatable read read only`;
-    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-    await setReportParams(conn as unknown as Tx, params);
-    const query = reportQuery(conn as unknown as Tx, type, by);
-    const csv = (await conn`copy (${query}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
-    csv.once('end', close);
-    csv.once('error', close);
-    csv.once('close', close);
-    return csv;
-  } catch (err) {
-    close();
-    throw err;
-  }
+  return copyFromSnapshot(tx, databaseUrl, async (conn) => {
+    await setReportParams(conn, params);
+    const query = reportQuery(conn, type, by);
+    return (await conn`copy (${query}) to stdout with (format csv, header true)`.readable()) as unknown as Readable;
+  });
 }

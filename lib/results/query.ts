@@ -22,11 +22,12 @@
 //
 // COPY takes no bind parameters, so every value is set as a transaction-local setting (setResultsParams) and
 // read back with current_setting(); the statements are built from constant fragments only. Call
-// setResultsParams in the transaction first, then resultsCustomFields, then stream or iterate.
+// prepareResults (or prepareResultsWithCounts) in the transaction first, then stream or iterate.
 import type { Readable } from 'node:stream';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { neutralizeFormula, NEUTRALIZE_FORMULA_SQL } from '../csv/formula.js';
 import type { ResultsFormat } from '../../contracts/results.js';
+import { copyFromSnapshot, timeRangeSql } from '../reports/queries.js';
 
 type Tx = postgres.TransactionSql<Record<string, never>>;
 
@@ -89,17 +90,11 @@ const dispositionFilter = (column: string) =>
 const CLOSING_COLLECTED_JOIN = `cross join lateral (select min(z.collected_at) as collected from call_attempts z
   where z.campaign_id = c.campaign_id and z.client_id = c.client_id and z.record_status = 'Closed' and z.completed_at = c.closed_at) cc`;
 
-function recordRange(by: RangeKind): string {
-  return by === 'closed'
-    ? `c.closed_at >= ${FROM} and c.closed_at < ${TO}`
-    : `cc.collected > ${FROM} and cc.collected <= ${TO}`;
-}
-
-function attemptRange(by: RangeKind): string {
-  return by === 'closed'
-    ? `a.completed_at >= ${FROM} and a.completed_at < ${TO}`
-    : `a.collected_at > ${FROM} and a.collected_at <= ${TO}`;
-}
+// The ranges are the reports' (lib/reports/queries.ts timeRangeSql): `closed` is business time, `collected` the
+// collection windows incremental reports use.
+const rangeBy = (by: RangeKind) => (by === 'collected' ? 'collected' : 'completed');
+const recordRange = (by: RangeKind) => timeRangeSql(rangeBy(by), { collected: 'cc.collected', business: 'c.closed_at' }, FROM, TO);
+const attemptRange = (by: RangeKind) => timeRangeSql(rangeBy(by), { collected: 'a.collected_at', business: 'a.completed_at' }, FROM, TO);
 
 /** The record's own columns (contact `c`, list `l`). */
 const RECORD_SELECT = `c.id as contact_id, c.client_id, c.name,
@@ -147,6 +142,32 @@ export function resultsBaseSql(format: ResultsFormat, by: RangeKind, ordered = t
   }
 }
 
+/**
+ * The records the results of `format` hold — contact id, custom fields and how many rows each gives — without the
+ * rows' columns (no phones, no attempt numbering, no formatting): what the header, the record count and the
+ * progress total need, at a fraction of the rows' cost. The same selection as resultsBaseSql. Constant SQL only.
+ */
+function resultsRecordsSql(format: ResultsFormat, by: RangeKind): string {
+  if (format === 'detailed-in-timeframe') {
+    return `select c.id as contact_id, c.custom_fields, count(*) as n
+      from call_attempts a join contacts c on c.campaign_id = a.campaign_id and c.client_id = a.client_id
+      where a.campaign_id = ${CAMPAIGN} and ${attemptRange(by)} and ${LIST_FILTER} and ${dispositionFilter('a.disposition')}
+      group by c.id`;
+  }
+  const last = `(select a.disposition from call_attempts a where a.campaign_id = ${CAMPAIGN} and a.client_id = c.client_id
+    order by a.completed_at desc, a.id desc limit 1)`;
+  // By collection time one probe of the record's attempts gives both its closing attempt's collection time (as
+  // CLOSING_COLLECTED_JOIN) and its attempt count; such a record always has an attempt (its closing one).
+  const probe = by === 'collected'
+    ? `cross join lateral (select min(z.collected_at) filter (where z.record_status = 'Closed' and z.completed_at = c.closed_at) as collected,
+         count(*) as n from call_attempts z where z.campaign_id = c.campaign_id and z.client_id = c.client_id) cc`
+    : `cross join lateral (select count(*) as n from call_attempts z where z.campaign_id = c.campaign_id and z.client_id = c.client_id) cc`;
+  return `select c.id as contact_id, c.custom_fields, ${format === 'simple' ? '1::bigint' : 'cc.n'} as n
+      from contacts c ${format === 'simple' && by === 'closed' ? '' : probe}
+      where c.campaign_id = ${CAMPAIGN} and c.closed_at is not null and ${LIST_FILTER} and ${recordRange(by)}
+        and ${dispositionFilter(last)} ${format === 'detailed' && by === 'closed' ? 'and cc.n > 0' : ''}`;
+}
+
 const TEXT_COLUMNS = new Set<string>(['client_id', 'name', 'phone', 'phone2', 'phone3', 'email', 'list', 'record_status',
   'attempt_phone', 'status', 'disposition', 'agent', 'major_reason', 'minor_reason']);
 const TIME_COLUMNS = new Set<string>(['closed_at', 'attempt_started_at', 'attempt_completed_at']);
@@ -167,25 +188,18 @@ function csvSelect(customFieldCount: number): string {
   return [...fixed, ...custom].join(', ');
 }
 
-/** The custom fields of the records in the range, by name (sorted), read in the transaction's snapshot. */
-export async function resultsCustomFields(tx: Tx, p: ResultsQueryParams): Promise<string[]> {
-  const rows = await tx.unsafe<{ key: string }[]>(`select distinct k.key from (${resultsBaseSql(p.format, p.range.by, false)}) b
-    cross join lateral jsonb_object_keys(b.custom_fields) k(key) order by k.key`);
-  return rows.map((r) => r.key);
-}
-
 /** Sets the parameters and the custom fields of the records in range in `tx`; returns those fields. Call it
- *  once per transaction before countResults, streamResultsCsvRows or cursorResults. */
+ *  once per transaction before streamResultsCsvRows or cursorResults. */
 export async function prepareResults(tx: Tx, p: ResultsQueryParams): Promise<string[]> {
   return (await prepareResultsWithCounts(tx, p)).customFields;
 }
 
-/** prepareResults, and the counts, in one pass over the results. */
+/** prepareResults, and the counts, from one pass over the records (not the rows: see resultsRecordsSql). */
 export async function prepareResultsWithCounts(tx: Tx, p: ResultsQueryParams): Promise<{ customFields: string[]; counts: ResultsCounts }> {
   await setResultsParams(tx, p);
-  const [row] = await tx.unsafe<{ rows: string; records: string; fields: string[] }[]>(`with b as materialized (${resultsBaseSql(p.format, p.range.by, false)})
-    select (select count(*) from b) as rows, (select count(distinct contact_id) from b) as records,
-           (select coalesce(array_agg(distinct k.key order by k.key), '{}') from b cross join lateral jsonb_object_keys(b.custom_fields) k(key)) as fields`);
+  const [row] = await tx.unsafe<{ rows: string; records: string; fields: string[] }[]>(`with r as materialized (${resultsRecordsSql(p.format, p.range.by)})
+    select coalesce((select sum(n) from r), 0) as rows, (select count(*) from r) as records,
+           (select coalesce(array_agg(distinct k.key order by k.key), '{}') from r cross join lateral jsonb_object_keys(r.custom_fields) k(key)) as fields`);
   await tx`select set_config('cc_results.fields', ${JSON.stringify(row.fields)}, true)`;
   return { customFields: row.fields, counts: { rows: Number(row.rows), records: Number(row.records) } };
 }
@@ -210,59 +224,36 @@ export function resultsCsvSql(format: ResultsFormat, by: RangeKind, customFieldC
 }
 
 /**
- * The results as CSV data rows (no header), read with COPY on a dedicated read-only connection importing the
- * calling transaction's snapshot, so the file holds exactly what countResults sees in `tx`; postgres.js can
- * leave a connection waiting after a readable COPY (porsager/postgres#499), so that connection is closed as
- * soon as the stream ends or fails. `tx` must have run setResultsParams with the same customFields.
+ * The results as CSV data rows (no header), read with COPY from the calling transaction's snapshot
+ * (copyFromSnapshot), so the file holds exactly what countResults sees in `tx`. customFields as prepareResults
+ * returned in `tx`.
  */
 export async function streamResultsCsvRows(tx: Tx, databaseUrl: string, p: ResultsQueryParams, customFields: string[]): Promise<Readable> {
-  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
-  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
-  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
-  try {
-    const conn = await copySql.reserve();
-    await conn`begin isolation level repeatable read read only`;
-    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-    await setResultsParams(conn as unknown as Tx, p, customFields);
-    const query = resultsCsvSql(p.format, p.range.by, customFields.length);
-    const csv = (await conn.unsafe(`copy (${query}) to stdout with (format csv, header false)`).readable()) as unknown as Readable;
-    csv.once('end', close);
-    csv.once('error', close);
-    csv.once('close', close);
-    return csv;
-  } catch (err) {
-    close();
-    throw err;
-  }
+  return copyFromSnapshot(tx, databaseUrl, async (conn) => {
+    await setResultsParams(conn, p, customFields);
+    return copyRows(conn, p, customFields.length);
+  });
 }
+
+const copyRows = async (conn: Tx, p: ResultsQueryParams, customFieldCount: number) =>
+  (await conn.unsafe(`copy (${resultsCsvSql(p.format, p.range.by, customFieldCount)}) to stdout with (format csv, header false)`).readable()) as unknown as Readable;
 
 export interface ResultsSnapshot { customFields: string[]; counts: ResultsCounts; rows: Readable }
 
 /**
- * Everything a results file needs, read in ONE snapshot — the calling transaction's, exported and imported by
- * a dedicated read-only connection: the custom fields (the header), the counts, and the CSV data rows by COPY.
- * `tx` may be READ COMMITTED (a run that locked its marker first): the snapshot is taken here, after the lock.
- * The dedicated connection is closed when the stream ends or fails (porsager/postgres#499).
+ * Everything a results file needs, read in ONE snapshot — the calling transaction's, imported by a dedicated
+ * read-only connection (copyFromSnapshot): the custom fields (the header) and the counts from one pass over the
+ * records (prepareResultsWithCounts), then the CSV data rows by COPY, streamed once (the file's writer counts its
+ * rows as they pass). `tx` may be READ COMMITTED (a run that locked its marker first): the snapshot is taken
+ * here, after the lock.
  */
 export async function snapshotResults(tx: Tx, databaseUrl: string, p: ResultsQueryParams): Promise<ResultsSnapshot> {
-  const [{ snapshot }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
-  const copySql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0, connect_timeout: 15 });
-  const close = () => { void copySql.end({ timeout: 0 }).catch(() => {}); };
-  try {
-    const conn = (await copySql.reserve()) as unknown as Tx;
-    await conn`begin isolation level repeatable read read only`;
-    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/[^0-9A-Fa-f-]/g, '')}'`);
-    const { customFields, counts } = await prepareResultsWithCounts(conn, p);
-    const query = resultsCsvSql(p.format, p.range.by, customFields.length);
-    const rows = (await conn.unsafe(`copy (${query}) to stdout with (format csv, header false)`).readable()) as unknown as Readable;
-    rows.once('end', close);
-    rows.once('error', close);
-    rows.once('close', close);
-    return { customFields, counts, rows };
-  } catch (err) {
-    close();
-    throw err;
-  }
+  let prepared: { customFields: string[]; counts: ResultsCounts } | undefined;
+  const rows = await copyFromSnapshot(tx, databaseUrl, async (conn) => {
+    prepared = await prepareResultsWithCounts(conn, p);
+    return copyRows(conn, p, prepared.customFields.length);
+  });
+  return { ...prepared!, rows };
 }
 
 interface CursorRow extends Record<string, unknown> { contact_id: string; attempt_id: string | null; custom: Record<string, string | null> | null }
@@ -270,7 +261,7 @@ interface CursorRow extends Record<string, unknown> { contact_id: string; attemp
 /**
  * The result rows in file order, `batchSize` at a time, through a server-side cursor in `tx` (memory does not
  * grow with the campaign). Values are raw (not formula-neutralized: that is for CSV), times ISO in the zone.
- * `tx` must have run setResultsParams; customFields as resultsCustomFields returned.
+ * `tx` must have run prepareResults; customFields as it returned.
  */
 export async function* cursorResults(tx: Tx, p: ResultsQueryParams, customFields: string[], batchSize = 500): AsyncGenerator<ResultRow[]> {
   const columns = RESULT_COLUMNS.map((col) => (TIME_COLUMNS.has(col) ? `${iso(`b.${col}`)} as ${col}` : `b.${col}::text as ${col}`));

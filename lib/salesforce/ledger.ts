@@ -65,6 +65,9 @@ export async function forgetFailures(sql: Sql, jobId: string): Promise<void> {
   await sql`delete from salesforce_export_ledger where job_id = ${jobId} and state = 'failed'`;
 }
 
+/** The API path serving every record error of a run (api/routes/salesforce.ts). */
+export const salesforceErrorsPath = (jobId: string, runId: string) => `/salesforce-export-jobs/${jobId}/record-errors?runId=${encodeURIComponent(runId)}`;
+
 /** A run's outcome as the ledger holds it: exact whatever slices were retried or lost on the way. */
 export async function runSummary(sql: Sql, jobId: string, runId: string, maxErrors: number): Promise<RunTotals> {
   const [counts] = await sql<{ sent: number; created: number; failed: number; unknown: number; errors: number }[]>`
@@ -81,4 +84,26 @@ export async function runSummary(sql: Sql, jobId: string, runId: string, maxErro
   };
 }
 
-export interface RunTotals { sent: number; created: number; updated: number; failed: number; unknown: number; errors: RecordError[]; errorsTruncated: number }
+export interface RunTotals {
+  sent: number; created: number; updated: number; failed: number; unknown: number; errors: RecordError[]; errorsTruncated: number;
+  /** Where every record error of the run is served, paged (the result lists only the first ones). */
+  errorsPath?: string;
+}
+
+export interface LedgerError extends RecordError { state: 'failed' | 'unknown'; runId: string; closedAt: Date | null; updatedAt: Date }
+
+/**
+ * The results of a job Salesforce refused (`failed`) or whose outcome is unknown, every one (of one run, or of the
+ * job), by result key after `after`: a page of `limit`. Keyed on the ledger's primary key, so pages neither
+ * repeat nor skip while a later run adds errors.
+ */
+export async function ledgerErrors(sql: Sql, jobId: string, page: { runId?: string; after?: string; limit: number }): Promise<LedgerError[]> {
+  const rows = await sql<{ result_key: string; client_id: string | null; error: string | null; state: 'failed' | 'unknown'; run_id: string; closed_at: Date | null; updated_at: Date }[]>`
+    select result_key, client_id, error, state, run_id, closed_at, updated_at from salesforce_export_ledger
+    where job_id = ${jobId} and state in ('failed', 'unknown') ${page.runId === undefined ? sql`` : sql`and run_id = ${page.runId}`}
+      and result_key > ${page.after ?? ''}
+    order by result_key limit ${page.limit}`;
+  return rows.map((r) => ({
+    key: r.result_key, clientId: r.client_id, error: r.error ?? '', state: r.state, runId: r.run_id, closedAt: r.closed_at, updatedAt: r.updated_at,
+  }));
+}

@@ -4,6 +4,7 @@ import { JOB_KINDS } from '../../contracts/search-attributes.js';
 import { campaignTriggerSpec, type CampaignTriggerConfig } from '../jobs/campaign-triggers.js';
 import { jobScheduleSpec, type JobConfig } from '../jobs/definition.js';
 import { resultsExportSpec, type ResultsExportConfig } from '../results/export-jobs.js';
+import { salesforceExportSpec } from '../salesforce/schedules.js';
 import { temporalCronExpressions } from './cron.js';
 import { scheduleSchema, temporalSpecOf } from './schedule.js';
 import type { WrittenSpec } from './spec.js';
@@ -11,7 +12,8 @@ import type { WrittenSpec } from './spec.js';
 /** Undefined when the definition holds no (usable) schedule. */
 export function definitionSpec(kind: string, config: Record<string, unknown> | null): WrittenSpec | undefined {
   const schedule = config?.schedule;
-  if (kind === JOB_KINDS.recordingExport || kind === JOB_KINDS.salesforceExport) {
+  if (kind === JOB_KINDS.salesforceExport) return salesforceExportSpec(config as Parameters<typeof salesforceExportSpec>[0]);
+  if (kind === JOB_KINDS.recordingExport) {
     const parsed = scheduleSchema.safeParse(schedule);
     return parsed.success ? temporalSpecOf(parsed.data) : undefined;
   }

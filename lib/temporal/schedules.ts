@@ -64,7 +64,8 @@ const OVERLAP = {
   'allow-all': ScheduleOverlapPolicy.ALLOW_ALL,
 } as const;
 
-function toSpec(spec: WrittenSpec): ScheduleSpec {
+/** The Temporal spec of a written spec (intervals with their phase and start, or cron expressions). */
+export function toSpec(spec: WrittenSpec): ScheduleSpec {
   if (spec.cron?.length) return { cronExpressions: spec.cron };
   if (spec.every && spec.offset) return { intervals: [{ every: spec.every as never, offset: spec.offset as never }], startAt: spec.startAt ? new Date(spec.startAt) : undefined };
   if (spec.every) return { intervals: [{ every: spec.every as never }] };

@@ -3,6 +3,8 @@ import type { Router } from 'express';
 import type { AppDeps } from '../../app.js';
 import * as apiKeys from './api-keys.js';
 import * as auditLog from './audit-log.js';
+import * as blacklist from './blacklist.js';
+import * as campaigns from './campaigns.js';
 import * as definitionForms from './definition-forms.js';
 import * as destinations from './destinations.js';
 import * as erasure from './erasure.js';
@@ -12,7 +14,7 @@ import * as reports from './reports.js';
 import * as taskLog from './task-log.js';
 import * as tasks from './tasks.js';
 
-const pageModules = [tasks, taskLog, processes, jobs, reports, erasure, auditLog, destinations, apiKeys, definitionForms];
+const pageModules = [tasks, taskLog, processes, campaigns, blacklist, jobs, reports, erasure, auditLog, destinations, apiKeys, definitionForms];
 
 export function registerPages(router: Router, deps: AppDeps): void {
   for (const module of pageModules) module.register(router, deps);

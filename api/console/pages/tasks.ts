@@ -46,6 +46,14 @@ export interface RunView {
   sizeKb: number; error: string | null; result: unknown; temporalUiUrl: string;
 }
 
+/** A finished results download's file (its run id is results-download/<campaign id>/<time>), through the console. */
+function resultsFile(run: RunView): string | undefined {
+  const fileId = (run.result as { fileId?: unknown } | null)?.fileId;
+  const campaignId = /^results-download\/(\d+)\//.exec(run.runId)?.[1];
+  return run.type === 'results-download' && typeof fileId === 'string' && campaignId
+    ? `/console/campaigns/${campaignId}/results/downloads/${encodeURIComponent(fileId)}` : undefined;
+}
+
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'terminated']);
 
 async function runDetails(ctx: ConsoleContext, runId: string) {
@@ -67,6 +75,7 @@ async function runDetails(ctx: ConsoleContext, runId: string) {
       <dt>Result</dt><dd>${run.result === null || run.result === undefined ? '' : html`<pre>${JSON.stringify(run.result, null, 2)}</pre>`}</dd>
     </dl>
     <p><a href=${run.temporalUiUrl} rel="noopener">Open in Temporal UI</a>
+      ${resultsFile(run) ? html` · <a href=${resultsFile(run)}>Download the results file</a>` : null}
       ${run.type === 'erasure' && can(ctx.session, 'admin') ? html` · <a href=${`/console/audit-log?runId=${encodeURIComponent(run.runId)}`}>Audit entries</a>` : null}</p>
     ${live && can(ctx.session, 'operator') ? actionButton(ctx.session, `${runHref(runId)}/cancel`, 'Cancel', { id: 'cancel-run' }) : null}
   </section>`;
