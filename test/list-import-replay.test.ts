@@ -44,13 +44,14 @@ test('list import and campaign lock runs recorded before issue 20 replay without
 const FIXTURE_ISSUE_12 = path.join(PROJECT_ROOT, 'test', 'fixtures', 'list-import-run-histories-before-issue-12.json');
 
 test('list imports signalled with their progress (before issue 12) replay without a nondeterminism error', async () => {
-  const fixture = JSON.parse(await readFile(FIXTURE_ISSUE_12, 'utf8')) as { masterKey: string; masterKeyId: string; histories: Record<string, string> };
-  const keyring = await loadKeyring({ dataDir: testScratchDir(), masterKey: fixture.masterKey, masterKeyId: fixture.masterKeyId });
-  const options = { workflowBundle: await testWorkflowBundle(), dataConverter: createDataConverterOptions(keyring) };
-  assert.deepEqual(Object.keys(fixture.histories).sort(), ['cancelledWhileReading', 'completedWithProgress']);
-  for (const [name, encoded] of Object.entries(fixture.histories)) {
-    const history = History.decode(Buffer.from(encoded, 'base64'));
-    assert.ok(!Buffer.from(encoded, 'base64').toString('latin1').includes('list-import-no-progress-signals'), `${name} has no marker`);
+  const { masterKey, masterKeyId, histories } = JSON.parse(await readFile(FIXTURE_ISSUE_12, 'utf8')) as { masterKey: string; masterKeyId: string; histories: Record<string, string> };
+  const dataConverter = createDataConverterOptions(await loadKeyring({ dataDir: testScratchDir(), masterKey, masterKeyId }));
+  const options = { workflowBundle: await testWorkflowBundle(), dataConverter };
+  assert.deepEqual(Object.keys(histories).sort(), ['cancelledWhileReading', 'completedWithProgress']);
+  for (const name of Object.keys(histories)) {
+    const bytes = Buffer.from(histories[name], 'base64');
+    assert.ok(!bytes.toString('latin1').includes('list-import-no-progress-signals'), `${name} has no marker`);
+    const history = History.decode(bytes);
     const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'importProgress');
     assert.ok(signals.length > 0, `${name} was signalled with its progress`);
     await assert.doesNotReject(Worker.runReplayHistory(options, history, `replay-${name}`), `the ${name} run does not replay`);
