@@ -136,7 +136,7 @@ where campaign_id = ${Number(theirs)} and status = 'Inactive';
     if (left !== half) throw new Error(`the baseline's deletion left ${left} contacts, expected ${half}`);
     figures.push(timeFigure({
       benchmark: 'Bulk delete (kept as CSV)', size: `${count(half)} of ${size}`, ours: del.seconds, baseline: delBaseline, limit: 1.5, goal: '≤ 1.5×',
-      notes: `ours ${fmt((del.result.sizeBytes ?? 0) / MB, 1)} MB CSV (formula-neutralized lines built by PostgreSQL, through a cursor, encrypted into the content store before the commit); baseline psql \\copy (DELETE … RETURNING the same columns) ${fmt((await stat(deletedCsv)).size / MB, 1)} MB; both pay the cascades (phones, attempts); ${rss(del)}. Where ours went: ${del.profile}`,
+      notes: `ours ${fmt((del.result.sizeBytes ?? 0) / MB, 1)} MB CSV (rows as text columns through a cursor, formula-neutralized CSV lines, encrypted into the content store before the commit); baseline psql \\copy (DELETE … RETURNING the same columns) ${fmt((await stat(deletedCsv)).size / MB, 1)} MB; both pay the cascades (phones, attempts); ${rss(del)}. Where ours went: ${del.profile}`,
     }));
     const peak = Math.max(ex.rss, st.rss, del.rss);
     figures.push(plainFigure({

@@ -169,6 +169,9 @@ test('bad input is 400 naming the field; the interval minimum depends on the for
   const view = await api.call('GET', `/results-export-jobs/${ok.json.id}`);
   assert.equal(view.json.nextRunAt, '2030-01-01T00:07:00.000Z', 'the first run at startAt');
   assert.equal(view.json.type, 'Campaign results export');
+  const tasks = await api.call('GET', '/tasks?type=results-export');
+  const task = tasks.json.items.find((t: { definitionId?: string }) => t.definitionId === ok.json.id);
+  assert.deepEqual([task?.type, task?.typeName], ['results-export', 'Campaign results export'], 'the task view: the kind (API.md) and the seed\'s name');
   const paused = await api.call('PATCH', `/results-export-jobs/${ok.json.id}`, { body: { enabled: false } });
   assert.equal(paused.status, 200);
   assert.equal(paused.json.nextRunAt, null);

@@ -95,7 +95,8 @@ describe('Salesforce export jobs', () => {
     assert.equal(shown.json.object, 'Call_Result__c');
     assert.ok(shown.json.nextRunAt, 'an enabled job has a next run');
     const tasks = await api.call('GET', '/tasks?type=salesforce-export');
-    assert.ok(tasks.json.items.some((t: { scheduleId?: string; type: string }) => t.scheduleId === created.json.scheduleId && t.type === 'salesforce-export'), JSON.stringify(tasks.json));
+    assert.ok(tasks.json.items.some((t: { scheduleId?: string; type: string; typeName: string }) => t.scheduleId === created.json.scheduleId && t.type === 'salesforce-export'
+      && t.typeName === 'Campaign results export'), JSON.stringify(tasks.json));
     const before = sf.records('Call_Result__c').length;
     const tested = await api.call('POST', `/salesforce-export-jobs/${created.json.id}/test`);
     assert.equal(tested.status, 200, JSON.stringify(tested.json));
@@ -129,7 +130,8 @@ describe('Salesforce export jobs', () => {
     assert.ok(Math.abs(Date.parse(shown.json.exportCreatedAfter) - started.started_at.getTime()) < 5000, 'the watermark moved to the end of the run\'s window');
 
     const logged = await api.call('GET', '/task-log?type=salesforce-export&limit=500');
-    assert.equal(logged.json.items.find((i: { runId: string }) => i.runId === runId)?.type, 'salesforce-export', 'in the task log as a Salesforce export');
+    const entry = logged.json.items.find((i: { runId: string }) => i.runId === runId);
+    assert.deepEqual([entry?.type, entry?.typeName], ['salesforce-export', 'Campaign results export'], 'in the task log as a Salesforce export, with the seed\'s name');
 
     const again = await runToEnd(job.json.id);
     assert.equal(again.result.sent, 0);

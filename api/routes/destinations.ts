@@ -5,6 +5,7 @@
 // edit a destination could send the stored password to a server of their choosing.
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
+import type { Keyring } from '../../lib/crypto/keys.js';
 import { loadDestination, openDestination, sealSecrets, type StoredDestination } from '../../lib/destinations.js';
 import { assertInsideRoot, fileDestinationBase, TransferError, type DestinationSecrets } from '../../lib/transfer/index.js';
 import type { AppDeps } from '../app.js';
@@ -215,23 +216,31 @@ export function register(r: RouteRegistry, { sql, keyring, config }: AppDeps) {
   });
 
   defineRoute(r, {
-    method: 'post', path: '/destinations/{id}/test', role: 'operator', params: idParams, response: z.object({ ok: z.literal(true) }), errors: [422],
+    method: 'post', path: '/destinations/{id}/test', role: 'operator', params: idParams, response: destinationTested, errors: [422],
     summary: 'Check connection, authentication and write access (writes and removes a probe file); 422 names the failing stage. ' +
       'An sftp destination without a pinned host key pins the one it meets here',
     example: { response: { ok: true } },
   }, async ({ params }) => {
     await load(params.id);
-    const transfer = await openDestination(sql, keyring, params.id);
-    try {
-      await transfer.test();
-    } catch (err) {
-      const stage = err instanceof TransferError ? err.stage : 'connect';
-      throw new Problem(422, `The ${stage} step failed: ${(err as Error).message}`, { title: 'Destination test failed', type: 'destination-test-failed', extensions: { stage } });
-    } finally {
-      await transfer.close().catch(() => {});
-    }
-    return { ok: true as const };
+    return testDestination(sql, keyring, params.id);
   });
+}
+
+export const destinationTested = z.object({ ok: z.literal(true) });
+
+/** Connects to the destination, logs in, writes and removes a probe file (a destination's test, and a job's of its
+ *  destination); a failure is 422 naming the failing stage. */
+export async function testDestination(sql: Sql, keyring: Keyring, destinationId: string): Promise<z.input<typeof destinationTested>> {
+  const transfer = await openDestination(sql, keyring, destinationId);
+  try {
+    await transfer.test();
+  } catch (err) {
+    const stage = err instanceof TransferError ? err.stage : 'connect';
+    throw new Problem(422, `The ${stage} step failed: ${(err as Error).message}`, { title: 'Destination test failed', type: 'destination-test-failed', extensions: { stage } });
+  } finally {
+    await transfer.close().catch(() => {});
+  }
+  return { ok: true as const };
 }
 
 async function updateDestination(sql: Sql, id: string, merged: Record<string, unknown>, secrets: string | null) {

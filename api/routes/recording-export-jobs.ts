@@ -15,12 +15,13 @@ import { stripUndefined } from '../../shared/strip-undefined.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
 import { scheduleSchema } from '../../lib/schedules/schedule.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
-import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError, triggerJobSchedule } from '../../lib/temporal/schedules.js';
+import { nextRunTime, triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
-import { defineRoute, type RouteRegistry } from '../openapi.js';
-import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
-import { decodeCursor, id, idParams, isoDateTime, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+import type { RouteRegistry } from '../openapi.js';
+import { badRequest, conflict, type FieldError } from '../problem.js';
+import { id, isoDateTime, iso } from '../schemas.js';
+import { definitionRoutes } from './definition-routes.js';
 
 const template = (allowed: readonly string[]) => z.string().max(1024).superRefine((value, ctx) => {
   for (const message of validateTemplate(value, allowed)) ctx.addIssue({ code: 'custom', message: `template ${message}` });
@@ -58,53 +59,38 @@ const jobView = z.object({
 
 export function register(r: RouteRegistry, deps: AppDeps) {
   const { sql, client } = deps;
-  const load = async (jobId: string) => {
-    const job = await loadExportJob(sql, jobId);
-    if (!job) throw notFound(`Recording export job ${jobId} does not exist.`);
-    return job;
-  };
-  const view = async (job: ExportJob): Promise<z.input<typeof jobView>> => {
-    const scheduleId = await storedScheduleId(sql, job.id);
-    return {
-      id: job.id, scheduleId, name: job.name, enabled: job.enabled, campaignId: job.campaignId,
-      contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
-      completedAfter: shownWatermark(job.watermark), destinationId: job.config.destinationId,
-      fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
-      schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null, recordingStorageDays: deps.config.RECORDING_STORAGE_DAYS ?? null,
-      nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)),
-    };
-  };
+  const jobs = definitionRoutes(r, deps, {
+    path: '/recording-export-jobs', kind: RECORDING_EXPORT_KIND, noun: 'recording export job', load: loadExportJob, viewSchema: jobView,
+    view: async (job: ExportJob): Promise<z.input<typeof jobView>> => {
+      const scheduleId = await storedScheduleId(sql, job.id);
+      return {
+        id: job.id, scheduleId, name: job.name, enabled: job.enabled, campaignId: job.campaignId,
+        contentType: job.config.contentType, voiceSignatureOnly: job.config.voiceSignatureOnly, dispositions: job.config.dispositions,
+        completedAfter: shownWatermark(job.watermark), destinationId: job.config.destinationId,
+        fileNameTemplate: job.config.fileNameTemplate, manifestTemplate: job.config.manifestTemplate, useForPlayback: job.config.useForPlayback,
+        schedule: job.config.schedule, exportWindow: deps.config.EXPORT_WINDOW ?? null, recordingStorageDays: deps.config.RECORDING_STORAGE_DAYS ?? null,
+        nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)),
+      };
+    },
+  });
   const schedule = (jobId: string, config: ExportJobConfig, enabled: boolean, campaignId: string, saved?: { scheduleId: string; resume: boolean }) => upsertExportSchedule(client, {
     definitionId: jobId, campaignId, schedule: config.schedule, enabled, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, ...saved,
-  }).catch((err) => {
-    // Our id held by another installation's schedule (same namespace): refused, nothing overwritten or saved.
-    if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
-    throw err;
-  });
+  }).catch(jobs.refuseForeignSchedule);
 
-  defineRoute(r, {
-    method: 'post', path: '/recording-export-jobs', role: 'admin', status: 201, body: createBody,
-    response: z.object({ id: z.string(), scheduleId: z.string() }), errors: [409, 422],
+  jobs.create({
+    body: createBody, errors: [409, 422],
     summary: 'Create a periodic recording export job (a Temporal Schedule; disabled = paused)',
     example: { body: { name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete', voiceSignatureOnly: false, dispositions: 'all', completedAfter: '2025-01-01T00:00:00Z', destinationId: '2', schedule: { every: '1h' } }, response: { id: '7', scheduleId: 'recording-export/7' } },
   }, async ({ body, req }) => {
     const config = exportJobConfigSchema.parse(body);
     checkNamesUnique(config, body);
     await checkReferences(sql, body.campaignId, config);
-    const jobId = await sql.begin(async (tx) => {
-      const created = await uniqueName(body.name, () => insertExportJob(tx as unknown as Sql, {
-        name: body.name, enabled: body.enabled, campaignId: body.campaignId, completedAfter: body.completedAfter, config, createdBy: callerOf(req).actor,
-      }));
-      // The schedule is made inside the transaction: if Temporal refuses it, no job row is left behind.
-      const scheduleId = await schedule(created, config, body.enabled, body.campaignId);
-      await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${created}`;
-      return created;
-    });
-    return { id: jobId, scheduleId: await storedScheduleId(sql, jobId) };
+    return jobs.insertScheduled(body.name, (tx) => insertExportJob(tx, {
+      name: body.name, enabled: body.enabled, campaignId: body.campaignId, completedAfter: body.completedAfter, config, createdBy: callerOf(req).actor,
+    }), (id) => schedule(id, config, body.enabled, body.campaignId));
   });
 
-  defineRoute(r, {
-    method: 'get', path: '/recording-export-jobs', role: 'viewer', query: pageQuery, response: paged(jobView),
+  jobs.list({
     summary: 'List recording export jobs',
     example: { response: { items: [{
         id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete',
@@ -113,15 +99,9 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv', useForPlayback: false, schedule: { every: '1h' },
         exportWindow: '22:00-06:00 America/New_York', nextRunAt: '2025-03-01T11:00:00.000Z',
       }], nextCursor: null } },
-  }, async ({ query }) => {
-    const ids = await sql<{ id: string }[]>`
-      select id from job_definitions where kind = ${RECORDING_EXPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
-    const page = pageOf(ids, query.limit);
-    return { items: await Promise.all(page.items.map(async (row) => view(await load(row.id)))), nextCursor: page.nextCursor };
   });
 
-  defineRoute(r, {
-    method: 'get', path: '/recording-export-jobs/{id}', role: 'viewer', params: idParams, response: jobView,
+  jobs.get({
     summary: 'A recording export job, with its current watermark (completedAfter) and the provider window',
     example: { response: {
         id: '7', scheduleId: 'recording-export/7', name: 'Nightly recordings', enabled: true, campaignId: '1', contentType: 'complete',
@@ -130,10 +110,10 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         manifestTemplate: 'recordings_details_$(currentDate)_$(currentTime)_job$(jobId)_$(runId).csv', useForPlayback: false, schedule: { every: '1h' },
         exportWindow: '22:00-06:00 America/New_York', nextRunAt: '2025-03-01T11:00:00.000Z',
       } },
-  }, async ({ params }) => view(await load(params.id)));
+  });
 
-  defineRoute(r, {
-    method: 'patch', path: '/recording-export-jobs/{id}', role: 'admin', params: idParams, body: patchBody, response: jobView, errors: [409, 422],
+  jobs.patch({
+    body: patchBody, errors: [409, 422],
     summary: 'Change a job; enabling/disabling resumes/pauses its schedule, completedAfter resets the watermark',
     example: {
       body: { enabled: false, schedule: { every: '30m' } },
@@ -145,48 +125,33 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         exportWindow: '22:00-06:00 America/New_York', nextRunAt: null,
       },
     },
-  }, async ({ params, body }) => {
-    const job = await load(params.id);
+  }, async (job, body) => {
     const { name = job.name, enabled = job.enabled, completedAfter, ...changes } = body;
     const config = exportJobConfigSchema.parse({ ...job.config, ...stripUndefined(changes) });
     checkNamesUnique(config, changes);
     await checkReferences(sql, job.campaignId, config);
-    await sql.begin(async (tx) => {
-      await uniqueName(name, () => tx`
-        update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now(),
-          state = case when ${completedAfter ?? null}::text is null then state
-                       else jsonb_set(state, '{watermark}', ${tx.json(initialWatermark(completedAfter ?? '') as never)}) end
-        where id = ${job.id}`);
-      await schedule(job.id, config, enabled, job.campaignId, { scheduleId: await storedScheduleId(tx as unknown as Sql, job.id), resume: body.enabled === true });
-    });
-    return view(await load(job.id));
+    await jobs.updateScheduled(job, name, (tx) => tx`
+      update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now(),
+        state = case when ${completedAfter ?? null}::text is null then state
+                     else jsonb_set(state, '{watermark}', ${tx.json(initialWatermark(completedAfter ?? '') as never)}) end
+      where id = ${job.id}`,
+    (scheduleId) => schedule(job.id, config, enabled, job.campaignId, { scheduleId, resume: body.enabled === true }));
   });
 
-  defineRoute(r, {
-    method: 'delete', path: '/recording-export-jobs/{id}', role: 'admin', params: idParams,
-    summary: 'Delete a job and its schedule (runs in progress finish; their records stay in the task log)',
-  }, async ({ params }) => {
-    const job = await load(params.id);
-    // The deletion is committed first, then the schedule removed: the schedule sync decides under the job's
-    // row lock and, once this commits, deletes rather than recreates it (and completes a failed removal).
-    const [deleted] = await sql<{ schedule_id: string }[]>`delete from job_definitions where id = ${job.id} returning schedule_id`;
-    if (deleted) await deleteJobSchedule(client, deleted.schedule_id, deps.config.TEMPORAL_TASK_QUEUE);
-  });
+  jobs.delete({ summary: 'Delete a job and its schedule (runs in progress finish; their records stay in the task log)' });
 
-  defineRoute(r, {
-    method: 'post', path: '/recording-export-jobs/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted, errors: [409],
-    summary: 'Run the job now (triggers its schedule); 409 while a run of the job is in progress',
+  jobs.run({
+    errors: [409], summary: 'Run the job now (triggers its schedule); 409 while a run of the job is in progress',
     example: { response: { runId: 'recording-export/7-2025-03-01T10:15:00Z' } },
-  }, async ({ params, req }) => {
-    const job = await load(params.id);
+  }, async (job, caller) => {
     const runId = await runNow(client, job, await storedScheduleId(sql, job.id));
     // The schedule's own input says `schedule`; the run record names the caller (and counts the start if
     // the workflow has not recorded it yet).
     await recordRunRequester(sql, {
       runId, type: RECORDING_EXPORT_KIND, name: job.name, objectName: job.campaignName, definitionId: job.id,
-      campaignId: job.campaignId, actingUser: callerOf(req).actor,
+      campaignId: job.campaignId, actingUser: caller.actor,
     });
-    return { runId };
+    return runId;
   });
 }
 
@@ -239,11 +204,4 @@ function checkNamesUnique(config: ExportJobConfig, sent: { fileNameTemplate?: st
     for (const message of fileNameCollisions(config.fileNameTemplate, config.contentType)) errors.push({ path: 'fileNameTemplate', message: `template ${message}` });
   }
   if (errors.length) throw badRequest('File names could collide and overwrite files; see errors.', errors);
-}
-
-function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
-  return write().catch((err) => {
-    if ((err as { code?: string }).code === '23505') throw conflict(`A recording export job named ${JSON.stringify(name)} already exists; pick another name.`);
-    throw err;
-  });
 }

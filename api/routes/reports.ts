@@ -7,20 +7,20 @@ import type { Sql } from '../../db/sql.js';
 import { seedCronToTemporal } from '../../lib/schedules/cron.js';
 import { cronString } from '../../lib/schedules/schedule.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
-import { REPORT_TYPES, type ReportConfig } from '../../lib/reports/definition.js';
+import { REPORT_TYPES, type ReportConfig, type ReportDefinition } from '../../lib/reports/definition.js';
 import { getSavedReport, listSavedReports, loadReportDefinition, REPORT_KIND } from '../../lib/reports/definitions.js';
 import { FileNameFormatError, validateFileNameFormat } from '../../lib/reports/file-name.js';
 import { PgpKeyError, readPublicKey } from '../../lib/reports/package.js';
 import { upsertReportSchedule } from '../../lib/reports/schedules.js';
 import { isValidZone, parseExplicitTime, TIMEFRAME_KINDS, TimeframeError } from '../../lib/reports/timeframes.js';
-import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
+import { deleteJobSchedule, nextRunTime } from '../../lib/temporal/schedules.js';
 import { REPORT_WORKFLOW, reportManualWorkflowId } from '../../contracts/report.js';
-import { runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf, type Caller } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest, conflict, notFound, type FieldError } from '../problem.js';
-import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged } from '../schemas.js';
+import { definitionRoutes } from './definition-routes.js';
 
 const MAX_EMAIL_CHARS = 384;
 
@@ -151,22 +151,29 @@ function patchedConfig(current: ReportConfig, body: z.output<typeof patchBody>, 
 export function register(r: RouteRegistry, deps: AppDeps) {
   const { sql, client } = deps;
   const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
-  const load = async (reportId: string) => {
-    const def = await loadReportDefinition(sql, reportId);
-    if (!def) throw notFound(`Report ${reportId} does not exist.`);
-    return def;
-  };
-  const startRun = (definitionId: string, campaignId: string, caller: Caller) => async () => {
-    const workflowId = reportManualWorkflowId(definitionId, new Date());
-    await client.workflow.start(REPORT_WORKFLOW, {
-      taskQueue, workflowId, args: [{ definitionId, triggeredBy: caller.actor }],
-      typedSearchAttributes: runSearchAttributes({ kind: 'report', campaignId, definitionId, triggeredBy: triggeredByKey(caller.keyId) }),
-    });
-    return workflowId;
-  };
+  const reports = definitionRoutes(r, deps, {
+    path: '/reports', kind: REPORT_KIND, noun: 'report', load: loadReportDefinition, viewSchema: reportView,
+    view: async (def: ReportDefinition): Promise<z.input<typeof reportView>> => {
+      const { pgpKeyId, ...out } = def.config.output;
+      const [key] = pgpKeyId ? await sql<{ fingerprint: string }[]>`select fingerprint from pgp_keys where id = ${pgpKeyId}` : [];
+      const [mark] = await sql<{ collected_through: Date }[]>`
+        select collected_through from report_watermarks where report_type = ${def.config.type} and campaign_id = ${def.campaignId} and last_run_id <> ''`;
+      const scheduleId = def.config.schedule ? await storedScheduleId(sql, def.id) : null;
+      return {
+        id: def.id, name: def.name, enabled: def.enabled, type: def.config.type, campaignId: def.campaignId, timeframe: def.config.timeframe,
+        output: { ...out, pgpKeyFingerprint: key?.fingerprint ?? null }, schedule: def.config.schedule ?? null, scheduleId,
+        nextRunAt: scheduleId ? iso(await nextRunTime(client, scheduleId).catch(() => null)) : null,
+        collectedThrough: def.config.timeframe.kind === 'incremental' ? iso(mark?.collected_through) : null,
+      };
+    },
+  });
+  const { load } = reports;
+  const startRun = (def: { id: string; campaignId: string }, caller: Caller) => reports.startRun(def, caller, {
+    kind: 'report', workflowType: REPORT_WORKFLOW, workflowId: reportManualWorkflowId(def.id, new Date()), input: { definitionId: def.id, triggeredBy: caller.actor },
+  });
 
-  defineRoute(r, {
-    method: 'post', path: '/reports', role: 'admin', status: 201, body: createBody, errors: [409], startsWork: true,
+  reports.create({
+    body: createBody, errors: [409], startsWork: true,
     response: z.object({ id: z.string(), scheduleId: z.string().optional(), runId: z.string().optional().describe('set when the report has no schedule: the run generating it now') }),
     summary: 'Create a report: scheduled by a seed crontab string (GMT, day-of-week 1-7, Monday = 1), or generated once immediately',
     example: {
@@ -198,42 +205,21 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       return row.id;
     });
     if (config.schedule) return { id: reportId, scheduleId: await storedScheduleId(sql, reportId) };
-    const runId = await startRun(reportId, body.campaignId, callerOf(req))();
+    const runId = await startRun({ id: reportId, campaignId: body.campaignId }, callerOf(req));
     return { id: reportId, runId };
   });
 
-  const view = async (reportId: string): Promise<z.input<typeof reportView>> => {
-    const def = await load(reportId);
-    const { pgpKeyId, ...out } = def.config.output;
-    const [key] = pgpKeyId ? await sql<{ fingerprint: string }[]>`select fingerprint from pgp_keys where id = ${pgpKeyId}` : [];
-    const [mark] = await sql<{ collected_through: Date }[]>`
-      select collected_through from report_watermarks where report_type = ${def.config.type} and campaign_id = ${def.campaignId} and last_run_id <> ''`;
-    const scheduleId = def.config.schedule ? await storedScheduleId(sql, def.id) : null;
-    return {
-      id: def.id, name: def.name, enabled: def.enabled, type: def.config.type, campaignId: def.campaignId, timeframe: def.config.timeframe,
-      output: { ...out, pgpKeyFingerprint: key?.fingerprint ?? null }, schedule: def.config.schedule ?? null, scheduleId,
-      nextRunAt: scheduleId ? iso(await nextRunTime(client, scheduleId).catch(() => null)) : null,
-      collectedThrough: def.config.timeframe.kind === 'incremental' ? iso(mark?.collected_through) : null,
-    };
-  };
-
-  defineRoute(r, {
-    method: 'get', path: '/reports', role: 'viewer', query: pageQuery, response: paged(reportView), summary: 'List report definitions',
+  reports.list({
+    summary: 'List report definitions',
     example: { response: { items: [{
         id: '4', name: 'Hourly attempts', enabled: true, type: 'all-attempts', campaignId: '1', timeframe: { kind: 'incremental' },
         output: { destinationIds: ['2'], emails: ['ops@example.com'], fileNameFormat: '<REPORT>_<CAMPAIGN>_<END:yyyyMMdd_HHmm>', zip: true, pgpKeyFingerprint: null, skipIfEmpty: true },
         schedule: { cron: '0 * * * 1-5', temporalCron: '0 * * * 1-5' }, scheduleId: 'report/4', nextRunAt: '2025-03-01T11:00:00.000Z',
         collectedThrough: '2025-03-01T10:00:00.000Z',
       }], nextCursor: null } },
-  }, async ({ query }) => {
-    const ids = await sql<{ id: string }[]>`
-      select id from job_definitions where kind = ${REPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
-    const page = pageOf(ids, query.limit);
-    return { items: await Promise.all(page.items.map((row) => view(row.id))), nextCursor: page.nextCursor };
   });
 
-  defineRoute(r, {
-    method: 'get', path: '/reports/{id}', role: 'viewer', params: idParams, response: reportView,
+  reports.get({
     summary: 'A report definition, its next scheduled run and, for incremental reports, how far the data was reported',
     example: { response: {
         id: '4', name: 'Hourly attempts', enabled: true, type: 'all-attempts', campaignId: '1', timeframe: { kind: 'incremental' },
@@ -241,10 +227,10 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         schedule: { cron: '0 * * * 1-5', temporalCron: '0 * * * 1-5' }, scheduleId: 'report/4', nextRunAt: '2025-03-01T11:00:00.000Z',
         collectedThrough: '2025-03-01T10:00:00.000Z',
       } },
-  }, async ({ params }) => view(params.id));
+  });
 
-  defineRoute(r, {
-    method: 'patch', path: '/reports/{id}', role: 'admin', params: idParams, body: patchBody, response: reportView, errors: [409],
+  reports.patch({
+    body: patchBody, errors: [409],
     summary: 'Change a report: name, timeframe, output, schedule (null removes it), enabled (false pauses its schedule); only the fields sent change',
     example: {
       body: { schedule: { cron: '0 6 * * 1-5' }, output: { zip: true }, enabled: false },
@@ -255,8 +241,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
         collectedThrough: '2025-03-01T10:00:00.000Z',
       },
     },
-  }, async ({ params, body }) => {
-    const def = await load(params.id);
+  }, async (def, body) => {
     await checkReferences(sql, { output: body.output });
     const { pgpPublicKey: armored, ...outputChanges } = body.output ?? {};
     const key = armored ? await parsePgpKey(armored) : undefined;
@@ -268,17 +253,14 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       if (armored !== undefined) config.output.pgpKeyId = key ? await savePgpKey(tx as unknown as Sql, key) : null;
       const [saved] = await tx<{ schedule_id: string | null }[]>`select schedule_id from job_definitions where id = ${def.id} for no key update`;
       // The row first (a taken name is refused before Temporal is touched), then the schedule, then its id.
-      await tx`
+      await reports.uniqueName(name, () => tx`
         update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now()
-        where id = ${def.id}`.catch((err) => {
-        if ((err as { code?: string }).code === '23505') throw conflict(`A report named ${JSON.stringify(name)} already exists; pick another name.`);
-        throw err;
-      });
+        where id = ${def.id}`);
       const scheduleId = config.schedule
         ? await upsertReportSchedule(client, {
           definitionId: def.id, campaignId: def.campaignId, temporalCron: config.schedule.temporalCron, enabled, taskQueue, name,
           resume: body.enabled === true, scheduleId: saved?.schedule_id ?? undefined,
-        }).catch(refuseForeignSchedule)
+        }).catch(reports.refuseForeignSchedule)
         : null;
       await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${def.id}`;
       return saved?.schedule_id ?? null;
@@ -286,29 +268,16 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     // Removed only once the definition without it is committed: the schedule sync, which decides under the
     // definition's row lock, would otherwise see a definition still holding a schedule and make it again.
     if (!config.schedule && previousScheduleId) await deleteJobSchedule(client, previousScheduleId, taskQueue);
-    return view(def.id);
   });
 
-  defineRoute(r, {
-    method: 'delete', path: '/reports/{id}', role: 'admin', params: idParams,
+  reports.delete({
     summary: 'Delete a report and its Temporal Schedule; a run in progress fails (its definition is gone). Its saved files are no longer listed and are removed when they expire; the campaign data and the incremental watermark (shared by the type and campaign) are untouched',
-  }, async ({ params }) => {
-    const def = await load(params.id);
-    // The deletion is committed first, then the schedule removed: the schedule sync decides under the
-    // definition's row lock and, once this commits, deletes rather than recreates it (if the removal below
-    // fails, the sync's next pass completes it).
-    const [deleted] = await sql<{ schedule_id: string | null }[]>`delete from job_definitions where id = ${def.id} returning schedule_id`;
-    if (deleted?.schedule_id) await deleteJobSchedule(client, deleted.schedule_id, taskQueue);
   });
 
-  defineRoute(r, {
-    method: 'post', path: '/reports/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted,
+  reports.run({
     summary: 'Run the report now; an incremental report covers the data collected since its last run, up to now',
     example: { response: { runId: 'report/4/2025-03-01T10:30:00.000Z' } },
-  }, async ({ params, req }) => {
-    const def = await load(params.id);
-    return { runId: await startRun(def.id, def.campaignId, callerOf(req))() };
-  });
+  }, startRun);
 
   defineRoute(r, {
     method: 'get', path: '/reports/{id}/saved', role: 'viewer', params: idParams, query: pageQuery, response: paged(savedView),
@@ -350,10 +319,4 @@ export function register(r: RouteRegistry, deps: AppDeps) {
     res.setHeader('content-disposition', `attachment; filename="${file.fileName.replace(/[^\x20-\x7e]|"/g, '_')}"`);
     await pipeline(body, res);
   });
-}
-
-/** Our schedule id held by another installation's schedule: 409, the definition is not saved (nothing overwritten). */
-function refuseForeignSchedule(err: unknown): never {
-  if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
-  throw err;
 }

@@ -4,24 +4,23 @@
 // watermark, so together they still partition the results exactly (lib/results/exports.ts).
 import { z } from 'zod';
 import type { Sql } from '../../db/sql.js';
-import { openDestination } from '../../lib/destinations.js';
 import {
   everySeconds, loadResultsExportJob, minimumEverySeconds, resultsExportScheduleSchema, type ResultsExportConfig, type ResultsExportJob,
 } from '../../lib/results/export-jobs.js';
 import { upsertResultsExportSchedule } from '../../lib/results/schedules.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
 import { stripUndefined } from '../../shared/strip-undefined.js';
-import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
-import { TransferError } from '../../lib/transfer/index.js';
+import { nextRunTime } from '../../lib/temporal/schedules.js';
 import {
   RESULTS_EXPORT_KIND, RESULTS_EXPORT_TASK_TYPE, RESULTS_EXPORT_WORKFLOW, resultsExportManualWorkflowId,
 } from '../../contracts/results.js';
-import { runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
-import { badRequest, conflict, notFound, Problem, type FieldError } from '../problem.js';
-import { decodeCursor, id, idParams, iso, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+import { badRequest, type FieldError } from '../problem.js';
+import { id, idParams, iso } from '../schemas.js';
+import { definitionRoutes } from './definition-routes.js';
+import { destinationTested, testDestination } from './destinations.js';
 import { checkListIds, dispositionsField, listIdsField, resultsFormat, timezoneField } from './results-fields.js';
 
 const fields = {
@@ -71,38 +70,27 @@ async function checkReferences(sql: Sql, campaignId: string, config: ResultsExpo
   await checkListIds(sql, campaignId, config.listIds);
 }
 
-const uniqueName = async <T>(name: string, write: () => Promise<T>): Promise<T> => write().catch((err) => {
-  if ((err as { code?: string }).code === '23505') throw conflict(`A results export job named ${JSON.stringify(name)} already exists; pick another name.`);
-  throw err;
-});
-
 export function registerResultsExportJobs(r: RouteRegistry, deps: AppDeps): void {
   const { sql, client, keyring } = deps;
   const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
-  const load = async (jobId: string) => {
-    const job = await loadResultsExportJob(sql, jobId);
-    if (!job) throw notFound(`Results export job ${jobId} does not exist.`);
-    return job;
-  };
-  const view = async (job: ResultsExportJob): Promise<z.input<typeof jobView>> => {
-    const scheduleId = await storedScheduleId(sql, job.id);
-    const [mark] = await sql<{ collected_through: Date }[]>`select collected_through from results_export_watermarks where job_id = ${job.id} and last_run_id <> ''`;
-    return {
-      id: job.id, scheduleId, type: RESULTS_EXPORT_TASK_TYPE, name: job.name, enabled: job.enabled, campaignId: job.campaignId,
-      format: job.config.format, listIds: job.config.listIds, dispositions: job.config.dispositions, schedule: job.config.schedule,
-      destinationId: job.config.destinationId, path: job.config.path, timezone: job.config.timezone ?? null,
-      nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)), collectedThrough: iso(mark?.collected_through),
-    };
-  };
+  const jobs = definitionRoutes(r, deps, {
+    path: '/results-export-jobs', kind: RESULTS_EXPORT_KIND, noun: 'results export job', load: loadResultsExportJob, viewSchema: jobView,
+    view: async (job: ResultsExportJob): Promise<z.input<typeof jobView>> => {
+      const scheduleId = await storedScheduleId(sql, job.id);
+      const [mark] = await sql<{ collected_through: Date }[]>`select collected_through from results_export_watermarks where job_id = ${job.id} and last_run_id <> ''`;
+      return {
+        id: job.id, scheduleId, type: RESULTS_EXPORT_TASK_TYPE, name: job.name, enabled: job.enabled, campaignId: job.campaignId,
+        format: job.config.format, listIds: job.config.listIds, dispositions: job.config.dispositions, schedule: job.config.schedule,
+        destinationId: job.config.destinationId, path: job.config.path, timezone: job.config.timezone ?? null,
+        nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)), collectedThrough: iso(mark?.collected_through),
+      };
+    },
+  });
   const schedule = (job: { id: string; campaignId: string }, config: ResultsExportConfig, enabled: boolean, saved?: { scheduleId: string; resume: boolean }) =>
-    upsertResultsExportSchedule(client, { definitionId: job.id, campaignId: job.campaignId, config, enabled, taskQueue, ...saved }).catch((err) => {
-      if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
-      throw err;
-    });
+    upsertResultsExportSchedule(client, { definitionId: job.id, campaignId: job.campaignId, config, enabled, taskQueue, ...saved }).catch(jobs.refuseForeignSchedule);
 
-  defineRoute(r, {
-    method: 'post', path: '/results-export-jobs', role: 'admin', status: 201, body: createBody, errors: [409],
-    response: z.object({ id: z.string(), scheduleId: z.string() }),
+  jobs.create({
+    body: createBody, errors: [409],
     summary: 'Create a periodic results export job: every `every` from `startAt` (at least 1h, 15m for detailed-in-timeframe), one file per run with the results since the previous run',
     example: {
       body: { name: 'Hourly results', enabled: true, campaignId: '1', format: 'detailed', listIds: ['3'], dispositions: 'all', schedule: { startAt: '2025-03-01T10:00:00Z', every: '1h' }, destinationId: '2', path: 'results/spring.csv' },
@@ -113,93 +101,46 @@ export function registerResultsExportJobs(r: RouteRegistry, deps: AppDeps): void
     const config: ResultsExportConfig = stripUndefined(rest) as ResultsExportConfig;
     checkInterval(config);
     await checkReferences(sql, campaignId, config);
-    const jobId = await sql.begin(async (tx) => {
-      const [row] = await uniqueName(name, () => tx<{ id: string }[]>`
+    return jobs.insertScheduled(name, async (tx) => {
+      const [row] = await tx<{ id: string }[]>`
         insert into job_definitions (kind, name, enabled, campaign_id, config, created_by)
         values (${RESULTS_EXPORT_KIND}, ${name}, ${enabled}, ${campaignId}, ${tx.json(config as never)}, ${callerOf(req).actor})
-        returning id::text`);
-      // The schedule is made inside the transaction: if Temporal refuses it, no job row is left behind.
-      const scheduleId = await schedule({ id: row.id, campaignId }, config, enabled);
-      await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${row.id}`;
+        returning id::text`;
       return row.id;
-    });
-    return { id: jobId, scheduleId: await storedScheduleId(sql, jobId) };
+    }, (id) => schedule({ id, campaignId }, config, enabled));
   });
 
-  defineRoute(r, {
-    method: 'get', path: '/results-export-jobs', role: 'viewer', query: pageQuery, response: paged(jobView),
-    summary: 'List results export jobs', example: { response: { items: [EXAMPLE], nextCursor: null } },
-  }, async ({ query }) => {
-    const ids = await sql<{ id: string }[]>`
-      select id::text from job_definitions where kind = ${RESULTS_EXPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
-    const page = pageOf(ids, query.limit);
-    return { items: await Promise.all(page.items.map(async (row) => view(await load(row.id)))), nextCursor: page.nextCursor };
-  });
+  jobs.list({ summary: 'List results export jobs', example: { response: { items: [EXAMPLE], nextCursor: null } } });
 
-  defineRoute(r, {
-    method: 'get', path: '/results-export-jobs/{id}', role: 'viewer', params: idParams, response: jobView,
-    summary: 'A results export job, with its next run time and how far its runs have exported', example: { response: EXAMPLE },
-  }, async ({ params }) => view(await load(params.id)));
+  jobs.get({ summary: 'A results export job, with its next run time and how far its runs have exported', example: { response: EXAMPLE } });
 
-  defineRoute(r, {
-    method: 'patch', path: '/results-export-jobs/{id}', role: 'admin', params: idParams, body: patchBody, response: jobView, errors: [409],
+  jobs.patch({
+    body: patchBody, errors: [409],
     summary: 'Change a job; enabled false/true pauses/resumes its schedule; the next run still starts where the last one ended',
     example: { body: { enabled: false, schedule: { startAt: '2025-03-01T10:00:00Z', every: '2h' } }, response: { ...EXAMPLE, enabled: false, schedule: { startAt: '2025-03-01T10:00:00Z', every: '2h' }, nextRunAt: null } },
-  }, async ({ params, body }) => {
-    const job = await load(params.id);
+  }, async (job, body) => {
     const { name = job.name, enabled = job.enabled, ...changes } = body;
     const config = { ...job.config, ...stripUndefined(changes) } as ResultsExportConfig;
     checkInterval(config);
     await checkReferences(sql, job.campaignId, config);
-    await sql.begin(async (tx) => {
-      await uniqueName(name, () => tx`
-        update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now() where id = ${job.id}`);
-      await schedule(job, config, enabled, { scheduleId: await storedScheduleId(tx as unknown as Sql, job.id), resume: body.enabled === true });
-    });
-    return view(await load(job.id));
+    await jobs.updateScheduled(job, name, (tx) => tx`
+      update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(config as never)}, updated_at = now() where id = ${job.id}`,
+    (scheduleId) => schedule(job, config, enabled, { scheduleId, resume: body.enabled === true }));
   });
 
-  defineRoute(r, {
-    method: 'delete', path: '/results-export-jobs/{id}', role: 'admin', params: idParams,
-    summary: 'Delete a job and its schedule (a run in progress fails; files already sent stay at the destination)',
-  }, async ({ params }) => {
-    const job = await load(params.id);
-    // Committed first, then the schedule removed: the schedule sync then deletes rather than recreates it.
-    const [deleted] = await sql<{ schedule_id: string | null }[]>`delete from job_definitions where id = ${job.id} returning schedule_id`;
-    if (deleted?.schedule_id) await deleteJobSchedule(client, deleted.schedule_id, taskQueue);
-  });
+  jobs.delete({ summary: 'Delete a job and its schedule (a run in progress fails; files already sent stay at the destination)' });
 
-  defineRoute(r, {
-    method: 'post', path: '/results-export-jobs/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted,
+  jobs.run({
     summary: 'Run the job now: the results collected since its previous run, up to now (a scheduled run then starts after these)',
     example: { response: { runId: 'results-export/9/2025-03-01T10:30:00.000Z' } },
-  }, async ({ params, req }) => {
-    const job = await load(params.id);
-    const caller = callerOf(req);
-    const runId = resultsExportManualWorkflowId(job.id, new Date());
-    await client.workflow.start(RESULTS_EXPORT_WORKFLOW, {
-      taskQueue, workflowId: runId, args: [{ jobId: job.id, triggeredBy: caller.actor }],
-      typedSearchAttributes: runSearchAttributes({ kind: RESULTS_EXPORT_KIND, campaignId: job.campaignId, definitionId: job.id, triggeredBy: triggeredByKey(caller.keyId) }),
-    });
-    return { runId };
-  });
+  }, (job, caller) => jobs.startRun(job, caller, {
+    kind: RESULTS_EXPORT_KIND, workflowType: RESULTS_EXPORT_WORKFLOW, workflowId: resultsExportManualWorkflowId(job.id, new Date()),
+    input: { jobId: job.id, triggeredBy: caller.actor },
+  }));
 
   defineRoute(r, {
-    method: 'post', path: '/results-export-jobs/{id}/test', role: 'operator', params: idParams, response: z.object({ ok: z.literal(true) }), errors: [422],
+    method: 'post', path: '/results-export-jobs/{id}/test', role: 'operator', params: idParams, response: destinationTested, errors: [422],
     summary: 'Test the connection of the job\'s destination (connect, log in, write and remove a probe file); 422 names the failing stage',
     example: { response: { ok: true } },
-  }, async ({ params }) => {
-    const job = await load(params.id);
-    const transfer = await openDestination(sql, keyring, job.config.destinationId);
-    try {
-      await transfer.test();
-    } catch (err) {
-      const stage = err instanceof TransferError ? err.stage : 'connect';
-      throw new Problem(422, `The ${stage} step failed: ${(err as Error).message}`, { title: 'Destination test failed', type: 'destination-test-failed', extensions: { stage } });
-    } finally {
-      await transfer.close().catch(() => {});
-    }
-    return { ok: true as const };
-  });
+  }, async ({ params }) => testDestination(sql, keyring, (await jobs.load(params.id)).config.destinationId));
 }
-

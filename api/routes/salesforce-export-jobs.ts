@@ -3,7 +3,6 @@
 // against the object's describe on save (400 naming each bad field); "test" creates one object from the mapping;
 // "run" starts a run at once (409 while one of the job is open). Registered by api/routes/salesforce.ts.
 import { z } from 'zod';
-import type { Sql } from '../../db/sql.js';
 import { requireAccount, SalesforceAccountNotFoundError } from '../../lib/salesforce/accounts.js';
 import { salesforceJobConfigSchema, salesforceScheduleSchema, type SalesforceJobConfig } from '../../lib/salesforce/definition.js';
 import { customFieldNames, insertSalesforceJob, loadSalesforceJob, shownExportCreatedAfter, type SalesforceJob } from '../../lib/salesforce/jobs.js';
@@ -14,16 +13,16 @@ import { upsertSalesforceSchedule } from '../../lib/salesforce/schedules.js';
 import { externalKey } from '../../lib/salesforce/send.js';
 import { storedScheduleId } from '../../lib/schedules/stored-id.js';
 import { stripUndefined } from '../../shared/strip-undefined.js';
-import { deleteJobSchedule, nextRunTime, ScheduleOwnedElsewhereError } from '../../lib/temporal/schedules.js';
+import { nextRunTime } from '../../lib/temporal/schedules.js';
 import {
   SALESFORCE_EXPORT_KIND, SALESFORCE_EXPORT_WORKFLOW, salesforceExportManualWorkflowId, type SalesforceExportInput,
 } from '../../contracts/salesforce-export.js';
-import { runSearchAttributes, triggeredByKey } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
-import { badRequest, conflict, notFound, Problem, type FieldError } from '../problem.js';
-import { decodeCursor, id, idParams, iso, isoDateTime, pageOf, pageQuery, paged, runAccepted } from '../schemas.js';
+import { badRequest, conflict, Problem, type FieldError } from '../problem.js';
+import { id, idParams, iso, isoDateTime } from '../schemas.js';
+import { definitionRoutes } from './definition-routes.js';
 
 const config = salesforceJobConfigSchema.shape;
 const fields = {
@@ -57,21 +56,19 @@ const example = {
 export function registerSalesforceExportJobs(r: RouteRegistry, deps: AppDeps) {
   const { sql, client, keyring } = deps;
   const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
-  const load = async (jobId: string) => {
-    const job = await loadSalesforceJob(sql, jobId);
-    if (!job) throw notFound(`Salesforce export job ${jobId} does not exist.`);
-    return job;
-  };
-  const view = async (job: SalesforceJob): Promise<z.input<typeof jobView>> => {
-    const scheduleId = await storedScheduleId(sql, job.id);
-    const c = job.config;
-    return {
-      id: job.id, scheduleId, name: job.name, enabled: job.enabled, campaignId: job.campaignId, format: c.format, ...(c.listIds ? { listIds: c.listIds } : {}),
-      dispositions: c.dispositions, exportCreatedAfter: shownExportCreatedAfter(job.watermark), schedule: { every: c.schedule.every, ...(c.startAt ? { startAt: c.startAt } : {}) },
-      accountId: c.accountId, object: c.object, fieldMap: c.fieldMap, ...(c.externalIdField ? { externalIdField: c.externalIdField } : {}),
-      nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)),
-    };
-  };
+  const jobs = definitionRoutes(r, deps, {
+    path: '/salesforce-export-jobs', kind: SALESFORCE_EXPORT_KIND, noun: 'Salesforce export job', load: loadSalesforceJob, viewSchema: jobView,
+    view: async (job: SalesforceJob): Promise<z.input<typeof jobView>> => {
+      const scheduleId = await storedScheduleId(sql, job.id);
+      const c = job.config;
+      return {
+        id: job.id, scheduleId, name: job.name, enabled: job.enabled, campaignId: job.campaignId, format: c.format, ...(c.listIds ? { listIds: c.listIds } : {}),
+        dispositions: c.dispositions, exportCreatedAfter: shownExportCreatedAfter(job.watermark), schedule: { every: c.schedule.every, ...(c.startAt ? { startAt: c.startAt } : {}) },
+        accountId: c.accountId, object: c.object, fieldMap: c.fieldMap, ...(c.externalIdField ? { externalIdField: c.externalIdField } : {}),
+        nextRunAt: iso(await nextRunTime(client, scheduleId).catch(() => null)),
+      };
+    },
+  });
   /** 400 for references that do not exist and for every mapping problem (the describe is Salesforce's). */
   const validate = async (campaignId: string, c: SalesforceJobConfig) => {
     const errors: FieldError[] = [];
@@ -97,54 +94,35 @@ export function registerSalesforceExportJobs(r: RouteRegistry, deps: AppDeps) {
     if (mapping.length) throw badRequest(`The field mapping does not fit ${c.object}; see errors.`, mapping);
   };
   const schedule = (jobId: string, c: SalesforceJobConfig, enabled: boolean, campaignId: string, saved?: { scheduleId: string; resume: boolean }) =>
-    upsertSalesforceSchedule(client, { definitionId: jobId, campaignId, every: c.schedule.every, startAt: c.startAt, enabled, taskQueue, ...saved }).catch((err: unknown) => {
-      if (err instanceof ScheduleOwnedElsewhereError) throw conflict(err.message);
-      throw err;
-    });
+    upsertSalesforceSchedule(client, { definitionId: jobId, campaignId, every: c.schedule.every, startAt: c.startAt, enabled, taskQueue, ...saved }).catch(jobs.refuseForeignSchedule);
 
-  defineRoute(r, {
-    method: 'post', path: '/salesforce-export-jobs', role: 'admin', status: 201, body: createBody,
-    response: z.object({ id: z.string(), scheduleId: z.string() }), errors: [409, 422],
+  jobs.create({
+    body: createBody, errors: [409, 422],
     summary: 'Create a periodic Salesforce export job (a Temporal Schedule, every 15m or more; disabled = paused); the mapping is checked against the object\'s describe',
     example: { body: example, response: { id: '9', scheduleId: 'salesforce-export/9' } },
   }, async ({ body, req }) => {
     const c = configOf(body);
     await validate(body.campaignId, c);
-    const jobId = await sql.begin(async (tx) => {
-      const created = await uniqueName(body.name, () => insertSalesforceJob(tx as unknown as Sql, {
-        name: body.name, enabled: body.enabled, campaignId: body.campaignId, exportCreatedAfter: body.exportCreatedAfter, config: c, createdBy: callerOf(req).actor,
-      }));
-      // Made inside the transaction: if Temporal refuses the schedule, no job row is left behind.
-      const scheduleId = await schedule(created, c, body.enabled, body.campaignId);
-      await tx`update job_definitions set schedule_id = ${scheduleId} where id = ${created}`;
-      return created;
-    });
-    return { id: jobId, scheduleId: await storedScheduleId(sql, jobId) };
+    return jobs.insertScheduled(body.name, (tx) => insertSalesforceJob(tx, {
+      name: body.name, enabled: body.enabled, campaignId: body.campaignId, exportCreatedAfter: body.exportCreatedAfter, config: c, createdBy: callerOf(req).actor,
+    }), (id) => schedule(id, c, body.enabled, body.campaignId));
   });
 
-  defineRoute(r, {
-    method: 'get', path: '/salesforce-export-jobs', role: 'viewer', query: pageQuery, response: paged(jobView),
+  jobs.list({
     summary: 'List Salesforce export jobs',
     example: { response: { items: [{ id: '9', scheduleId: 'salesforce-export/9', ...example, nextRunAt: '2025-03-01T10:15:00.000Z' }], nextCursor: null } },
-  }, async ({ query }) => {
-    const ids = await sql<{ id: string }[]>`
-      select id from job_definitions where kind = ${SALESFORCE_EXPORT_KIND} and id > ${decodeCursor(query.cursor)} order by id limit ${query.limit + 1}`;
-    const page = pageOf(ids, query.limit);
-    return { items: await Promise.all(page.items.map(async (row) => view(await load(row.id)))), nextCursor: page.nextCursor };
   });
 
-  defineRoute(r, {
-    method: 'get', path: '/salesforce-export-jobs/{id}', role: 'viewer', params: idParams, response: jobView,
+  jobs.get({
     summary: 'A Salesforce export job, with its watermark (exportCreatedAfter) and next run',
     example: { response: { id: '9', scheduleId: 'salesforce-export/9', ...example, nextRunAt: '2025-03-01T10:15:00.000Z' } },
-  }, async ({ params }) => view(await load(params.id)));
+  });
 
-  defineRoute(r, {
-    method: 'patch', path: '/salesforce-export-jobs/{id}', role: 'admin', params: idParams, body: patchBody, response: jobView, errors: [409, 422],
+  jobs.patch({
+    body: patchBody, errors: [409, 422],
     summary: 'Change a job; enabling/disabling resumes/pauses its schedule; exportCreatedAfter resets the watermark; a new mapping or floor sends failed records again',
     example: { body: { enabled: false, schedule: { every: '30m' } }, response: { id: '9', scheduleId: 'salesforce-export/9', ...example, enabled: false, schedule: { every: '30m' }, nextRunAt: null } },
-  }, async ({ params, body }) => {
-    const job = await load(params.id);
+  }, async (job, body) => {
     const { name = job.name, enabled = job.enabled, exportCreatedAfter, schedule: sent, listIds, externalIdField, ...changes } = body;
     const merged = {
       ...job.config, ...stripUndefined(changes),
@@ -154,34 +132,24 @@ export function registerSalesforceExportJobs(r: RouteRegistry, deps: AppDeps) {
     };
     const c = salesforceJobConfigSchema.parse(stripUndefined(merged));
     await validate(job.campaignId, c);
-    await sql.begin(async (tx) => {
-      await uniqueName(name, () => tx`
+    await jobs.updateScheduled(job, name, async (tx) => {
+      await tx`
         update job_definitions set name = ${name}, enabled = ${enabled}, config = ${tx.json(c as never)}, updated_at = now(),
           state = case when ${exportCreatedAfter ?? null}::text is null then state
                        else jsonb_set(state, '{watermark}', ${tx.json({ exportCreatedAfter: exportCreatedAfter ?? '', collectedThrough: null } as never)}) end
-        where id = ${job.id}`);
-      if (exportCreatedAfter !== undefined || body.fieldMap !== undefined || body.object !== undefined) await forgetFailures(tx as unknown as Sql, job.id);
-      await schedule(job.id, c, enabled, job.campaignId, { scheduleId: await storedScheduleId(tx as unknown as Sql, job.id), resume: body.enabled === true });
-    });
-    return view(await load(job.id));
+        where id = ${job.id}`;
+      if (exportCreatedAfter !== undefined || body.fieldMap !== undefined || body.object !== undefined) await forgetFailures(tx, job.id);
+    }, (scheduleId) => schedule(job.id, c, enabled, job.campaignId, { scheduleId, resume: body.enabled === true }));
   });
 
-  defineRoute(r, {
-    method: 'delete', path: '/salesforce-export-jobs/{id}', role: 'admin', params: idParams,
-    summary: 'Delete a job, its schedule and its ledger (runs in progress finish; their records stay in the task log)',
-  }, async ({ params }) => {
-    const job = await load(params.id);
-    // Committed first, then the schedule removed: the schedule sync then deletes rather than recreates it.
-    const [deleted] = await sql<{ schedule_id: string }[]>`delete from job_definitions where id = ${job.id} returning schedule_id`;
-    if (deleted) await deleteJobSchedule(client, deleted.schedule_id, taskQueue);
-  });
+  jobs.delete({ summary: 'Delete a job, its schedule and its ledger (runs in progress finish; their records stay in the task log)' });
 
   defineRoute(r, {
     method: 'post', path: '/salesforce-export-jobs/{id}/test', role: 'operator', params: idParams, response: z.object({ objectId: z.string() }), errors: [422],
     summary: 'Test by creating object: creates one object from the mapping with sample values; 422 with Salesforce\'s message when refused',
     example: { response: { objectId: 'a0X5e00000AbCdEAAV' } },
   }, async ({ params }) => {
-    const job = await load(params.id);
+    const job = await jobs.load(params.id);
     const account = await requireAccount(sql, keyring, job.config.accountId).catch(() => { throw badRequest(`Salesforce account ${job.config.accountId} does not exist.`, [{ path: 'accountId', message: 'does not exist' }]); });
     const objectId = await withSalesforce(account, async (conn) => {
       const described = await describeObject(conn, job.config.object);
@@ -192,23 +160,17 @@ export function registerSalesforceExportJobs(r: RouteRegistry, deps: AppDeps) {
     return { objectId };
   });
 
-  defineRoute(r, {
-    method: 'post', path: '/salesforce-export-jobs/{id}/run', role: 'operator', status: 202, startsWork: true, params: idParams, response: runAccepted, errors: [409],
-    summary: 'Run the job now; 409 while a run of the job is in progress',
+  jobs.run({
+    errors: [409], summary: 'Run the job now; 409 while a run of the job is in progress',
     example: { response: { runId: 'salesforce-export/9/2025-03-01T10:15:00.000Z' } },
-  }, async ({ params, req }) => {
-    const job = await load(params.id);
+  }, async (job, caller) => {
     const [open] = await sql<{ run_id: string }[]>`
       select run_id from runs where definition_id = ${job.id} and type = ${SALESFORCE_EXPORT_KIND} and status in ('scheduled', 'running') limit 1`;
     if (open) throw conflict(`A run of job ${job.id} is already in progress: ${open.run_id}.`, { runId: open.run_id });
-    const caller = callerOf(req);
-    const runId = salesforceExportManualWorkflowId(job.id, new Date());
     const input: SalesforceExportInput = { definitionId: job.id, triggeredBy: caller.actor };
-    await client.workflow.start(SALESFORCE_EXPORT_WORKFLOW, {
-      workflowId: runId, taskQueue, args: [input],
-      typedSearchAttributes: runSearchAttributes({ kind: SALESFORCE_EXPORT_KIND, campaignId: job.campaignId, definitionId: job.id, triggeredBy: triggeredByKey(caller.keyId) }),
+    return jobs.startRun(job, caller, {
+      kind: SALESFORCE_EXPORT_KIND, workflowType: SALESFORCE_EXPORT_WORKFLOW, workflowId: salesforceExportManualWorkflowId(job.id, new Date()), input,
     });
-    return { runId };
   });
 }
 
@@ -225,11 +187,4 @@ export function probeProblem(err: unknown): never {
     throw new Problem(422, `The Salesforce ${err.message}`, { title: 'Salesforce test failed', type: 'salesforce-test-failed', extensions: { stage: err.stage } });
   }
   throw err;
-}
-
-function uniqueName<T>(name: string, write: () => Promise<T>): Promise<T> {
-  return write().catch((err: unknown) => {
-    if ((err as { code?: string }).code === '23505') throw conflict(`A Salesforce export job named ${JSON.stringify(name)} already exists; pick another name.`);
-    throw err;
-  });
 }

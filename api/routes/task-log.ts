@@ -8,6 +8,7 @@ import type { AppDeps } from '../app.js';
 import { defineRoute, type RouteRegistry } from '../openapi.js';
 import { badRequest } from '../problem.js';
 import { temporalUiUrl } from '../run-view.js';
+import { taskTypeName, typeNameField } from './tasks.js';
 import { id, iso, isoDateTime, pageQuery, paged } from '../schemas.js';
 
 const sorts = [...TASK_LOG_SORTS, ...TASK_LOG_SORTS.map((key) => `-${key}` as const)] as [string, ...string[]];
@@ -29,7 +30,7 @@ const taskLogQuery = pageQuery.extend({
 export const taskLogItem = z.object({
   startedAt: z.string().nullable(), endedAt: z.string().nullable(), objectName: z.string().nullable(), taskName: z.string(),
   duration: z.string().nullable().describe('mm:ss'), sizeKb: z.number(), result: z.enum(results), error: z.string().nullable(),
-  type: z.string(), step: z.string().nullable(), runId: z.string(),
+  type: z.string(), typeName: typeNameField, step: z.string().nullable(), runId: z.string(),
   status: z.enum(['completed', 'failed', 'cancelled', 'terminated']), attempts: z.number().int(), actingUser: z.string().nullable(),
   temporalUiUrl: z.string(),
 }).meta({ id: 'TaskLogEntry' });
@@ -64,7 +65,7 @@ function toItem(deps: AppDeps, row: TaskLogRow): z.input<typeof taskLogItem> {
   return {
     startedAt: iso(row.started_at), endedAt: iso(row.ended_at), objectName: row.object_name, taskName: row.name,
     duration: formatDuration(row.seconds), sizeKb: Math.ceil(Number(row.size_bytes) / 1024), result: taskLogResult(row.status),
-    error: row.error, type: row.type, step: row.step, runId: row.workflow_id, status: row.status as never, attempts: row.attempts,
+    error: row.error, type: row.type, typeName: taskTypeName(row.type), step: row.step, runId: row.workflow_id, status: row.status as never, attempts: row.attempts,
     actingUser: row.acting_user, temporalUiUrl: entryUrl(deps, row),
   };
 }
@@ -82,7 +83,7 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       response: {
         items: [{
           startedAt: '2025-03-01T10:15:00.000Z', endedAt: '2025-03-01T10:17:05.000Z', objectName: 'Spring renewals',
-          taskName: 'Nightly recordings', duration: '02:05', sizeKb: 5120, result: 'completed', error: null, type: 'recording-export',
+          taskName: 'Nightly recordings', duration: '02:05', sizeKb: 5120, result: 'completed', error: null, type: 'recording-export', typeName: null,
           step: 'done', runId: 'recording-export/4-2025-03-01T10:15:00Z', status: 'completed', attempts: 1,
           actingUser: 'schedule', temporalUiUrl: 'http://127.0.0.1:8233/namespaces/default/workflows/recording-export%2F4-2025-03-01T10%3A15%3A00Z',
         }],

@@ -9,6 +9,7 @@ import { readFindings } from '../../lib/schedules/findings.js';
 import { scheduleStatus, type ScheduleStatus } from '../../lib/schedules/status.js';
 import { triggerJobSchedule } from '../../lib/temporal/schedules.js';
 import { recordRunRequester } from '../../lib/runs/record.js';
+import { RESULTS_EXPORT_TASK_TYPE } from '../../contracts/results.js';
 import { isJobKind, JOB_KIND, JOB_KINDS } from '../../contracts/search-attributes.js';
 import type { AppDeps } from '../app.js';
 import { callerOf } from '../auth.js';
@@ -33,6 +34,18 @@ const scheduleView = z.object({
   missedRuns: z.number().int().describe('runs missed in an outage longer than the catch-up window'),
 });
 
+/**
+ * What the seed's task views call a task type (seed 000, "Scheduled and In Progress Tasks" → Type). `type` stays the
+ * job kind (API.md); `typeName` shows the seed's name where the seed has one: the periodic Salesforce export is a
+ * periodic export of a campaign's results, so it is the seed's "Campaign results export" too. Null otherwise.
+ */
+const SEED_TASK_TYPE_NAMES: Record<string, string> = {
+  [JOB_KINDS.report]: 'Report execution', [JOB_KINDS.campaignTrigger]: 'Campaign trigger', [JOB_KINDS.resultsExport]: RESULTS_EXPORT_TASK_TYPE,
+  [JOB_KINDS.salesforceExport]: RESULTS_EXPORT_TASK_TYPE, [JOB_KINDS.listImport]: 'Calling list import', [JOB_KINDS.exclusionsImport]: 'Import exclusions by account',
+};
+export const taskTypeName = (type: string): string | null => SEED_TASK_TYPE_NAMES[type] ?? null;
+export const typeNameField = z.string().nullable().describe('the seed\'s name of the task type ("Campaign results export", "Report execution", …); null where the seed names none');
+
 const progress = z.object({ done: z.number(), total: z.number().nullable(), percent: z.number().nullable() });
 
 export const taskItem = z.object({
@@ -44,6 +57,7 @@ export const taskItem = z.object({
   attempts: z.number().int().describe('execution attempts of the run (0 for a task not started yet)'),
   progress: progress.nullable(),
   type: z.string().describe('job kind: recording-export, report, list-import, erasure, ...; maintenance for the platform\'s own schedules'),
+  typeName: typeNameField.optional(),
   step: z.string().nullable(),
   runId: z.string().optional(),
   scheduleId: z.string().optional(),
@@ -100,7 +114,8 @@ export function register(r: RouteRegistry, deps: AppDeps) {
       query.state === 'in progress' ? [] : waitingRuns(deps, query.type),
       query.state === 'scheduled' ? [] : runsInProgress(deps, query.type),
     ]);
-    const items = [...running, ...waiting, ...scheduled, ...maintenance].sort((a, b) => timeOf(a) - timeOf(b));
+    const items = [...running, ...waiting, ...scheduled, ...maintenance].sort((a, b) => timeOf(a) - timeOf(b))
+      .map((item) => ({ ...item, typeName: taskTypeName(item.type) }));
     return { items };
   });
 
