@@ -1,15 +1,18 @@
 // Amazon S3 and S3-compatible destinations (MinIO, Ceph, …). Objects appear whole when the upload completes,
 // so no temporary name is needed; large bodies go up in parts without being held in memory.
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
 import { errorMessage } from '../../shared/error-message.js';
 import { classifyFailure, isNetworkFailure } from '../failures.js';
 import { normalizeRelativePath, probeFileName, sourceFailure } from './paths.js';
-import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutResult, type Transfer } from './types.js';
+import { TransferError, type DestinationSecrets, type DestinationSettings, type ListedFile, type PutOptions, type PutResult, type Transfer } from './types.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const PART_SIZE_BYTES = 5 * 1024 * 1024; // S3's minimum part size; with queueSize 2 at most ~3 parts are in memory
+/** A body that ends within this many bytes goes up as one PutObject (one request, as a plain upload loop
+ *  makes); a longer one in parts of PART_SIZE_BYTES. */
+const SINGLE_PUT_MAX_BYTES = 8 * 1024 * 1024;
 const AUTH_ERROR_NAMES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidClientTokenId', 'AccessDenied', 'ExpiredToken', 'InvalidToken']);
 
 /** Counts bytes as they stream past, so put can report the size without buffering or a second request. */
@@ -22,6 +25,27 @@ function byteCounter(): Transform & { bytes: number } {
   }) as Transform & { bytes: number };
   counter.bytes = 0;
   return counter;
+}
+
+/** The start of a stream, read until it ends or passes `max` bytes (then paused, the rest left in it). */
+function readStart(body: Readable, max: number): Promise<{ chunks: Buffer[]; bytes: number; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const settle = (outcome: () => void) => {
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes > max) { body.pause(); settle(() => resolve({ chunks, bytes, ended: false })); }
+    };
+    const onEnd = () => settle(() => resolve({ chunks, bytes, ended: true }));
+    const onError = (err: Error) => settle(() => reject(err));
+    const onClose = () => settle(() => reject(sourceFailure(body) ?? new Error('the source stream closed before its end')));
+    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
 export function openS3Transfer(settings: DestinationSettings, secrets: DestinationSecrets): Transfer {
@@ -39,6 +63,16 @@ export function openS3Transfer(settings: DestinationSettings, secrets: Destinati
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+
+  // A body whose SHA-256 the caller gave (put's `sha256`) is signed with it instead of being hashed again, and
+  // S3 refuses the object if the bytes it received do not match it.
+  const payloadHashes = new WeakMap<object, string>();
+  client.middlewareStack.add((next) => async (args) => {
+    const request = args.request as { body?: unknown; headers?: Record<string, string> };
+    const sha256 = request.body && typeof request.body === 'object' ? payloadHashes.get(request.body) : undefined;
+    if (sha256 && request.headers) request.headers['x-amz-content-sha256'] = sha256;
+    return next(args);
+  }, { step: 'build', name: 'callerPayloadHash' });
 
   const keyOf = (rel: string) => (prefix && rel ? `${prefix}/${rel}` : prefix || rel);
 
@@ -66,22 +100,40 @@ export function openS3Transfer(settings: DestinationSettings, secrets: Destinati
     return new TransferError(`${what} on ${server} failed: ${name} ${errorMessage(err)}`, stage, classifyFailure('s3', err) === 'permanent', { cause: err });
   }
 
-  async function put(relative: string, body: Readable, options: { contentType?: string } = {}): Promise<PutResult> {
+  async function put(relative: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const rel = normalizeRelativePath(relative);
     const key = keyOf(rel);
-    const counter = byteCounter();
-    body.on('error', (err) => counter.destroy(err));
+    const location = `s3://${bucket}/${key}`;
     try {
-      await new Upload({
-        client,
-        params: { Bucket: bucket, Key: key, Body: body.pipe(counter), ContentType: options.contentType },
-        partSize: PART_SIZE_BYTES,
-        queueSize: 2,
-      }).done();
+      const start = await readStart(body, SINGLE_PUT_MAX_BYTES);
+      if (start.ended) {
+        const data = start.chunks.length === 1 ? start.chunks[0] : Buffer.concat(start.chunks, start.bytes);
+        const sha256 = options.sha256?.();
+        if (sha256) payloadHashes.set(data, sha256);
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ContentLength: data.length, ContentType: options.contentType }));
+        return { path: rel, location, sizeBytes: data.length };
+      }
+      // Longer: in parts, from the bytes read so far and then the rest of the stream.
+      const counter = byteCounter();
+      const whole = Readable.from((async function* () {
+        yield* start.chunks;
+        yield* body;
+      })());
+      whole.on('error', (err) => counter.destroy(err));
+      try {
+        await new Upload({
+          client,
+          params: { Bucket: bucket, Key: key, Body: whole.pipe(counter), ContentType: options.contentType },
+          partSize: PART_SIZE_BYTES,
+          queueSize: 2,
+        }).done();
+      } finally {
+        whole.destroy();
+      }
+      return { path: rel, location, sizeBytes: counter.bytes };
     } catch (err) {
       throw sourceFailure(body) ?? s3Error(err, `writing ${key}`, 'write');
     }
-    return { path: rel, location: `s3://${bucket}/${key}`, sizeBytes: counter.bytes };
   }
 
   async function get(relative: string): Promise<Readable> {

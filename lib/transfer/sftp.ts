@@ -2,10 +2,11 @@
 // host key is checked before any credential is sent: against the destination's pinned fingerprint, or, when
 // none is pinned yet, it is pinned through the owner's hook (trust on first use).
 import { createHash } from 'node:crypto';
+import { Socket } from 'node:net';
 import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Client as Ssh2Client, SFTPWrapper } from 'ssh2';
+import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { errorMessage } from '../../shared/error-message.js';
 import { classifyFailure } from '../failures.js';
@@ -14,7 +15,7 @@ import { TransferError, type DestinationSecrets, type DestinationSettings, type 
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
-interface Session { client: SftpClient; sftp: SFTPWrapper; base: string }
+interface Session { client: SftpClient; sftp: SFTPWrapper; base: string; socket: Socket; /** set once the connection ended */ closed: boolean }
 
 function isMissing(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -30,11 +31,20 @@ function closedOrDestroyed(stream: Readable, timeoutMs: number): Promise<void> {
 }
 
 /** WRITE requests a file may have in flight at once: OpenSSH's `sftp` keeps up to 64 outstanding; a file
- *  here waits for none of its writes until it closes, up to this many (× the source's chunk, 64 KiB for
- *  decrypted content), instead of one round trip per chunk. */
+ *  here waits for none of its writes until it closes, up to this many, instead of one round trip per chunk. */
 const WRITES_IN_FLIGHT = 16;
-/** Smaller chunks (a CSV stream yields one per row) are gathered up to this size into one WRITE. */
-const MIN_WRITE_BYTES = 32 * 1024;
+/** Chunks (64 KiB of decrypted content, a CSV row) are gathered into WRITEs of up to this size, or the
+ *  server's limit if lower: a 200 KB recording goes in one WRITE, so one status comes back instead of four. */
+const MAX_WRITE_BYTES = 256 * 1024;
+/** What ssh2 assumes of a server that does not state its limits (no limits@openssh.com). */
+const DEFAULT_WRITE_BYTES = 32 * 1024;
+
+/** The largest WRITE the server takes (ssh2 learns it from limits@openssh.com, 255 KiB for OpenSSH); ssh2
+ *  splits a larger one into WRITEs sent one after another, which would undo the pipelining. */
+function writeSize(sftp: SFTPWrapper): number {
+  const limit = (sftp as unknown as { _maxWriteLen?: unknown })._maxWriteLen;
+  return Math.min(MAX_WRITE_BYTES, typeof limit === 'number' && limit > 0 ? limit : DEFAULT_WRITE_BYTES);
+}
 
 /**
  * Writes a stream to an open remote handle at increasing offsets without waiting for each WRITE's status
@@ -48,23 +58,25 @@ class PipelinedWrite extends Writable {
   private onAck: (() => void) | undefined;
   private gathered: Buffer[] = [];
   private gatheredBytes = 0;
+  private readonly writeBytes: number;
 
   constructor(private readonly sftp: SFTPWrapper, private readonly handle: Buffer) {
     super();
+    this.writeBytes = writeSize(sftp);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     if (this.failure) { callback(this.failure); return; }
     this.gathered.push(chunk);
     this.gatheredBytes += chunk.length;
-    if (this.gatheredBytes < MIN_WRITE_BYTES) { callback(); return; }
-    this.send();
+    if (this.gatheredBytes < this.writeBytes) { callback(); return; }
+    while (this.gatheredBytes >= this.writeBytes) this.send(this.writeBytes);
     if (this.inFlight < WRITES_IN_FLIGHT) { callback(); return; }
     this.onAck = () => { this.onAck = undefined; callback(this.failure); };
   }
 
   override _final(callback: (err?: Error | null) => void): void {
-    if (this.gatheredBytes > 0 && !this.failure) this.send();
+    if (this.gatheredBytes > 0 && !this.failure) this.send(this.gatheredBytes);
     const settle = () => {
       if (this.inFlight > 0 && !this.failure) { this.onAck = settle; return; }
       this.onAck = undefined;
@@ -73,10 +85,12 @@ class PipelinedWrite extends Writable {
     settle();
   }
 
-  private send(): void {
-    const data = this.gathered.length === 1 ? this.gathered[0] : Buffer.concat(this.gathered, this.gatheredBytes);
-    this.gathered = [];
-    this.gatheredBytes = 0;
+  /** Sends the first `size` bytes gathered as one WRITE. */
+  private send(size: number): void {
+    const all = this.gathered.length === 1 ? this.gathered[0] : Buffer.concat(this.gathered, this.gatheredBytes);
+    const data = all.length === size ? all : all.subarray(0, size);
+    this.gathered = all.length === size ? [] : [all.subarray(size)];
+    this.gatheredBytes -= size;
     const at = this.bytes;
     this.bytes += data.length;
     this.inFlight++;
@@ -93,13 +107,110 @@ export function hostKeyFingerprint(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
 
-export function openSftpTransfer(settings: DestinationSettings, secrets: DestinationSecrets, hooks: TransferHooks = {}): Transfer {
+/**
+ * The socket under an SSH connection, connecting. Nagle's algorithm is off: it held each small packet back
+ * until the server's delayed ACK (~40 ms on Linux), which cost ~0.35 s per handshake (a dozen small
+ * exchanges) and several round trips per file. And ssh2 writes every SSH packet as three or four separate
+ * socket writes (length, ciphertext, tag), each its own syscall and TCP segment once Nagle is off: the writes
+ * made in one turn of the event loop are corked and leave together, as one writev, when it ends.
+ */
+function connectSocket(host: string, port: number): Socket {
+  const socket = new Socket();
+  socket.setNoDelay(true);
+  socket.connect({ host, port });
+  // Installed after connect(), which puts the prototype's write back on a socket that has its own.
+  const write = socket.write;
+  let flushQueued = false;
+  socket.write = function coalescingWrite(this: Socket, ...args: unknown[]): boolean {
+    if (!flushQueued) {
+      flushQueued = true;
+      socket.cork();
+      process.nextTick(() => { flushQueued = false; socket.uncork(); });
+    }
+    return (write as (...forwarded: unknown[]) => boolean).apply(socket, args);
+  } as Socket['write'];
+  return socket;
+}
+
+/** How long a worker keeps an unused session to a destination open for the next batch or run to reuse. */
+const IDLE_SESSION_MS = 10_000;
+
+/** One session to a server, shared by the transfers open on it (`users`); ended once unused for a while. */
+interface SharedSession { session: Promise<Session>; users: number; idle?: NodeJS.Timeout }
+
+/**
+ * Sessions by destination (server, user, base folder, pinned host key and credentials, hashed): a worker's
+ * batches, manifests and runs to one destination reuse one SSH connection instead of a handshake each
+ * (~90 ms and sshd's fork per batch). Only sessions whose host key was checked against a pinned one, or that
+ * pin nothing, are shared; a first connection that pins the key (trust on first use) is the transfer's own.
+ */
+const sharedSessions = new Map<string, SharedSession>();
+
+function sessionKey(settings: DestinationSettings, secrets: DestinationSecrets): string {
+  return createHash('sha256').update(JSON.stringify([
+    settings.host, settings.port ?? 22, settings.username, settings.path ?? '', settings.hostKeyFingerprint ?? null,
+    secrets.password ?? null, secrets.privateKey ?? null,
+  ])).digest('hex');
+}
+
+/** A hold on a session. `release` gives it back (a shared one is ended after IDLE_SESSION_MS unused);
+ *  `discard` gives back one that has ended, so that the next lease connects again. */
+interface Lease { session: Promise<Session>; release(): Promise<void>; discard(): Promise<void> }
+
+function leaseSession(key: string | undefined, establish: () => Promise<Session>): Lease {
+  const end = (session: Promise<Session>) => session.then((s) => s.client.end()).catch(() => {});
+  if (key === undefined) {
+    const session = establish();
+    let released = false;
+    const release = async () => { if (!released) { released = true; await end(session); } };
+    return { session, release, discard: release };
+  }
+  let entry = sharedSessions.get(key);
+  if (!entry) {
+    const created: SharedSession = { users: 0, session: establish() };
+    // One that failed to open is dropped at once.
+    created.session.catch(() => { if (sharedSessions.get(key) === created) sharedSessions.delete(key); });
+    sharedSessions.set(key, created);
+    entry = created;
+  }
+  const held = entry;
+  held.users++;
+  clearTimeout(held.idle);
+  // An idle session does not keep the process alive; one in use does.
+  held.session.then((s) => s.socket.ref(), () => {});
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    if (--held.users > 0) return;
+    held.idle = setTimeout(() => {
+      if (held.users > 0) return;
+      if (sharedSessions.get(key) === held) sharedSessions.delete(key);
+      void end(held.session);
+    }, IDLE_SESSION_MS);
+    held.idle.unref();
+    held.session.then((s) => { if (held.users === 0) s.socket.unref(); }, () => {});
+  };
+  return {
+    session: held.session,
+    release,
+    async discard() {
+      if (sharedSessions.get(key) === held) sharedSessions.delete(key);
+      await release();
+    },
+  };
+}
+
+/** `shared: false` gives the transfer a session of its own (the connection test proves a fresh connection). */
+export function openSftpTransfer(
+  settings: DestinationSettings, secrets: DestinationSecrets, hooks: TransferHooks = {}, { shared = true }: { shared?: boolean } = {},
+): Transfer {
   const host = settings.host ?? '';
   const port = settings.port ?? 22;
   const username = settings.username ?? '';
   const server = `sftp://${host}:${port}`;
-  let session: Promise<Session> | undefined;
-  let liveClient: SftpClient | undefined;
+  const key = shared && (settings.hostKeyFingerprint || !hooks.pinHostKey) ? sessionKey(settings, secrets) : undefined;
+  let lease: Lease | undefined;
   /** Download streams still open; close() lets them release their remote handles before ending the session. */
   const reading = new Set<Readable>();
 
@@ -143,19 +254,16 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
     if (!host || !username) {
       throw new TransferError(`the sftp destination needs a host and a username (found host "${host}", username "${username}")`, 'connect', true);
     }
-    // A dropped connection is forgotten so the next call reconnects instead of failing forever; a late event
-    // from an older connection must not forget its replacement.
-    const forget = () => { if (liveClient === client) { session = undefined; liveClient = undefined; } };
+    // A dropped connection marks its session closed, so the next call connects again instead of failing forever.
+    let current: Session | undefined;
+    const forget = () => { if (current) current.closed = true; };
     const client: SftpClient = new SftpClient('transfer', { error: forget, end: forget, close: forget });
-    // Nagle's algorithm holds each small packet back until the server's delayed ACK (~40 ms on Linux): that
-    // cost ~0.35 s per connection (the handshake is a dozen small exchanges) and several round trips per
-    // file. Packets go out at once instead.
-    const ssh = (client as unknown as { client: Ssh2Client }).client;
-    ssh.on('connect', () => ssh.setNoDelay(true));
+    const sock = connectSocket(host, port);
     let sftp: SFTPWrapper;
     refusedKey = undefined;
     try {
       sftp = await client.connect({
+        sock,
         host, port, username,
         password: secrets.password,
         privateKey: secrets.privateKey,
@@ -164,17 +272,34 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
       });
     } catch (err) {
       await client.end().catch(() => {});
+      sock.destroy();
       throw connectError(err);
     }
-    liveClient = client;
     const configured = settings.path || '.';
-    const base = posix.isAbsolute(configured) ? posix.normalize(configured) : posix.join(await client.cwd(), configured);
-    return { client, sftp, base };
+    try {
+      const base = posix.isAbsolute(configured) ? posix.normalize(configured) : posix.join(await client.cwd(), configured);
+      current = { client, sftp, base, socket: sock, closed: false };
+      return current;
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw operationError(err, 'resolving the base folder', 'connect');
+    }
   }
 
-  function connect(): Promise<Session> {
-    session ??= establish().catch((err) => { session = undefined; throw err; });
-    return session;
+  /** The transfer's session; a lease on a session that has since ended is given back and a new one taken. */
+  async function connect(): Promise<Session> {
+    for (;;) {
+      const current = lease ??= leaseSession(key, establish);
+      let opened: Session;
+      try {
+        opened = await current.session;
+      } catch (err) {
+        if (lease === current) { lease = undefined; await current.discard(); }
+        throw err;
+      }
+      if (!opened.closed) return opened;
+      if (lease === current) { lease = undefined; await current.discard(); }
+    }
   }
 
   function operationError(err: unknown, what: string, stage: TransferError['stage']): TransferError {
@@ -285,19 +410,27 @@ export function openSftpTransfer(settings: DestinationSettings, secrets: Destina
   }
 
   async function test(): Promise<void> {
+    if (key !== undefined) {
+      // On a connection of its own: a session kept from earlier proves nothing about connecting now.
+      const own = openSftpTransfer(settings, secrets, hooks, { shared: false });
+      try {
+        await own.test();
+      } finally {
+        await own.close();
+      }
+      return;
+    }
     const { base } = await connect();
     await testServerWrite({ put, remove }, `${server}${base}`, username);
   }
 
 
   async function close(): Promise<void> {
-    const pending = session;
-    session = undefined;
-    liveClient = undefined;
-    if (!pending) return;
-    const opened = await pending.catch(() => undefined);
+    const held = lease;
+    lease = undefined;
+    if (!held) return;
     await Promise.all([...reading].map((stream) => closedOrDestroyed(stream, 2000)));
-    await opened?.client.end().catch(() => {});
+    await held.release();
   }
 
   return { put, get, list, remove, test, close };

@@ -61,10 +61,18 @@ export class TransferError extends Error {
   }
 }
 
+export interface PutOptions {
+  sizeBytes?: number;
+  contentType?: string;
+  /** The body's SHA-256 (hex), for a caller that hashes the body as it streams: called once the body has
+   *  ended. S3 signs the upload with it instead of hashing the bytes again (and refuses them if they differ). */
+  sha256?: () => string;
+}
+
 export interface Transfer {
   /** Streams `body` to `path` (parent folders created). Writes to a temporary name and renames where the
    *  protocol allows, so a reader never sees a half-written file under the final name. */
-  put(path: string, body: Readable, options?: { sizeBytes?: number; contentType?: string }): Promise<PutResult>;
+  put(path: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   get(path: string): Promise<Readable>;
   list(dir: string): Promise<ListedFile[]>;
   remove(path: string): Promise<void>;
