@@ -142,3 +142,25 @@ it('the statistics log an import writes beside its file is not taken as an arriv
   const arrivals = await env.sql<{ path: string }[]>`select path from job_file_arrivals where definition_id = ${jobId} order by path`;
   assert.deepEqual(arrivals.map((a) => a.path), ['all/feed.csv', 'all/other.log']);
 });
+
+it('a run whose file cannot be moved to processed/ ends failed, recorded and notified, not left running', async () => {
+  const campaignId = await seededCampaign(env.sql, 'arrivals-unmovable');
+  const folder = path.join(sshd.rootDir, 'ftpin', 'unmovable');
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'processed'), 'a file where the processed/ folder would go');
+  const jobId = await arrivalJob(campaignId, 'unmovable');
+  await writeFile(path.join(folder, 'list.csv'), list(['U1']));
+  assert.deepEqual((await poll(jobId, 30)).started, []);
+  const before = smtp.messages.length;
+  const [runId] = (await poll(jobId, 31)).started;
+  assert.ok(runId);
+  const run = await closedRun(env, runId);
+  assert.equal(run.status, 'failed', 'the steps succeeded but the file stayed: the run fails');
+  assert.match(String(run.error), /unmovable\/list\.csv could not be moved to unmovable\/processed\//);
+  const imported = await env.sql<{ client_id: string }[]>`select client_id from contacts where campaign_id = ${campaignId} and client_id = 'U1'`;
+  assert.equal(imported.length, 1, 'the import step itself ran once');
+  const [notice] = (await smtp.waitForMessages(before + 1)).slice(before);
+  assert.deepEqual(notice.to, ['ops@example.com']);
+  assert.match(notice.raw.toString('utf8'), /could not be moved/);
+  assert.ok((await readdir(folder)).includes('list.csv'), 'the file is where it arrived');
+});

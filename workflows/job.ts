@@ -4,7 +4,7 @@
 // import: their own workflows, not copies); copy and e-mail are activities. Cancelling the run cancels the
 // running step (the child, or the activity) and no further step runs. A failed run notifies `notify.onFailure`.
 import {
-  ApplicationFailure, CancellationScope, executeChild, isCancellation, proxyActivities, workflowInfo,
+  ApplicationFailure, CancellationScope, executeChild, isCancellation, patched, proxyActivities, workflowInfo,
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/jobs.js';
 import type { createRunActivities } from '../activities/runs.js';
@@ -96,24 +96,45 @@ export async function jobRun(input: JobRunInput): Promise<JobRunResult> {
       const error = cancelled ? 'cancelled' : message(err);
       if (current) await quick.recordJobStep({ runId, seq, name: current.name, kind: current.kind, status: cancelled ? 'cancelled' : 'failed', error });
       if (!cancelled) await notify(job, runId, current?.name ?? null, error);
-      await settle(input, 'failed');
-      await runs.recordRunEnd({ runId, status: cancelled ? 'cancelled' : 'failed', step: current?.name ?? status.step, error });
+      const unmoved = await settle(input, 'failed');
+      await runs.recordRunEnd({ runId, status: cancelled ? 'cancelled' : 'failed', step: current?.name ?? status.step, error: unmoved ? `${error}; ${unmoved}` : error });
       throw err;
     });
   }
-  await settle(input, result.outcome === 'completed' ? 'processed' : 'failed');
+  const unmoved = await settle(input, result.outcome === 'completed' ? 'processed' : 'failed');
+  if (unmoved !== null) {
+    // Every step ran, but the arrived file stayed where it was: the run fails and the recipients are told.
+    status.addError(unmoved);
+    result.outcome = 'failed';
+    result.error = result.error ? `${result.error}; ${unmoved}` : unmoved;
+  }
   if (result.outcome === 'failed') {
     await notify(job, runId, result.failedStep, result.error ?? 'failed');
-    await runs.recordRunEnd({ runId, status: 'failed', step: result.failedStep ?? status.step, error: `step "${result.failedStep}" failed: ${result.error}`, result });
-    throw ApplicationFailure.nonRetryable(`Job "${job.name}" failed at step "${result.failedStep}": ${result.error}`, JOB_FAILURES.stepFailed);
+    const error = result.failedStep === null && unmoved !== null ? result.error! : `step "${result.failedStep}" failed: ${result.error}`;
+    await runs.recordRunEnd({ runId, status: 'failed', step: result.failedStep ?? status.step, error, result });
+    throw ApplicationFailure.nonRetryable(
+      result.failedStep === null && unmoved !== null ? `Job "${job.name}" failed: ${error}` : `Job "${job.name}" failed at step "${result.failedStep}": ${result.error}`,
+      JOB_FAILURES.stepFailed,
+    );
   }
   await runs.recordRunEnd({ runId, status: 'completed', step: result.steps.at(-1)?.name ?? 'done', result, done: seq, total: seq });
   return result;
 }
 
-/** A file-arrival run's file goes to processed/ or failed/ (a cancelled run's too, or it would sit there untaken). */
-async function settle(input: JobRunInput, outcome: 'processed' | 'failed'): Promise<void> {
-  if (input.arrived) await transfer.settleArrivedFile({ definitionId: input.definitionId, arrived: input.arrived, outcome });
+/**
+ * A file-arrival run's file goes to processed/ or failed/ (a cancelled run's too, or it would sit there untaken).
+ * A move that fails for good (after its retries) is returned as the run's error, so the run still ends recorded
+ * and notified; runs started before this was patched let it fail the workflow, as they did.
+ */
+async function settle(input: JobRunInput, outcome: 'processed' | 'failed'): Promise<string | null> {
+  if (!input.arrived) return null;
+  try {
+    await transfer.settleArrivedFile({ definitionId: input.definitionId, arrived: input.arrived, outcome });
+    return null;
+  } catch (err) {
+    if (isCancellation(err) || !patched('job-settle-failure-ends-run')) throw err;
+    return `the arrived file ${input.arrived.path} could not be moved to ${outcome === 'processed' ? input.arrived.processedFolder : input.arrived.failedFolder}/: ${message(err)}`;
+  }
 }
 
 /** One poll of a file-arrival job's folder (its schedule runs this every minute). */
